@@ -1,0 +1,29 @@
+# Two commands for a newcomer: `make run` and `make test`. Both create .venv when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "gongji needs Python 3.11"'
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/gongji policy check
+	$(BIN)/gongji policy compare
+	$(BIN)/gongji demo
+
+test: $(STAMP)
+	$(BIN)/gongji policy check
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.calc
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

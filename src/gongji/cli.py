@@ -1,0 +1,191 @@
+"""The ``gongji`` command. Bad input exits 2 with one clear line; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gongji.calc_format import InputError, calc as calc_doc, load_document
+from gongji.domain.errors import DomainError
+from gongji.policy.compare import comparison, grounding, render
+from gongji.policy.loader import POLICY_DIR, PolicyError, default_registry, load_region
+from gongji.policy.params import SPECS
+
+app = typer.Typer(help="gongji 共济:职工医保个人账户家庭共济", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+policy_app = typer.Typer(help="各地政策:查看、对比、校验", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]错误[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _day(text: Optional[str]) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--date: not a date (YYYY-MM-DD): {text!r}")
+
+
+@app.command()
+def calc(
+    file: Annotated[str, typer.Argument(help="situation JSON/YAML file, or - for stdin")],
+) -> None:
+    """Calculate one settlement from a situation (shared/spec/calc-format.md); prints JSON."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as e:
+        fail(f"{file}: {e.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text")
+    try:
+        result = calc_doc(load_document(text))
+    except InputError as e:
+        fail(str(e))
+    except DomainError as e:
+        print(json.dumps({"error": e.code, "message": e.message, "field": e.field}, ensure_ascii=False))
+        raise typer.Exit(1)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@policy_app.command("show")
+def policy_show(
+    region: Annotated[str, typer.Argument(help="region code, e.g. 652800")],
+    on: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
+) -> None:
+    """Every parameter of a region as in force on a date, with its source or flag."""
+    day = _day(on)
+    try:
+        policy = default_registry().find(region)
+        policy.at(day)
+    except PolicyError as e:
+        fail(str(e))
+    table = Table(title=f"{policy.file.name}({policy.region})政策参数 · {day}", show_lines=True)
+    for col in ("参数", "名称", "取值", "依据"):
+        table.add_column(col, overflow="fold")
+    for spec in SPECS:
+        rec = policy.params[spec.name]
+        value = rec.at(day)
+        shown = "未明确公布" if rec.raw.unpublished and value in (None, [], {}) else render(value)
+        table.add_row(spec.name, spec.label, shown, grounding(rec))
+    out.print(table)
+
+
+@policy_app.command("compare")
+def policy_compare(
+    on: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
+) -> None:
+    """All regions side by side, generated from the policy files."""
+    day = _day(on)
+    regions = default_registry().regions
+    try:
+        rows = comparison(regions, day)
+    except PolicyError as e:
+        fail(str(e))
+    table = Table(title=f"各地家庭共济政策对比 · {day}", show_lines=True,
+                  caption="未明确公布:资料未公布,除余额外不设限;(假设):资料未写明,按本项目读法")
+    table.add_column("对比项", style="bold")
+    for p in regions:
+        table.add_column(f"{p.file.province}{p.name}", overflow="fold")
+    for label, cells in rows:
+        table.add_row(label, *cells)
+    out.print(table)
+
+
+@policy_app.command("check")
+def policy_check(
+    directory: Annotated[Path, typer.Option(help="folder of region files")] = POLICY_DIR,
+) -> None:
+    """Validate every region file; exit 1 on any problem."""
+    problems = 0
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        fail(f"{directory}: no region files (*.yaml)", 1)
+    for path in paths:
+        try:
+            policy = load_region(path)
+            out.print(f"[green]✓[/green] {path.name}: {policy.region} {policy.name},"
+                      f" {len(policy.params)} 项参数", highlight=False)
+        except PolicyError as e:
+            problems += 1
+            err.print(f"[red]✗[/red] {e}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test() -> None:
+    """Run every golden situation against the policy files; exit 1 on any mismatch."""
+    from gongji.policy.golden import load_cases, mismatches
+
+    cases, failed = load_cases(), 0
+    for case in cases:
+        diff = mismatches(case)
+        if diff:
+            failed += 1
+            detail = "; ".join(f"{k}: 应为 {e!r},实为 {g!r}" for k, (e, g) in diff.items())
+            err.print(f"[red]✗[/red] {case.id} {case.name}:{detail}", highlight=False)
+    out.print(f"{len(cases) - failed} passed, {failed} failed", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("trace")
+def policy_trace(
+    seed: Annotated[Optional[str], typer.Argument(help="seed file name; default: all")] = None,
+) -> None:
+    """Each sentence of a seed and the parameters that implement it (or why none does)."""
+    from gongji.policy.sources import seed_names
+    from gongji.policy.trace import trace
+
+    names = seed_names()
+    if seed is not None and seed not in names:
+        fail(f"unknown seed {seed!r} (known: {', '.join(names)})")
+    for name in [seed] if seed else names:
+        out.rule(name)
+        for t in trace(name, default_registry()):
+            where = "、".join(t.params) or (f"[dim]{t.note}[/dim]" if t.note else "[red]未覆盖[/red]")
+            out.print(f"[bold]{t.sentence}[/bold]\n    → {where}", highlight=False)
+
+
+@app.command()
+def demo() -> None:
+    """Calculate the demo situations (the golden cases) and show each split."""
+    from gongji.policy.golden import load_cases
+
+    table = Table(title="示例结算(golden situations)")
+    for col in ("地区", "情形", "总额", "统筹", "本人账户", "共济", "现金", "原因"):
+        table.add_column(col, overflow="fold")
+    names = {p.region: p.name for p in default_registry().regions}
+    for case in load_cases():
+        try:
+            r = calc_doc(case.situation)
+        except (InputError, DomainError) as e:
+            table.add_row(names[case.situation["region"]], case.name, "", "", "", "", "",
+                          getattr(e, "code", None) or str(e))
+            continue
+        table.add_row(names[case.situation["region"]], case.name, r["medfee_sumamt"], r["hifp_pay"],
+                      r["acct_pay"], r["acct_mulaid_pay"], r["psn_cash_pay"], " ".join(r["codes"]))
+    out.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry for python -m
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

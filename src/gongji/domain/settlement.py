@@ -1,0 +1,282 @@
+"""The settlement calculation: the seven steps of shared/spec/policy-facts.md, pure and exact.
+
+Every amount is integer fen. Each rule that limits what mutual-aid (or more) pays adds its code;
+``explain`` gets one Chinese line per step naming the parameter and value it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gongji.domain.errors import DomainError
+from gongji.domain.money import Fen, format_yuan as y
+from gongji.domain.situation import ACTIVE, DECEASED, Person, Situation, Visit
+from gongji.domain.terms import EMPLOYEE, RESIDENT, Terms, VisitRule
+
+CODE_ORDER = (
+    "NOT_BOUND", "OUT_OF_SCOPE", "REMOTE_NOT_FILED", "CROSS_PROVINCE_NO_MULAID", "NO_EXTERNAL_RX",
+    "CAP_SETTLEMENT", "CAP_BENEFICIARY_YEAR", "CAP_HOLDER_YEAR", "BALANCE", "FROZEN",
+    "SANCTIONED", "HOLDER_INACTIVE", "ACCOUNT_NOT_USED",
+)
+_RANK = {c: i for i, c in enumerate(CODE_ORDER)}
+INSUTYPE_ZH = {EMPLOYEE: "职工", RESIDENT: "居民"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    medfee_sumamt: Fen
+    fulamt_ownpay_amt: Fen
+    preselfpay_amt: Fen
+    inscp_scp_amt: Fen
+    act_pay_dedc: Fen
+    hifp_pay: Fen
+    acct_pay: Fen
+    acct_mulaid_pay: Fen
+    psn_cash_pay: Fen
+    mulaid_detail: tuple[tuple[str, Fen], ...]
+    codes: tuple[str, ...]
+    explain: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # Invariants asserted where the numbers are made, not only in tests.
+        assert self.medfee_sumamt == self.fulamt_ownpay_amt + self.preselfpay_amt + self.inscp_scp_amt
+        assert self.medfee_sumamt == (
+            self.hifp_pay + self.acct_pay + self.acct_mulaid_pay + self.psn_cash_pay
+        )
+        assert self.acct_mulaid_pay == sum(a for _, a in self.mulaid_detail)
+        assert min(self.hifp_pay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay,
+                   self.act_pay_dedc, self.preselfpay_amt, self.fulamt_ownpay_amt) >= 0
+
+
+def matches(rule: VisitRule, visit: Visit, terms: Terms, *, ignore_rx: bool = False) -> bool:
+    if rule.med_type != visit.med_type:
+        return False
+    if rule.max_level is not None and visit.fixmedins.level > rule.max_level:
+        return False
+    if rule.chronic_listed and not terms.is_chronic(visit.dise_codg):
+        return False
+    return ignore_rx or not rule.external_rx or visit.external_rx
+
+
+def check_bindings(s: Situation, terms: Terms) -> None:
+    """Refuse a situation whose bindings the region's policy could never have approved."""
+    per_holder: dict[str, int] = {}
+    per_beneficiary: dict[str, int] = {}
+    for i, b in enumerate(s.bindings):
+        where = f"bindings[{i}]"
+        holder, ben = s.persons[b.holder], s.persons[b.beneficiary]
+        if b.relation not in terms.relations:
+            raise DomainError("RELATION_NOT_ALLOWED",
+                              f"{terms.name}不允许以“{b.relation}”关系绑定 (relations)", f"{where}.relation")
+        if holder.insutype != EMPLOYEE or not holder.insu_admdvs.startswith(terms.holder_area):
+            raise DomainError("HOLDER_NOT_ELIGIBLE",
+                              f"主账户人须为 {terms.holder_area} 的职工医保参保人 (holder_area)", f"{where}.holder")
+        if terms.beneficiary_area and not ben.insu_admdvs.startswith(terms.beneficiary_area):
+            raise DomainError("BENEFICIARY_REGION",
+                              f"被绑定人须在 {terms.beneficiary_area} 参保 (beneficiary_area)", f"{where}.beneficiary")
+        if b.in_force(s.date, terms.unbind_stops_next_day):
+            per_holder[b.holder] = per_holder.get(b.holder, 0) + 1
+            per_beneficiary[b.beneficiary] = per_beneficiary.get(b.beneficiary, 0) + 1
+            if terms.member_limit is not None and per_holder[b.holder] > terms.member_limit:
+                raise DomainError("MEMBER_LIMIT",
+                                  f"{b.holder} 绑定人数超过 {terms.member_limit} 人 (member_limit)", where)
+            if terms.one_holder_per_beneficiary and per_beneficiary[b.beneficiary] > 1:
+                raise DomainError("ALREADY_BOUND",
+                                  f"{b.beneficiary} 只能绑定一个主账户 (one_holder_per_beneficiary)", where)
+
+
+def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen, Fen, Fen]:
+    """Step 1: self-pay (丙类 or out-of-scope category), class-B first self-pay, in scope."""
+    ownpay = preself = inscp = prepreg = 0
+    for item in visit.items:
+        if item.list_class == "C" or item.category in terms.out_of_scope_categories:
+            ownpay += item.amount
+            continue
+        pre = item.selfpay_prop.of(item.amount) if item.list_class == "B" else 0
+        preself += pre
+        if item.category == "prepregnancy" and terms.prepregnancy_ratio is not None:
+            prepreg += item.amount - pre
+        else:
+            inscp += item.amount - pre
+    total = ownpay + preself + inscp + prepreg
+    explain.append(f"① 费用分类:总额 {y(total)} = 全自费 {y(ownpay)} + 乙类先行自付 {y(preself)}"
+                   f" + 符合范围 {y(inscp + prepreg)}(out_of_scope_categories)")
+    return ownpay, preself, inscp, prepreg
+
+
+def _pooling(visit: Visit, patient: Person, terms: Terms, inscp: Fen, prepreg: Fen,
+             filed: bool, explain: list[str]) -> tuple[Fen, Fen]:
+    """Steps 2 and 3: deductible per visit, then the pooled fund's ratio by level."""
+    deductible = terms.deductible.get(patient.insutype)
+    rule = filed and deductible is not None and terms.pooling_ratio is not None and any(
+        matches(r, visit, terms) for r in terms.pooled_visits)
+    hifp = 0
+    if prepreg and filed:
+        hifp += terms.prepregnancy_ratio.of(prepreg)
+        explain.append(f"孕前检查:{y(prepreg)} × {terms.prepregnancy_ratio} (prepregnancy_ratio)")
+    if not rule:
+        why = "异地就医未备案" if not filed else "本地区此类就诊无门诊统筹 (pooled_visits)"
+        explain.append(f"② 起付线:0.00({why})")
+        explain.append(f"③ 统筹:0.00({why})")
+        return 0, hifp
+    ratio = terms.pooling_ratio[patient.insutype][visit.fixmedins.level]
+    dedc = min(inscp, deductible)
+    hifp += ratio.of(inscp - dedc)
+    kind = INSUTYPE_ZH[patient.insutype]
+    explain.append(f"② 起付线:min({y(inscp)}, 起付标准[{kind}] {y(deductible)}) = {y(dedc)}(deductible)")
+    explain.append(f"③ 统筹:({y(inscp)} − 起付线 {y(dedc)}) × {ratio} = {y(hifp)}"
+                   f"(pooling_ratio[{kind}][{visit.fixmedins.level}级])")
+    return dedc, hifp
+
+
+def _refusals(s: Situation, terms: Terms, patient: Person) -> list[str]:
+    """Reasons mutual-aid pays nothing at all for this visit (each rule that applies)."""
+    visit, found = s.visit, []
+    if not any(matches(r, visit, terms) for r in terms.mulaid_scope):
+        rx_only = any(matches(r, visit, terms, ignore_rx=True) for r in terms.mulaid_scope)
+        found.append("NO_EXTERNAL_RX" if rx_only else "OUT_OF_SCOPE")
+    if not terms.cross_province_mulaid and patient.insu_admdvs[:2] != visit.fixmedins.admdvs[:2]:
+        found = [c for c in found if c != "OUT_OF_SCOPE"] + ["CROSS_PROVINCE_NO_MULAID"]
+    if patient.sanctioned_on(s.date):
+        found.append("SANCTIONED")
+    if not any(b.beneficiary == patient.psn_no and b.in_force(s.date, terms.unbind_stops_next_day)
+               for b in s.bindings):
+        found.append("NOT_BOUND")
+    return found
+
+
+def _payers(s: Situation, terms: Terms) -> tuple[list[Person], set[str]]:
+    """The holders who may pay for this patient today, highest balance first (ties: earlier
+    approval, then psn_no), and the codes of those who may not."""
+    approved: dict[str, date] = {}
+    for b in s.bindings:
+        if b.beneficiary == s.visit.psn_no and b.in_force(s.date, terms.unbind_stops_next_day):
+            approved[b.holder] = min(b.approved_on, approved.get(b.holder, b.approved_on))
+    payers, skipped = [], set()
+    for psn_no in approved:
+        h = s.persons[psn_no]
+        if h.status != ACTIVE:
+            skipped.add("HOLDER_INACTIVE")
+        elif h.mulaid_frozen:
+            skipped.add("FROZEN")
+        elif h.sanctioned_on(s.date):
+            skipped.add("SANCTIONED")
+        else:
+            payers.append(h)
+    payers.sort(key=lambda h: (-h.balance, approved[h.psn_no], h.psn_no))
+    return payers, skipped
+
+
+def _mutual_aid(s: Situation, terms: Terms, patient: Person, need: Fen, codes: set[str],
+                explain: list[str]) -> list[tuple[str, Fen]]:
+    """Step 6: what bound accounts pay, highest balance first, within every cap.
+
+    Each limit (a cap, or the payers' balances and holder caps together) that is tied at the
+    lowest value below the need adds its code."""
+    refused = _refusals(s, terms, patient)
+    if refused:
+        codes.update(refused)
+        explain.append(f"⑥ 共济:0.00({'、'.join(_REFUSAL_ZH[c] for c in refused)})")
+        return []
+    payers, skipped = _payers(s, terms)
+    caps: dict[str, Fen] = {}
+    if terms.settlement_cap is not None:
+        caps["CAP_SETTLEMENT"] = terms.settlement_cap
+    ben_cap = terms.annual_cap_beneficiary.get(patient.insutype)
+    if ben_cap is not None:
+        if s.visit.med_type == "14" and terms.chronic_extra_quota is not None \
+                and terms.is_chronic(s.visit.dise_codg):
+            ben_cap += terms.chronic_extra_quota
+        caps["CAP_BENEFICIARY_YEAR"] = max(0, ben_cap - s.mulaid_received.get(patient.psn_no, 0))
+
+    gives = []  # per payer: (person, what it can give, its holder-year cap left or None)
+    for h in payers:
+        cap_left = None
+        if terms.annual_cap_holder is not None:
+            cap_left = max(0, terms.annual_cap_holder - s.mulaid_paid.get(h.psn_no, 0))
+        gives.append((h, h.balance if cap_left is None else min(h.balance, cap_left), cap_left))
+    capacity = sum(g for _, g, _ in gives)
+    paid = min(need, capacity, *caps.values())
+
+    if paid < need:
+        codes.update(code for code, v in caps.items() if v == paid)
+        if capacity == paid:
+            for h, _, cap_left in gives:
+                if cap_left is not None and cap_left <= h.balance:
+                    codes.add("CAP_HOLDER_YEAR")
+                if cap_left is None or h.balance <= cap_left:
+                    codes.add("BALANCE")
+            codes.update(skipped)
+
+    detail, left = [], paid
+    for h, give, _ in gives:
+        pay = min(left, give)
+        if pay > 0:
+            detail.append((h.psn_no, pay))
+            left -= pay
+    limits = [f"{_CAP_ZH[c]}剩余 {y(v)}({_CAP_PARAM[c]})" for c, v in caps.items()]
+    if terms.annual_cap_holder is not None:
+        limits.append(f"主账户年度限额 {y(terms.annual_cap_holder)}(annual_cap_holder)")
+    who = "、".join(f"{p} 付 {y(a)}" for p, a in detail) or "无人支付"
+    explain.append(f"⑥ 共济:需 {y(need)};{';'.join(limits) or '无额度上限'};"
+                   f"可用 {y(capacity)} → {y(paid)}({who})")
+    return detail
+
+
+_CAP_ZH = {"CAP_SETTLEMENT": "单次限额", "CAP_BENEFICIARY_YEAR": "被绑定人年度限额"}
+_CAP_PARAM = {"CAP_SETTLEMENT": "settlement_cap",
+              "CAP_BENEFICIARY_YEAR": "annual_cap_beneficiary + chronic_extra_quota"}
+_REFUSAL_ZH = {
+    "OUT_OF_SCOPE": "不在共济支付范围 (mulaid_scope)",
+    "NO_EXTERNAL_RX": "药店购药无外配处方 (mulaid_scope)",
+    "CROSS_PROVINCE_NO_MULAID": "跨省就医不支持共济 (cross_province_mulaid)",
+    "SANCTIONED": "被绑定人处于违规暂停期",
+    "NOT_BOUND": "当日无有效绑定",
+}
+
+
+def is_remote(patient: Person, visit: Visit) -> bool:
+    return patient.insu_admdvs[:4] != visit.fixmedins.admdvs[:4]
+
+
+def calculate(s: Situation, terms: Terms) -> Settlement:
+    patient = s.persons[s.visit.psn_no]
+    if patient.status == DECEASED:
+        raise DomainError("PERSON_DECEASED", f"{patient.psn_no} 已身故,不能结算", "visit.psn_no")
+    check_bindings(s, terms)
+    visit, codes, explain = s.visit, set(), []
+
+    ownpay, preself, inscp, prepreg = _classify(visit, terms, explain)
+    total = ownpay + preself + inscp + prepreg
+    filed = not (terms.remote_filing_required and is_remote(patient, visit)) or any(
+        f.psn_no == patient.psn_no and f.covers(visit.fixmedins.admdvs, s.date) for f in s.filings)
+    if not filed and preself + inscp + prepreg:
+        codes.add("REMOTE_NOT_FILED")
+    dedc, hifp = _pooling(visit, patient, terms, inscp, prepreg, filed, explain)
+    inscp += prepreg
+
+    payable = inscp - hifp + preself
+    explain.append(f"④ 账户可支付部分:{y(inscp)} − {y(hifp)} + {y(preself)} = {y(payable)}")
+    acct = 0
+    detail: list[tuple[str, Fen]] = []
+    if not filed:
+        explain.append("⑤ 本人账户:0.00(异地就医未备案,全部现金,回参保地手工报销 (remote_filing_required))")
+    elif visit.acct_used_flag == "0":
+        if payable:
+            codes.add("ACCOUNT_NOT_USED")
+        explain.append("⑤ 本人账户:0.00(本次不使用个人账户 acct_used_flag=0)")
+    else:
+        acct = min(payable, patient.balance)
+        explain.append(f"⑤ 本人账户:余额 {y(patient.balance)},支付 {y(acct)}")
+        if payable > acct:
+            detail = _mutual_aid(s, terms, patient, payable - acct, codes, explain)
+    mulaid = sum(a for _, a in detail)
+    cash = total - hifp - acct - mulaid
+    explain.append(f"⑦ 现金:{y(total)} − {y(hifp)} − {y(acct)} − {y(mulaid)} = {y(cash)}")
+    return Settlement(
+        medfee_sumamt=total, fulamt_ownpay_amt=ownpay, preselfpay_amt=preself, inscp_scp_amt=inscp,
+        act_pay_dedc=dedc, hifp_pay=hifp, acct_pay=acct, acct_mulaid_pay=mulaid, psn_cash_pay=cash,
+        mulaid_detail=tuple(detail), codes=tuple(sorted(codes, key=_RANK.__getitem__)),
+        explain=tuple(explain),
+    )
