@@ -23,7 +23,7 @@ from gongji.policy import exact_yaml
 from gongji.policy.loader import PolicyError, Registry, default_registry
 
 Yuan = Annotated[int, BeforeValidator(parse_yuan)]
-Admdvs = Annotated[str, Field(pattern=r"^\d{6}$")]
+Admdvs = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 Strict = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,7 +107,7 @@ class VisitIn(BaseModel):
 
 class SituationIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region: Annotated[str, Field(pattern=r"^\d{6}$")]
+    region: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
     date: date
     persons: dict[Code, PersonIn]
     bindings: list[BindingIn] = []

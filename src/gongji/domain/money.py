@@ -13,8 +13,8 @@ from dataclasses import dataclass
 Fen = int
 
 MAX_YUAN_DIGITS = 12  # a hundred billion yuan: far beyond any account, keeps garbage out
-_YUAN = re.compile(r"(\d{1,%d})(?:\.(\d{1,2}))?" % MAX_YUAN_DIGITS)
-_DECIMAL = re.compile(r"(\d{1,6})(?:\.(\d{1,6}))?")
+_YUAN = re.compile(r"([0-9]{1,%d})(?:\.([0-9]{1,2}))?" % MAX_YUAN_DIGITS)
+_DECIMAL = re.compile(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?")
 
 
 class MoneyError(ValueError):
@@ -43,7 +43,7 @@ def parse_yuan(value: object) -> Fen:
         raise MoneyError(f"amount must not be negative: {value!r}")
     m = _YUAN.fullmatch(value)
     if not m:
-        if re.fullmatch(r"\d+\.\d{3,}", value):
+        if re.fullmatch(r"[0-9]+\.[0-9]{3,}", value):
             raise MoneyError(f"amount has more than 2 decimals: {value!r}")
         raise MoneyError(f"not an amount in yuan: {value!r}")
     whole, frac = m.group(1), (m.group(2) or "")

@@ -53,7 +53,7 @@ class Terms:
     # what mutual-aid may pay
     mulaid_scope: tuple[VisitRule, ...]
     out_of_scope_categories: frozenset[str]
-    chronic_diseases: tuple[str, ...]  # ICD-10 prefixes
+    chronic_diseases: tuple[tuple[str, str], ...]  # ICD-10 category ranges, e.g. ("I10", "I15")
     settlement_cap: Fen | None
     annual_cap_beneficiary: Mapping[str, Fen | None]  # by the beneficiary's insutype
     chronic_extra_quota: Fen | None
@@ -62,4 +62,8 @@ class Terms:
     cross_province_mulaid: bool
 
     def is_chronic(self, dise_codg: str | None) -> bool:
-        return bool(dise_codg) and dise_codg.upper().startswith(self.chronic_diseases)
+        """Whether a diagnosis falls in a listed ICD-10 category range (``I10.x00`` in I10–I15)."""
+        if not dise_codg:
+            return False
+        category = dise_codg[:3].upper()
+        return any(lo <= category <= hi for lo, hi in self.chronic_diseases)

@@ -57,8 +57,8 @@ class Parameter(BaseModel):
 
 class RegionFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    region: str = Field(pattern=r"^\d{6}$")
-    prefix: str = Field(pattern=r"^\d{2,6}$")
+    region: str = Field(pattern=r"^[0-9]{6}$")
+    prefix: str = Field(pattern=r"^[0-9]{2,6}$")
     name: str
     short: str
     name_en: str
@@ -119,6 +119,9 @@ class RegionPolicy:
                     typed.append(adapter.validate_python(p.values[d]))
                 except ValidationError as e:
                     raise PolicyError(f"{origin}: {_first_error(e, ('parameters', name, 'values', d))}") from None
+            if spec.used_by == "pending" and any(v is not None for v in typed):
+                raise PolicyError(f"{origin}: parameters.{name}: has a value, but the engine does not"
+                                  " model it yet (see docs/policy.md, 'pending parameters')")
             self.params[name] = ParamRecord(name, dates, tuple(typed), p)
         self._cache: dict[date, Terms] = {}
 
@@ -155,7 +158,7 @@ class RegionPolicy:
             prepregnancy_ratio=v("prepregnancy_ratio"),
             mulaid_scope=tuple(r.to_domain() for r in v("mulaid_scope")),
             out_of_scope_categories=frozenset(v("out_of_scope_categories")),
-            chronic_diseases=tuple(c.upper() for c in v("chronic_diseases") + v("chronic_diseases_other")),
+            chronic_diseases=tuple(_icd_range(c) for c in v("chronic_diseases") + v("chronic_diseases_other")),
             settlement_cap=v("settlement_cap"),
             annual_cap_beneficiary=dict(v("annual_cap_beneficiary")),
             chronic_extra_quota=v("chronic_extra_quota"),
@@ -163,6 +166,11 @@ class RegionPolicy:
             remote_filing_required=v("remote_filing_required"),
             cross_province_mulaid=v("cross_province_mulaid"),
         )
+
+
+def _icd_range(text: str) -> tuple[str, str]:
+    lo, _, hi = text.partition("-")
+    return lo, hi or lo
 
 
 def _check_quote(src: Source, where: str) -> None:

@@ -18,7 +18,8 @@ Yuan = Annotated[int, BeforeValidator(parse_yuan)]
 RatioValue = Annotated[Ratio, BeforeValidator(Ratio.parse)]
 Insutype = Literal["310", "390"]
 Level = Literal[1, 2, 3]
-AreaPrefix = Annotated[str, Field(pattern=r"^\d{2,6}$")]
+AreaPrefix = Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]
+IcdRange = Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}(-[A-Z][0-9]{2})?$")]  # "I10-I15" or "J45"
 
 
 class _Strict(BaseModel):
@@ -47,7 +48,10 @@ class ParamSpec:
     name: str
     label: str  # Chinese, for people
     type: Any
-    used_by: str  # "calc" (the settlement), "binding" (checked by calc and the workflow), "service"
+    # "calc" (the settlement), "binding" (checked by calc and the workflow), "service" (the
+    # workflow), "pending" (no region publishes it yet, so the engine does not model it: a file
+    # giving it a value is refused rather than silently ignored)
+    used_by: str
 
     def adapter(self) -> TypeAdapter:
         return TypeAdapter(self.type)
@@ -73,12 +77,12 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("deductible", "起付标准(每次)", _BY_INSUTYPE_YUAN, "calc"),
     ParamSpec("pooling_ratio", "统筹报销比例", dict[Insutype, dict[Level, RatioValue]] | None, "calc"),
     ParamSpec("prepregnancy_ratio", "孕前检查统筹比例", RatioValue | None, "calc"),
-    ParamSpec("exam_pooling_diseases", "门诊检查费统筹的常见病", list[str] | None, "calc"),
+    ParamSpec("exam_pooling_diseases", "门诊检查费统筹的常见病", list[IcdRange] | None, "pending"),
     ParamSpec("mulaid_scope", "共济支付范围", list[VisitRuleModel], "calc"),
     ParamSpec("out_of_scope_categories", "不得共济的费用类别(自费)",
               list[Literal[CATEGORIES]], "calc"),  # type: ignore[valid-type]
-    ParamSpec("chronic_diseases", "慢性病病种(ICD-10 前缀)", list[str], "calc"),
-    ParamSpec("chronic_diseases_other", "其他慢性病病种(未公布)", list[str], "calc"),
+    ParamSpec("chronic_diseases", "慢性病病种(ICD-10 类目范围)", list[IcdRange], "calc"),
+    ParamSpec("chronic_diseases_other", "其他慢性病病种(未公布)", list[IcdRange], "calc"),
     ParamSpec("settlement_cap", "单次结算共济限额", Yuan | None, "calc"),
     ParamSpec("annual_cap_beneficiary", "被绑定人年度共济限额", _BY_INSUTYPE_YUAN, "calc"),
     ParamSpec("chronic_extra_quota", "慢性病额外共济额度(年度)", Yuan | None, "calc"),
