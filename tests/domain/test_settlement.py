@@ -1,0 +1,43 @@
+"""Engine paths no shipped region exercises yet, and the shape of `explain`."""
+
+import json
+from pathlib import Path
+
+from gongji.calc_format import calc
+from gongji.policy.loader import POLICY_DIR, Registry, parse_region
+
+WORKED = json.loads((Path(__file__).resolve().parent.parent / "data" / "bayingolin-worked.json").read_text())
+
+
+def test_a_published_prepregnancy_ratio_pools_those_items_without_deductible():
+    text = (POLICY_DIR / "bayingolin.yaml").read_text(encoding="utf-8").replace(
+        "  prepregnancy_ratio:\n    values:\n      2025-01-01: null",
+        "  prepregnancy_ratio:\n    values:\n      2025-01-01: \"0.60\"")
+    registry = Registry([parse_region(text, "bayingolin.yaml")])
+    doc = json.loads(json.dumps(WORKED))
+    doc["visit"]["items"] = [
+        {"code": "Y1", "list_class": "A", "category": "prepregnancy", "amount": "200.00"},
+        {"code": "X1", "list_class": "A", "category": "exam", "amount": "300.00"},
+    ]
+    out = calc(doc, registry)
+    # 200 × 60% = 120 for the pre-pregnancy items; (300 − 100) × 50% = 100 for the rest
+    assert (out["inscp_scp_amt"], out["act_pay_dedc"], out["hifp_pay"]) == ("500.00", "100.00", "220.00")
+    assert (out["acct_mulaid_pay"], out["psn_cash_pay"]) == ("280.00", "0.00")
+
+
+def test_explain_has_one_line_per_step_naming_its_parameter():
+    out = calc(WORKED)
+    lines = out["explain"]
+    assert [line[0] for line in lines] == list("①②③④⑤⑥⑦")
+    assert "deductible" in lines[1] and "100.00" in lines[1]
+    assert "pooling_ratio" in lines[2] and "50%" in lines[2] and "145.00" in lines[2]
+    assert "settlement_cap" in lines[5] and "annual_cap_holder" in lines[5] and "5000.00" in lines[5]
+    assert lines[6].endswith("= 50.00")
+
+
+def test_explain_says_why_mutual_aid_is_refused():
+    doc = json.loads(json.dumps(WORKED))
+    doc["visit"]["fixmedins"]["level"] = 3
+    out = calc(doc)
+    assert out["codes"] == ["OUT_OF_SCOPE"]
+    assert "mulaid_scope" in out["explain"][5] and "pooled_visits" in out["explain"][2]
