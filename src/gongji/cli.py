@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gongji.calc_format import InputError, calc as calc_doc, load_document
+from gongji.domain.codes import label
 from gongji.domain.errors import DomainError
 from gongji.policy.compare import comparison, grounding, render
 from gongji.policy.loader import POLICY_DIR, PolicyError, default_registry, load_region
@@ -176,10 +177,10 @@ def demo() -> None:
             r = calc_doc(case.situation)
         except (InputError, DomainError) as e:
             table.add_row(names[case.situation["region"]], case.name, "", "", "", "", "",
-                          getattr(e, "code", None) or str(e))
+                          label(e.code) if isinstance(e, DomainError) else f"输入有误:{e}")
             continue
         table.add_row(names[case.situation["region"]], case.name, r["medfee_sumamt"], r["hifp_pay"],
-                      r["acct_pay"], r["acct_mulaid_pay"], r["psn_cash_pay"], " ".join(r["codes"]))
+                      r["acct_pay"], r["acct_mulaid_pay"], r["psn_cash_pay"], "、".join(map(label, r["codes"])))
     out.print(table)
 
 

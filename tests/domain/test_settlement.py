@@ -41,3 +41,16 @@ def test_explain_says_why_mutual_aid_is_refused():
     out = calc(doc)
     assert out["codes"] == ["OUT_OF_SCOPE"]
     assert "mulaid_scope" in out["explain"][5] and "pooled_visits" in out["explain"][2]
+
+
+def test_every_code_has_a_chinese_label():
+    import re
+    from gongji.domain.codes import CODE_ZH, label
+    from gongji.domain.settlement import CODE_ORDER
+    story = {"RELATION_NOT_ALLOWED", "BENEFICIARY_REGION", "MEMBER_LIMIT", "ALREADY_BOUND",
+             "HOLDER_NOT_ELIGIBLE", "NO_SUCH_BINDING", "NOT_PENDING", "UNKNOWN_PERSON",
+             "UNKNOWN_INSTITUTION", "PERSON_DECEASED", "IDEMPOTENCY_CONFLICT", "ALREADY_REVERSED",
+             "UNKNOWN_SETTLEMENT"}
+    assert set(CODE_ORDER) | story <= set(CODE_ZH)
+    assert all(re.search(r"[\u4e00-\u9fff]", v) for v in CODE_ZH.values())
+    assert label("BALANCE") == "主账户余额不足(BALANCE)"

@@ -1,0 +1,35 @@
+"""Chinese labels for every code of calc-format.md and story-format.md, for people to read."""
+
+CODE_ZH = {
+    "NOT_BOUND": "当日无有效绑定",
+    "OUT_OF_SCOPE": "不在共济支付范围",
+    "REMOTE_NOT_FILED": "异地就医未备案",
+    "CROSS_PROVINCE_NO_MULAID": "跨省就医不支持共济",
+    "NO_EXTERNAL_RX": "药店购药无外配处方",
+    "CAP_SETTLEMENT": "达到单次共济限额",
+    "CAP_BENEFICIARY_YEAR": "达到被绑定人年度限额",
+    "CAP_HOLDER_YEAR": "达到主账户年度限额",
+    "BALANCE": "主账户余额不足",
+    "FROZEN": "主账户人已冻结共济",
+    "SANCTIONED": "违规暂停共济",
+    "HOLDER_INACTIVE": "主账户人参保状态异常",
+    "ACCOUNT_NOT_USED": "本次未使用个人账户",
+    "PERSON_DECEASED": "参保人已身故",
+    "RELATION_NOT_ALLOWED": "该亲属关系不可绑定",
+    "BENEFICIARY_REGION": "被绑定人参保地不符",
+    "MEMBER_LIMIT": "超过绑定人数上限",
+    "ALREADY_BOUND": "被绑定人已关联其他账户",
+    "HOLDER_NOT_ELIGIBLE": "主账户人不符合条件",
+    "NO_SUCH_BINDING": "没有该绑定",
+    "NOT_PENDING": "申请不在待审核状态",
+    "UNKNOWN_PERSON": "查无此参保人",
+    "UNKNOWN_INSTITUTION": "查无此定点机构",
+    "IDEMPOTENCY_CONFLICT": "同一请求号对应了不同的请求",
+    "ALREADY_REVERSED": "该结算已冲正",
+    "UNKNOWN_SETTLEMENT": "查无此结算",
+}
+
+
+def label(code: str) -> str:
+    """``"达到单次共济限额(CAP_SETTLEMENT)"``: Chinese first, the code for support staff."""
+    return f"{CODE_ZH.get(code, code)}({code})"
