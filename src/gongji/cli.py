@@ -15,7 +15,7 @@ from rich.table import Table
 from gongji.calc_format import InputError, calc as calc_doc, load_document
 from gongji.domain.codes import label
 from gongji.domain.errors import DomainError
-from gongji.policy.compare import comparison, grounding, render
+from gongji.policy.compare import comparison, grounding, value_text
 from gongji.policy.loader import POLICY_DIR, PolicyError, default_registry, load_region
 from gongji.policy.params import SPECS
 
@@ -80,9 +80,7 @@ def policy_show(
         table.add_column(col, overflow="fold")
     for spec in SPECS:
         rec = policy.params[spec.name]
-        value = rec.at(day)
-        shown = "未明确公布" if rec.raw.unpublished and value in (None, [], {}) else render(value)
-        table.add_row(spec.name, spec.label, shown, grounding(rec))
+        table.add_row(spec.name, spec.label, value_text(rec, day), grounding(rec))
     out.print(table)
 
 

@@ -111,6 +111,8 @@ def test_policy_show_lists_every_parameter_with_its_grounding():
     for spec in SPECS:
         assert spec.name in r.stdout
     assert "單次結算金額不得超過2000元" in r.stdout  # a source quote
+    row = next(line for line in r.stdout.splitlines() if "settlement_cap" in line)
+    assert "2000元" in row and "200000" not in row  # money in yuan, never raw fen
     assert "假设" in r.stdout and "未公布" in r.stdout
 
 

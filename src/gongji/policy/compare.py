@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from gongji.domain.money import Ratio, format_yuan
 from gongji.policy.loader import ParamRecord, RegionPolicy
-from gongji.policy.params import Channel, VisitRuleModel
+from gongji.policy.params import SPEC_BY_NAME, Channel, VisitRuleModel
 
 UNPUBLISHED = "未明确公布"
 ASSUMED = "(假设)"
@@ -59,7 +59,7 @@ def render(value: Any) -> str:
         parts = []
         for k, v in value.items():
             key = INSUTYPE_ZH.get(k, f"{k}级" if isinstance(k, int) else k)
-            parts.append(f"{key} {render(v) if not isinstance(v, int) or isinstance(v, bool) else yuan(v)}")
+            parts.append(f"{key} {render(v)}")
         return ";".join(parts)
     return str(value)
 
@@ -72,23 +72,36 @@ def _item(v: Any) -> str:
     return RELATION_ZH.get(v, CATEGORY_ZH.get(v, str(v)))
 
 
+def is_unpublished(rec: ParamRecord, day: date) -> bool:
+    value = rec.at(day)
+    return rec.raw.unpublished and value in (None, [], {}) or _all_none(value)
+
+
+def value_text(rec: ParamRecord, day: date) -> str:
+    """A parameter's value in force that day, as people read it (money in yuan)."""
+    if is_unpublished(rec, day):
+        return UNPUBLISHED
+    value = rec.at(day)
+    if SPEC_BY_NAME[rec.name].money:
+        if isinstance(value, dict):
+            return ";".join(f"{INSUTYPE_ZH[k]} {yuan(v)}" for k, v in value.items())
+        return yuan(value)
+    return render(value)
+
+
 def cell(rec: ParamRecord, day: date, text: Callable[[Any], str] | None = None) -> str:
     """A value as shown in a table: its summary if the file gives one, else rendered."""
-    value = rec.at(day)
-    if rec.raw.unpublished and value in (None, [], {}) or _all_none(value):
+    if is_unpublished(rec, day):
         return UNPUBLISHED
     summary = rec.summary_at(day)
     if summary:  # the source's own wording: shown as written, not marked
         return summary
-    return (text or render)(value) + (ASSUMED if rec.raw.assumption else "")
+    shown = text(rec.at(day)) if text else value_text(rec, day)
+    return shown + (ASSUMED if rec.raw.assumption else "")
 
 
 def _all_none(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and all(v is None for v in value.values())
-
-
-def _money(v: Any) -> str:
-    return yuan(v) if not isinstance(v, dict) else render(v)
 
 
 def _annual_limit(p: RegionPolicy, day: date) -> str:
@@ -129,9 +142,9 @@ ROWS: tuple[Row, ...] = (
     _param_row("审核时限", "review_working_days", lambda v: f"{v}个工作日"),
     _param_row("解绑次日停止", "unbind_stops_next_day"),
     _param_row("共济支付范围", "mulaid_scope"),
-    _param_row("单次共济限额", "settlement_cap", _money),
-    _param_row("慢性病额外额度", "chronic_extra_quota", _money),
-    _param_row("起付标准", "deductible", _money),
+    _param_row("单次共济限额", "settlement_cap"),
+    _param_row("慢性病额外额度", "chronic_extra_quota"),
+    _param_row("起付标准", "deductible"),
     _param_row("统筹报销比例", "pooling_ratio"),
     _param_row("跨省就医可用共济", "cross_province_mulaid"),
     _param_row("多人共济顺序", "payer_order", lambda v: "余额从高到低"),

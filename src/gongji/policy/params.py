@@ -52,6 +52,7 @@ class ParamSpec:
     # workflow), "pending" (no region publishes it yet, so the engine does not model it: a file
     # giving it a value is refused rather than silently ignored)
     used_by: str
+    money: bool = False  # values are fen (alone or by insutype), shown as yuan
 
     def adapter(self) -> TypeAdapter:
         return TypeAdapter(self.type)
@@ -74,7 +75,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("death_zeroes_quota", "被绑定人身故后额度清零", bool, "service"),
     ParamSpec("payer_order", "多人共济的支付顺序", Literal["balance_desc"], "calc"),
     ParamSpec("pooled_visits", "享受门诊统筹的就诊", list[VisitRuleModel], "calc"),
-    ParamSpec("deductible", "起付标准(每次)", _BY_INSUTYPE_YUAN, "calc"),
+    ParamSpec("deductible", "起付标准(每次)", _BY_INSUTYPE_YUAN, "calc", money=True),
     ParamSpec("pooling_ratio", "统筹报销比例", dict[Insutype, dict[Level, RatioValue]] | None, "calc"),
     ParamSpec("prepregnancy_ratio", "孕前检查统筹比例", RatioValue | None, "calc"),
     ParamSpec("exam_pooling_diseases", "门诊检查费统筹的常见病", list[IcdRange] | None, "pending"),
@@ -83,10 +84,10 @@ SPECS: tuple[ParamSpec, ...] = (
               list[Literal[CATEGORIES]], "calc"),  # type: ignore[valid-type]
     ParamSpec("chronic_diseases", "慢性病病种(ICD-10 类目范围)", list[IcdRange], "calc"),
     ParamSpec("chronic_diseases_other", "其他慢性病病种(未公布)", list[IcdRange], "calc"),
-    ParamSpec("settlement_cap", "单次结算共济限额", Yuan | None, "calc"),
-    ParamSpec("annual_cap_beneficiary", "被绑定人年度共济限额", _BY_INSUTYPE_YUAN, "calc"),
-    ParamSpec("chronic_extra_quota", "慢性病额外共济额度(年度)", Yuan | None, "calc"),
-    ParamSpec("annual_cap_holder", "主账户年度共济支出限额", Yuan | None, "calc"),
+    ParamSpec("settlement_cap", "单次结算共济限额", Yuan | None, "calc", money=True),
+    ParamSpec("annual_cap_beneficiary", "被绑定人年度共济限额", _BY_INSUTYPE_YUAN, "calc", money=True),
+    ParamSpec("chronic_extra_quota", "慢性病额外共济额度(年度)", Yuan | None, "calc", money=True),
+    ParamSpec("annual_cap_holder", "主账户年度共济支出限额", Yuan | None, "calc", money=True),
     ParamSpec("remote_filing_required", "异地就医须先备案", bool, "calc"),
     ParamSpec("cross_province_mulaid", "跨省就医可用共济", bool, "calc"),
 )
