@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -137,17 +137,24 @@ def _message(err: dict) -> str:
     return msg
 
 
-def parse(doc: Any) -> SituationIn:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], doc: Any, what: str = "a situation", prefix: tuple = ()) -> M:
+    """``model`` from a decoded document, or ``InputError`` naming the first bad field."""
     if not isinstance(doc, dict):
-        raise InputError("", "a situation must be a JSON object")
+        raise InputError(_loc(prefix), f"{what} must be a JSON object")
     try:
-        return SituationIn.model_validate(doc)
+        return model.model_validate(doc)
     except ValidationError as e:
         err = e.errors()[0]
-        loc = err["loc"]
         # A tagged Ratio/Yuan failure carries the validator name as the last loc part; drop it.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-        raise InputError(_loc(loc), _message(err)) from None
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        raise InputError(_loc(prefix + loc), _message(err)) from None
+
+
+def parse(doc: Any) -> SituationIn:
+    return validate(SituationIn, doc)
 
 
 def to_domain(s: SituationIn) -> Situation:

@@ -47,12 +47,7 @@ def calc(
     file: Annotated[str, typer.Argument(help="situation JSON/YAML file, or - for stdin")],
 ) -> None:
     """Calculate one settlement from a situation (shared/spec/calc-format.md); prints JSON."""
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except OSError as e:
-        fail(f"{file}: {e.strerror}")
-    except UnicodeDecodeError:
-        fail(f"{file}: not UTF-8 text")
+    text = _read(file)
     try:
         result = calc_doc(load_document(text))
     except InputError as e:
@@ -159,6 +154,69 @@ def policy_trace(
         for t in trace(name, default_registry()):
             where = "、".join(t.params) or (f"[dim]{t.note}[/dim]" if t.note else "[red]未覆盖[/red]")
             out.print(f"[bold]{t.sentence}[/bold]\n    → {where}", highlight=False)
+
+
+def _read(file: str) -> str:
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as e:
+        fail(f"{file}: {e.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text")
+
+
+def _engine(db: Optional[str]):
+    """An engine on a migrated database, or a clear one-line failure."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gongji.store.db import make_engine, migrate, redacted
+
+    try:
+        engine = make_engine(db)
+        migrate(engine)
+        return engine
+    except SQLAlchemyError as e:
+        fail(f"数据库不可用 database unavailable ({redacted(db or '')}): {str(e.orig if hasattr(e, 'orig') else e).splitlines()[0]}")
+
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="database URL or SQLite file; default $GONGJI_DB or ./gongji.db")]
+
+
+@app.command()
+def replay(
+    file: Annotated[str, typer.Argument(help="story YAML/JSON file, or - for stdin")],
+    db: Annotated[Optional[str], typer.Option("--db", help="database URL; default a new empty SQLite file")] = None,
+) -> None:
+    """Run a story (shared/spec/story-format.md) through the service; prints JSON."""
+    import tempfile
+
+    from gongji.replay import is_fresh, replay as run_story
+
+    text = _read(file)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = _engine(db or str(Path(tmp) / "story.db"))
+        if not is_fresh(engine):
+            fail("replay needs an empty database: this one already has persons / 该数据库已有数据")
+        try:
+            result = run_story(load_document(text), engine)
+        except InputError as e:
+            fail(str(e))
+        finally:
+            engine.dispose()
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Check the ledger and the counters; print each violation and exit 1 if there is any."""
+    from gongji.service.facade import Service
+
+    problems = Service(_engine(db)).verify()
+    for p in problems:
+        err.print(f"[red]✗[/red] {p}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print("[green]✓[/green] 账务一致 ledger, balances, counters and caps: ok", highlight=False)
 
 
 @app.command()

@@ -1,0 +1,144 @@
+"""The binding workflow: apply, review within the deadline, withdraw, unbind.
+
+Every rule is checked when the application is made and again when it is approved, because the
+family may have changed in between; a refusal changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from gongji.domain import binding as b
+from gongji.domain.errors import DomainError
+from gongji.domain.workdays import add_working_days
+from gongji.service.commands import Apply, Pair, Review
+from gongji.service.common import Ctx, domain_person, living, person, region_of
+from gongji.service.uow import UnitOfWork
+from gongji.store import models as m
+
+
+def view(x: m.Binding, today: date | None = None) -> dict:
+    out = {
+        "id": x.id, "holder": x.holder, "beneficiary": x.beneficiary, "relation": x.relation,
+        "region": x.region, "channel": x.channel, "materials": list(x.materials or []),
+        "e_commitment": x.e_commitment, "face_check": x.face_check, "state": x.state,
+        "state_zh": b.STATE_ZH[x.state], "applied_on": _iso(x.applied_on),
+        "review_due": _iso(x.review_due), "review_due_estimated": x.review_due_estimated,
+        "reviewer": x.reviewer, "decided_on": _iso(x.decided_on), "reason": x.reason,
+        "approved_on": _iso(x.approved_on), "unbind_requested_on": _iso(x.unbind_requested_on),
+        "ended_on": _iso(x.ended_on), "end_reason": x.end_reason,
+    }
+    if today is not None and x.state == b.PENDING:
+        out["overdue"] = x.review_due < today
+    return out
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def open_bindings(uow: UnitOfWork, psn_nos: list[str], day: date, exclude: int | None = None
+                  ) -> list[b.OpenBinding]:
+    """Bindings that still take a place on ``day``: pending, approved, or unbound but still
+    serving that day."""
+    q = select(m.Binding).where(
+        or_(m.Binding.holder.in_(psn_nos), m.Binding.beneficiary.in_(psn_nos)),
+        or_(m.Binding.state.in_((b.PENDING, b.APPROVED)),
+            and_(m.Binding.state == b.UNBOUND, m.Binding.unbind_requested_on >= day)))
+    return [b.OpenBinding(x.holder, x.beneficiary) for x in uow.session.scalars(q) if x.id != exclude]
+
+
+def _check(uow: UnitOfWork, ctx: Ctx, holder: m.Person, ben: m.Person, relation: str,
+           exclude: int | None = None):
+    region = _region(ctx, holder)
+    terms = region.at(ctx.day)
+    opens = open_bindings(uow, [holder.psn_no, ben.psn_no], ctx.day, exclude)
+    b.check_application(domain_person(holder, 0, []), domain_person(ben, 0, []), relation, terms, opens)
+    return region
+
+
+def _region(ctx: Ctx, holder: m.Person):
+    try:
+        return region_of(ctx.registry, holder.insu_admdvs, "holder")
+    except DomainError:
+        raise DomainError("HOLDER_NOT_ELIGIBLE",
+                          f"主账户人参保地 {holder.insu_admdvs} 没有家庭共济政策", "holder") from None
+
+
+def apply(uow: UnitOfWork, ctx: Ctx, c: Apply) -> dict:
+    s = uow.session
+    holder, ben = person(s, c.holder, "holder"), person(s, c.beneficiary, "beneficiary")
+    uow.lock([c.holder, c.beneficiary])
+    region = _check(uow, ctx, holder, ben, c.relation)
+    channels = [ch for ch in region.value("channels", ctx.day) if ch.kind == c.channel]
+    known = {mat for ch in channels for mat in ch.materials}
+    for i, mat in enumerate(c.materials):
+        if mat not in known:
+            raise DomainError("INVALID_INPUT",
+                              f"材料“{mat}”不在{region.name}{c.channel}渠道的材料清单中:{'、'.join(sorted(known))}",
+                              f"materials[{i}]")
+    due, estimated = add_working_days(ctx.day, region.value("review_working_days", ctx.day))
+    x = m.Binding(region=region.region, holder=c.holder, beneficiary=c.beneficiary,
+                  relation=c.relation, channel=c.channel, materials=list(c.materials),
+                  e_commitment=c.e_commitment, face_check=c.face_check, state=b.PENDING,
+                  applied_on=ctx.day, review_due=due, review_due_estimated=estimated)
+    s.add(x)
+    s.flush()
+    out = view(x)
+    out["missing_materials"] = [mat for mat in known if mat not in c.materials] if c.channel == "offline" else []
+    return out
+
+
+def _find(uow: UnitOfWork, c: Pair, states: tuple[str, ...], wrong_state: str) -> m.Binding:
+    s = uow.session
+    person(s, c.holder, "holder")
+    person(s, c.beneficiary, "beneficiary")
+    rows = list(s.scalars(select(m.Binding).where(
+        m.Binding.holder == c.holder, m.Binding.beneficiary == c.beneficiary).order_by(m.Binding.id)))
+    if not rows:
+        raise DomainError("NO_SUCH_BINDING", f"{c.holder} 与 {c.beneficiary} 之间没有绑定或申请", "beneficiary")
+    for x in reversed(rows):
+        if x.state in states:
+            return x
+    raise DomainError(wrong_state, f"{c.holder} → {c.beneficiary} 当前状态为{b.STATE_ZH[rows[-1].state]}",
+                      "beneficiary")
+
+
+def review(uow: UnitOfWork, ctx: Ctx, c: Review) -> dict:
+    x = _find(uow, c, (b.PENDING,), "NOT_PENDING")
+    uow.lock([c.holder, c.beneficiary])
+    if c.decision == "approve":
+        _check(uow, ctx, living(uow.session, c.holder, "holder"),
+               living(uow.session, c.beneficiary, "beneficiary"), x.relation, exclude=x.id)
+        x.state, x.approved_on = b.APPROVED, ctx.day
+    else:
+        x.state = b.REJECTED
+    x.decided_on, x.reviewer, x.reason = ctx.day, ctx.actor, c.reason
+    return view(x)
+
+
+def withdraw(uow: UnitOfWork, ctx: Ctx, c: Pair) -> dict:
+    x = _find(uow, c, (b.PENDING,), "NOT_PENDING")
+    uow.lock([c.holder, c.beneficiary])
+    x.state, x.decided_on, x.reason = b.WITHDRAWN, ctx.day, "申请人撤回"
+    return view(x)
+
+
+def unbind(uow: UnitOfWork, ctx: Ctx, c: Pair) -> dict:
+    x = _find(uow, c, (b.APPROVED,), "NO_SUCH_BINDING")
+    uow.lock([c.holder, c.beneficiary])
+    x.state, x.unbind_requested_on = b.UNBOUND, ctx.day
+    out = view(x)
+    stops_next = ctx.registry.find(x.region).at(ctx.day).unbind_stops_next_day
+    out["last_day"] = (ctx.day if stops_next else ctx.day - timedelta(days=1)).isoformat()
+    return out
+
+
+def pending(uow: UnitOfWork, today: date, region: str | None = None) -> list[dict]:
+    """Pending applications by review deadline, the overdue ones (due before today) first."""
+    q = select(m.Binding).where(m.Binding.state == b.PENDING)
+    if region:
+        q = q.where(m.Binding.region == region)
+    rows = uow.session.scalars(q.order_by(m.Binding.review_due, m.Binding.id))
+    return [view(x, today) for x in rows]

@@ -1,0 +1,135 @@
+"""What each use case takes, validated at the edge (story steps and API bodies share these).
+
+Money is yuan text parsed to fen; dates are ISO; an unknown key is an error. The ID-card number
+is checked with python-stdnum (length, birth date, check digit) and kept in its compact form.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from stdnum.cn import ric
+
+from gongji.calc_format import Admdvs, Code, ItemIn, Yuan
+from gongji.domain.situation import STATUSES
+from gongji.domain.terms import MED_TYPES, RELATIONS
+
+
+def _certno(value: str) -> str:
+    try:
+        return ric.validate(value)
+    except Exception as e:  # stdnum.exceptions.ValidationError and its kinds
+        raise ValueError(f"not a valid resident ID-card number: {e}") from None
+
+
+Certno = Annotated[str, AfterValidator(_certno)]
+Phone = Annotated[str, Field(pattern=r"^1[0-9]{10}$")]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RegisterInstitution(Command):
+    code: Code
+    level: Literal[1, 2, 3]
+    admdvs: Admdvs
+    kind: Literal["hospital", "pharmacy"]
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
+class RegisterPerson(Command):
+    psn_no: Code
+    insutype: Literal["310", "390"]
+    insu_admdvs: Admdvs
+    balance: Yuan = 0
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    certno: Certno | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _resident_has_no_account(self) -> "RegisterPerson":
+        if self.insutype == "390" and self.balance:
+            raise ValueError("a resident (390) has no personal account, so no balance")
+        return self
+
+
+class Credit(Command):
+    psn_no: Code
+    amount: Yuan
+
+    @model_validator(mode="after")
+    def _positive(self) -> "Credit":
+        if self.amount <= 0:
+            raise ValueError("amount: a credit must be more than 0.00")
+        return self
+
+
+class Apply(Command):
+    holder: Code
+    beneficiary: Code
+    relation: Literal[RELATIONS]  # type: ignore[valid-type]
+    channel: Literal["online", "offline"]
+    materials: Annotated[list[Text], Field(max_length=20)] = []
+    e_commitment: bool = False  # 电子承诺书 signed (online)
+    face_check: bool = False  # 人脸识别 passed (online)
+
+
+class Pair(Command):
+    holder: Code
+    beneficiary: Code
+
+
+class Review(Pair):
+    decision: Literal["approve", "reject"]
+    reason: Text | None = None
+
+
+class FileRemote(Command):
+    psn_no: Code
+    admdvs: Admdvs
+    from_: date = Field(alias="from")
+    to: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FileRemote":
+        if self.to < self.from_:
+            raise ValueError("to: ends before it starts")
+        return self
+
+
+class Freeze(Command):
+    holder: Code
+
+
+class SanctionCmd(Command):
+    psn_no: Code
+    from_: date = Field(alias="from")
+    to: date
+    reason: Text
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SanctionCmd":
+        if self.to < self.from_:
+            raise ValueError("to: ends before it starts")
+        return self
+
+
+class StatusChange(Command):
+    psn_no: Code
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class VisitRef(Command):
+    """A visit as in calc-format.md, with ``fixmedins`` naming a registered institution."""
+
+    psn_no: Code
+    fixmedins: Code
+    med_type: Literal[MED_TYPES]  # type: ignore[valid-type]
+    dise_codg: Annotated[str, Field(max_length=32)] | None = None
+    external_rx: bool = False
+    acct_used_flag: Literal["0", "1"] = "1"
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=2000)]

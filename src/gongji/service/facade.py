@@ -1,0 +1,87 @@
+"""``Service``: every use case as one call, each in its own unit of work, dated by the clock.
+
+The API, the CLI, the replayer and the demo loader all go through here."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from gongji.policy.loader import Registry, default_registry
+from gongji.service import bindings, people, settlements
+from gongji.service.clock import Clock, china_today
+from gongji.service.commands import (
+    Apply, Credit, FileRemote, Freeze, Pair, RegisterInstitution, RegisterPerson, Review,
+    SanctionCmd, StatusChange, VisitRef,
+)
+from gongji.service.common import Ctx
+from gongji.service.uow import run
+from gongji.service.verify import verify
+
+
+class Service:
+    def __init__(self, engine: Engine, registry: Registry | None = None, clock: Clock = china_today):
+        self.engine = engine
+        self.registry = registry or default_registry()
+        self.clock = clock
+
+    def _do(self, fn, *args, write: bool = True, actor: str = "system"):
+        ctx = Ctx(self.registry, self.clock(), actor)
+        return run(self.engine, lambda uow: fn(uow, ctx, *args), write)
+
+    # registration and accounts
+    def register_institution(self, c: RegisterInstitution) -> dict:
+        return self._do(people.register_institution, c)
+
+    def register_person(self, c: RegisterPerson) -> dict:
+        return self._do(people.register_person, c)
+
+    def credit(self, c: Credit, ref: str | None = None) -> dict:
+        return self._do(people.credit, c, ref)
+
+    def freeze(self, c: Freeze, actor: str = "system") -> dict:
+        return self._do(people.set_frozen, c, True, actor=actor)
+
+    def unfreeze(self, c: Freeze, actor: str = "system") -> dict:
+        return self._do(people.set_frozen, c, False, actor=actor)
+
+    def sanction(self, c: SanctionCmd, actor: str = "system") -> dict:
+        return self._do(people.sanction, c, actor=actor)
+
+    def file_remote(self, c: FileRemote, actor: str = "system") -> dict:
+        return self._do(people.file_remote, c, actor=actor)
+
+    def change_status(self, c: StatusChange, actor: str = "system") -> dict:
+        return self._do(people.change_status, c, actor=actor)
+
+    # bindings
+    def apply(self, c: Apply, actor: str = "system") -> dict:
+        return self._do(bindings.apply, c, actor=actor)
+
+    def review(self, c: Review, actor: str = "system") -> dict:
+        return self._do(bindings.review, c, actor=actor)
+
+    def withdraw(self, c: Pair, actor: str = "system") -> dict:
+        return self._do(bindings.withdraw, c, actor=actor)
+
+    def unbind(self, c: Pair, actor: str = "system") -> dict:
+        return self._do(bindings.unbind, c, actor=actor)
+
+    def pending(self, region: str | None = None) -> list[dict]:
+        today = self.clock()
+        return run(self.engine, lambda uow: bindings.pending(uow, today, region), write=False)
+
+    # settlements
+    def preview(self, v: VisitRef) -> dict:
+        return self._do(settlements.preview, v, write=False)
+
+    def settle(self, key: str, v: VisitRef) -> dict:
+        return self._do(settlements.settle, key, v)
+
+    def reverse(self, setl_id: str, key: str | None = None) -> dict:
+        return self._do(settlements.reverse, setl_id, key)
+
+    def setl_id_for_key(self, key: str, fixmedins: str | None = None) -> str:
+        return run(self.engine, lambda uow: settlements.find_by_key(uow, key, fixmedins).setl_id, write=False)
+
+    def verify(self) -> list[str]:
+        return run(self.engine, lambda uow: verify(uow.session, self.registry), write=False)

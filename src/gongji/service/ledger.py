@@ -1,0 +1,61 @@
+"""Double-entry postings. Every movement is one ``Journal`` entry whose lines sum to zero per
+ledger, written in the same transaction as the event that caused it. The personal balance is
+updated with the posting and asserted never negative here, before the database's CHECK would."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gongji.store import models as m
+
+CNY, QUOTA = "CNY", "QUOTA"
+CONTRIBUTIONS = "contributions"  # where monthly credits and opening balances come from
+FORFEITED = "quota:forfeited"
+
+
+def personal(session: Session, psn_no: str) -> m.Account:
+    acct = session.scalar(select(m.Account).where(m.Account.psn_no == psn_no))
+    if acct is None:
+        acct = m.Account(name=f"personal:{psn_no}", kind="personal", psn_no=psn_no, balance=0)
+        session.add(acct)
+        session.flush()
+    return acct
+
+
+def account(session: Session, name: str, kind: str, ledger: str = CNY) -> m.Account:
+    """A counter-account (no stored balance), made on first use."""
+    acct = session.scalar(select(m.Account).where(m.Account.name == name))
+    if acct is None:
+        acct = m.Account(name=name, kind=kind, ledger=ledger, balance=None)
+        session.add(acct)
+        session.flush()
+    return acct
+
+
+def post(session: Session, kind: str, on: date, lines: list[tuple[m.Account, int]], *,
+         settlement_id: int | None = None, ref: str | None = None) -> m.Journal | None:
+    """Write one journal entry. Zero lines are dropped; an entry with no line is not written."""
+    lines = [(a, amt) for a, amt in lines if amt]
+    if not lines:
+        return None
+    by_ledger: dict[str, int] = {}
+    for a, amt in lines:
+        by_ledger[a.ledger] = by_ledger.get(a.ledger, 0) + amt
+    assert all(v == 0 for v in by_ledger.values()), f"unbalanced entry {kind}: {by_ledger}"
+    entry = m.Journal(kind=kind, on=on, settlement_id=settlement_id, ref=ref)
+    session.add(entry)
+    session.flush()
+    for a, amt in lines:
+        if a.balance is not None:
+            a.balance += amt
+            assert a.balance >= 0, f"{a.name} would go below zero"
+        session.add(m.Posting(journal_id=entry.id, account_id=a.id, amount=amt))
+    return entry
+
+
+def balance(session: Session, psn_no: str) -> int:
+    acct = session.scalar(select(m.Account.balance).where(m.Account.psn_no == psn_no))
+    return acct or 0

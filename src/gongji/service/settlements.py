@@ -1,0 +1,238 @@
+"""Preview, settle (exactly once per institution and key), reverse, and read back.
+
+A settlement reads the patient's and the bound holders' balances and year counters under their
+row locks, calculates with the pure domain, and writes the settlement, its ledger entry and the
+counters in one transaction: no cap can be overrun by two settlements racing each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from math import gcd
+
+from sqlalchemy import select
+
+from gongji.calc_format import AMOUNT_FIELDS
+from gongji.domain import binding as b
+from gongji.domain import situation as d
+from gongji.domain.errors import DomainError
+from gongji.domain.money import Ratio, format_yuan
+from gongji.domain.settlement import calculate
+from gongji.policy.loader import PolicyError
+from gongji.service import ledger
+from gongji.service.commands import VisitRef
+from gongji.service.common import (
+    Ctx, domain_person, institution, person, region_of, sanctions_of, usage,
+)
+from gongji.service.uow import UnitOfWork
+from gongji.store import models as m
+from gongji.store.models import settlement_pk
+
+SERVING = (b.APPROVED, b.UNBOUND, b.ENDED)  # states that may have served on some day
+
+
+def _ratio_text(r: Ratio) -> str:
+    g = gcd(r.num, r.den) or 1
+    return f"{r.num // g}/{r.den // g}"
+
+
+def request_hash(v: VisitRef) -> str:
+    """Same visit, same hash: amounts in fen and ratios as reduced fractions, so "100" and
+    "100.00" are one request."""
+    doc = v.model_dump(mode="python")
+    doc["items"] = [dict(it, selfpay_prop=_ratio_text(item.selfpay_prop))
+                    for it, item in zip(doc["items"], v.items)]
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _region(ctx: Ctx, patient: m.Person, rows: list[m.Binding]):
+    """The policy that governs: the patient's bound holders' region (the patient's own if that
+    is among them), else the patient's own region."""
+    in_force = [x for x in rows if _domain_binding(ctx, x).in_force(ctx.day, _stops(ctx, x))]
+    regions = {x.region for x in in_force}
+    try:
+        own = ctx.registry.find(patient.insu_admdvs).region
+    except PolicyError:
+        own = None
+    if own and (own in regions or not regions):
+        return ctx.registry.find(own)
+    if regions:
+        return ctx.registry.find(min(in_force, key=lambda x: (x.approved_on, x.id)).region)
+    if rows:
+        return ctx.registry.find(rows[-1].region)
+    return region_of(ctx.registry, patient.insu_admdvs, "visit.psn_no")
+
+
+def _stops(ctx: Ctx, x: m.Binding) -> bool:
+    return ctx.registry.find(x.region).at(ctx.day).unbind_stops_next_day
+
+
+def _domain_binding(ctx: Ctx, x: m.Binding) -> d.Binding:
+    last = b.last_day(x.state, x.approved_on, x.unbind_requested_on, x.ended_on, _stops(ctx, x))
+    return d.Binding(x.holder, x.beneficiary, x.relation, x.approved_on, last)
+
+
+def _situation(uow: UnitOfWork, ctx: Ctx, v: VisitRef, lock: bool):
+    s = uow.session
+    patient = person(s, v.psn_no, "visit.psn_no")
+    if patient.status == d.DECEASED:
+        raise DomainError("PERSON_DECEASED", f"{patient.psn_no} 已身故,不能结算", "visit.psn_no")
+    inst = institution(s, v.fixmedins, "visit.fixmedins")
+    rows = list(s.scalars(select(m.Binding).where(
+        m.Binding.beneficiary == v.psn_no, m.Binding.state.in_(SERVING)).order_by(m.Binding.id)))
+    region = _region(ctx, patient, rows)
+    try:
+        terms = region.at(ctx.day)
+    except PolicyError as e:
+        raise DomainError("INVALID_INPUT", str(e), "date") from None
+    rows = [x for x in rows if x.region == region.region]
+    holders = sorted({x.holder for x in rows})
+    everyone = [v.psn_no] + holders
+    if lock:
+        uow.lock(everyone)
+    people = {p.psn_no: p for p in s.scalars(select(m.Person).where(m.Person.psn_no.in_(everyone)))}
+    balances = dict(s.execute(select(m.Account.psn_no, m.Account.balance)
+                              .where(m.Account.psn_no.in_(everyone))).all())
+    sanctions = sanctions_of(s, everyone)
+    year = ctx.day.year
+    used = {u.psn_no: u for u in s.scalars(select(m.YearUsage).where(
+        m.YearUsage.psn_no.in_(everyone), m.YearUsage.year == year))}
+    filings = tuple(d.Filing(f.psn_no, f.admdvs, d.Period(f.start, f.end))
+                    for f in s.scalars(select(m.Filing).where(m.Filing.psn_no == v.psn_no)))
+    persons = {no: domain_person(people[no], balances.get(no) or 0, sanctions[no]) for no in everyone}
+    visit = d.Visit(
+        v.psn_no, d.Institution(inst.code, inst.level, inst.admdvs, inst.kind), v.med_type,
+        tuple(d.Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop)
+              for it in v.items),
+        v.dise_codg, v.external_rx, v.acct_used_flag)
+    received = {v.psn_no: used[v.psn_no].mulaid_received + used[v.psn_no].zeroed_received} \
+        if v.psn_no in used else {}
+    paid = {h: used[h].mulaid_paid + used[h].zeroed_paid for h in holders if h in used}
+    situation = d.Situation(region.region, ctx.day, persons, visit,
+                            tuple(_domain_binding(ctx, x) for x in rows), filings, received, paid)
+    return situation, terms, inst
+
+
+def calc_output(r) -> dict:
+    out = {k: format_yuan(getattr(r, k)) for k in AMOUNT_FIELDS}
+    out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in _detail(r)]
+    out["codes"] = list(r.codes)
+    out["explain"] = list(r.explain)
+    return out
+
+
+def _detail(r) -> list[tuple[str, int]]:
+    if isinstance(r, m.Settlement):
+        return [(p.holder, p.amount) for p in r.mulaid]
+    return list(r.mulaid_detail)
+
+
+def preview(uow: UnitOfWork, ctx: Ctx, v: VisitRef) -> dict:
+    situation, terms, _ = _situation(uow, ctx, v, lock=False)
+    return calc_output(calculate(situation, terms))
+
+
+def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:
+    return uow.session.scalar(select(m.Settlement).where(
+        m.Settlement.fixmedins == fixmedins, m.Settlement.idem_key == key))
+
+
+def settle(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> dict:
+    digest = request_hash(v)
+    first = _existing(uow, v.fixmedins, key)
+    if first is not None:
+        if first.request_hash != digest:
+            raise DomainError("IDEMPOTENCY_CONFLICT",
+                              f"请求号 {key} 已用于另一笔结算 {first.setl_id},内容不同", "key")
+        return settled_output(first)
+    situation, terms, inst = _situation(uow, ctx, v, lock=True)
+    r = calculate(situation, terms)
+    s = uow.session
+    row = m.Settlement(
+        fixmedins=inst.code, idem_key=key, request_hash=digest, psn_no=v.psn_no,
+        region=situation.region, setl_date=ctx.day, med_type=v.med_type, dise_codg=v.dise_codg,
+        external_rx=v.external_rx, acct_used_flag=v.acct_used_flag,
+        codes=list(r.codes), explain=list(r.explain), state="settled",
+        **{k: getattr(r, k) for k in AMOUNT_FIELDS})
+    s.add(row)
+    s.flush()
+    for i, it in enumerate(v.items):
+        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
+                               list_class=it.list_class, category=it.category, amount=it.amount,
+                               selfpay_prop=_ratio_text(it.selfpay_prop)))
+    for i, (holder, amount) in enumerate(r.mulaid_detail):
+        s.add(m.MulaidPayment(settlement_id=row.id, seq=i, holder=holder, amount=amount))
+    _move(uow, ctx.day, row, [(v.psn_no, r.acct_pay)] + list(r.mulaid_detail), sign=1, kind="settle")
+    s.flush()
+    s.refresh(row)
+    return settled_output(row)
+
+
+def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str, int]],
+          sign: int, kind: str) -> None:
+    """The ledger entry of a settlement (sign 1) or its reversal (sign −1), and the counters."""
+    s = uow.session
+    lines = [(ledger.personal(s, no), -sign * amt) for no, amt in payers if amt]
+    lines.append((ledger.account(s, f"pool:{row.region}", "pool"), -sign * row.hifp_pay))
+    lines.append((ledger.account(s, f"institution:{row.fixmedins}", "institution"),
+                  sign * (row.hifp_pay + row.acct_pay + row.acct_mulaid_pay)))
+    ledger.post(s, kind, day, lines, settlement_id=row.id)
+    year = row.setl_date.year
+    if row.acct_mulaid_pay:
+        usage(s, row.psn_no, year).mulaid_received += sign * row.acct_mulaid_pay
+    for no, amt in payers[1:]:
+        usage(s, no, year).mulaid_paid += sign * amt
+
+
+def settled_output(row: m.Settlement) -> dict:
+    out = calc_output(row)
+    out["setl_id"] = row.setl_id
+    return out
+
+
+def find(uow: UnitOfWork, setl_id: str) -> m.Settlement:
+    pk = settlement_pk(setl_id)
+    row = uow.session.get(m.Settlement, pk) if pk is not None else None
+    if row is None:
+        raise DomainError("UNKNOWN_SETTLEMENT", f"查无此结算 {setl_id}", "setl_id")
+    return row
+
+
+def find_by_key(uow: UnitOfWork, key: str, fixmedins: str | None = None) -> m.Settlement:
+    q = select(m.Settlement).where(m.Settlement.idem_key == key)
+    if fixmedins:
+        q = q.where(m.Settlement.fixmedins == fixmedins)
+    rows = list(uow.session.scalars(q.limit(2)))
+    if len(rows) != 1:
+        why = "查无此结算" if not rows else "多个机构使用了该请求号,请指定机构"
+        raise DomainError("UNKNOWN_SETTLEMENT", f"{why}:{key}", "key")
+    return rows[0]
+
+
+def reverse(uow: UnitOfWork, ctx: Ctx, setl_id: str, key: str | None = None) -> dict:
+    """Undo a settlement: every posting negated in a new entry, the counters given back."""
+    row = find(uow, setl_id)
+    if row.state == "reversed":
+        if key is not None and row.reverse_key == key:
+            return reversed_output(row)
+        raise DomainError("ALREADY_REVERSED", f"结算 {row.setl_id} 已于 {row.reversed_on} 冲正", "setl_id")
+    payers = [(row.psn_no, row.acct_pay)] + [(p.holder, p.amount) for p in row.mulaid]
+    uow.lock(no for no, _ in payers)
+    uow.session.refresh(row)
+    if row.state == "reversed":  # reversed while we waited for the lock
+        raise DomainError("ALREADY_REVERSED", f"结算 {row.setl_id} 已冲正", "setl_id")
+    _move(uow, ctx.day, row, payers, sign=-1, kind="reverse")
+    row.state, row.reversed_on, row.reverse_key = "reversed", ctx.day, key
+    return reversed_output(row)
+
+
+def reversed_output(row: m.Settlement) -> dict:
+    return {"setl_id": row.setl_id, "state": row.state, "reversed_on": row.reversed_on.isoformat(),
+            "restored": {"acct_pay": format_yuan(row.acct_pay),
+                         "acct_mulaid_pay": format_yuan(row.acct_mulaid_pay),
+                         "hifp_pay": format_yuan(row.hifp_pay),
+                         "mulaid_detail": [{"holder": p.holder, "amount": format_yuan(p.amount)}
+                                           for p in row.mulaid]}}

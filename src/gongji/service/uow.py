@@ -1,0 +1,86 @@
+"""Unit of work: one database transaction per use case, retried when the database asks.
+
+A writer on SQLite holds the write lock from its first statement (``BEGIN IMMEDIATE``). On
+PostgreSQL a writer locks the person rows whose money or quota it will touch, in ``psn_no`` order
+(``lock``), so two settlements against one holder run one after the other and each sees the
+other's result; a deadlock or serialization failure rolls back and runs the use case again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable, Iterable, TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from gongji.store import models as m
+
+T = TypeVar("T")
+RETRYABLE_PG = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+MAX_ATTEMPTS = 8
+
+
+class Retry(Exception):
+    """Raised inside a use case to roll back and run it again (e.g. a lost insert race)."""
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, write: bool = True) -> None:
+        self.engine = engine
+        self.write = write
+        self.sqlite = engine.dialect.name == "sqlite"
+
+    def __enter__(self) -> "UnitOfWork":
+        bind = self.engine.execution_options(gongji_write=True) if self.write and self.sqlite else self.engine
+        self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        try:
+            if exc_type is None and self.write:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def lock(self, psn_nos: Iterable[str]) -> dict[str, m.Person]:
+        """The person rows, locked for this transaction (PostgreSQL: ``FOR UPDATE`` in psn_no order;
+        SQLite: already exclusive)."""
+        wanted = sorted(set(psn_nos))
+        if not wanted:
+            return {}
+        q = (select(m.Person).where(m.Person.psn_no.in_(wanted)).order_by(m.Person.psn_no)
+             .execution_options(populate_existing=True))
+        if not self.sqlite:
+            q = q.with_for_update()
+        return {p.psn_no: p for p in self.session.scalars(q)}
+
+
+def _retryable(e: Exception) -> bool:
+    if isinstance(e, (Retry, IntegrityError)):
+        return True
+    if isinstance(e, DBAPIError):
+        code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+        if code in RETRYABLE_PG:
+            return True
+        return "database is locked" in str(e.orig)
+    return False
+
+
+def run(engine: Engine, work: Callable[[UnitOfWork], T], write: bool = True) -> T:
+    """Run ``work`` in a fresh unit of work, committing on success; retry what the database says
+    may succeed on a second try. An ``IntegrityError`` is retried too (the retry sees the row the
+    other transaction inserted) and re-raised after the last attempt."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with UnitOfWork(engine, write) as uow:
+                return work(uow)
+        except Exception as e:  # noqa: BLE001 - filtered just below
+            if attempt == MAX_ATTEMPTS or not _retryable(e):
+                raise
+            time.sleep(random.uniform(0, 0.01 * attempt))  # jitter before the next try
+    raise AssertionError("unreachable")

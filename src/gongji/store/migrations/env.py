@@ -1,0 +1,15 @@
+"""Alembic environment: the engine comes from ``gongji.store.db.migrate``."""
+
+from alembic import context
+
+from gongji.store.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,245 @@
+"""The schema. Money columns are BIGINT fen; no float column exists.
+
+Ledger (TigerBeetle-like, kept to what SQL checks cheaply): a ``Journal`` entry is one event (a
+credit, a settlement, a reversal, a quota zeroing) and its ``Posting`` lines sum to zero per
+ledger. ``Account.balance`` is kept only for personal accounts, the ones that must never go below
+zero; the counter-accounts (contributions, pooled fund, institutions) are summed from postings when
+needed, so concurrent settlements do not queue on one hot row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+    String, Text, UniqueConstraint, func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+Psn = String(64)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[int] = mapped_column(Integer)
+    admdvs: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(16))
+    registered_on: Mapped[date] = mapped_column(Date)
+    __table_args__ = (CheckConstraint("level IN (1, 2, 3)", name="level_known"),)
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    psn_no: Mapped[str] = mapped_column(Psn, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    certno: Mapped[str | None] = mapped_column(String(18), unique=True)  # shown masked
+    phone: Mapped[str | None] = mapped_column(String(20))
+    insutype: Mapped[str] = mapped_column(String(3))
+    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    status_on: Mapped[date | None] = mapped_column(Date)
+    mulaid_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered_on: Mapped[date] = mapped_column(Date)
+
+
+class Account(Base):
+    """A ledger account. ``personal`` accounts belong to a person and keep a balance."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # personal | contributions | pool | institution | quota
+    ledger: Mapped[str] = mapped_column(String(8), default="CNY")  # CNY | QUOTA
+    psn_no: Mapped[str | None] = mapped_column(Psn, ForeignKey("persons.psn_no"), unique=True)
+    balance: Mapped[int | None] = mapped_column(BigInteger)
+    __table_args__ = (
+        CheckConstraint("balance IS NULL OR balance >= 0", name="balance_not_negative"),
+        CheckConstraint("(kind = 'personal') = (balance IS NOT NULL)", name="balance_personal_only"),
+    )
+
+
+class Journal(Base):
+    __tablename__ = "journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # opening | credit | settle | reverse | zero_quota
+    on: Mapped[date] = mapped_column(Date)
+    ref: Mapped[str | None] = mapped_column(String(120), unique=True)  # e.g. a credits file row
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    postings: Mapped[list["Posting"]] = relationship(back_populates="journal", order_by="Posting.id")
+
+
+class Posting(Base):
+    __tablename__ = "postings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journal.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # + raises the account's balance, − lowers it
+    journal: Mapped[Journal] = relationship(back_populates="postings")
+    __table_args__ = (CheckConstraint("amount <> 0", name="amount_not_zero"),)
+
+
+class Binding(Base):
+    """One application and its whole life: pending → approved → unbound / ended, or rejected /
+    withdrawn. A new application for the same pair is a new row."""
+
+    __tablename__ = "bindings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(6))  # the holder's policy region
+    holder: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    beneficiary: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    materials: Mapped[list] = mapped_column(JSON, default=list)
+    e_commitment: Mapped[bool] = mapped_column(Boolean, default=False)
+    face_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16))  # pending approved rejected withdrawn unbound ended
+    applied_on: Mapped[date] = mapped_column(Date)
+    review_due: Mapped[date] = mapped_column(Date, index=True)
+    review_due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    unbind_requested_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class Filing(Base):
+    __tablename__ = "filings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    admdvs: Mapped[str] = mapped_column(String(6))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    filed_on: Mapped[date] = mapped_column(Date)
+
+
+class Sanction(Base):
+    __tablename__ = "sanctions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200))
+    recorded_on: Mapped[date] = mapped_column(Date)
+
+
+class Event(Base):
+    """The person's history: freeze, unfreeze and status changes, as they happened."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # freeze | unfreeze | status
+    value: Mapped[str | None] = mapped_column(String(32))
+    on: Mapped[date] = mapped_column(Date)
+
+
+def setl_id_of(id_: int) -> str:
+    return f"S{id_:08d}"
+
+
+def settlement_pk(setl_id: str) -> int | None:
+    """``"S00000042"`` → 42; None for anything that is not a settlement id."""
+    if len(setl_id) >= 9 and setl_id[0] == "S" and setl_id[1:].isascii() and setl_id[1:].isdigit():
+        return int(setl_id[1:])
+    return None
+
+
+class Settlement(Base):
+    __tablename__ = "settlements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.code"))
+    idem_key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    region: Mapped[str] = mapped_column(String(6))
+    setl_date: Mapped[date] = mapped_column(Date)
+    med_type: Mapped[str] = mapped_column(String(4))
+    dise_codg: Mapped[str | None] = mapped_column(String(32))
+    external_rx: Mapped[bool] = mapped_column(Boolean)
+    acct_used_flag: Mapped[str] = mapped_column(String(1))
+    medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt: Mapped[int] = mapped_column(BigInteger)
+    act_pay_dedc: Mapped[int] = mapped_column(BigInteger)
+    hifp_pay: Mapped[int] = mapped_column(BigInteger)
+    acct_pay: Mapped[int] = mapped_column(BigInteger)
+    acct_mulaid_pay: Mapped[int] = mapped_column(BigInteger)
+    psn_cash_pay: Mapped[int] = mapped_column(BigInteger)
+    codes: Mapped[list] = mapped_column(JSON)
+    explain: Mapped[list] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="settled")  # settled | reversed
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    reverse_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    items: Mapped[list["SettlementItem"]] = relationship(order_by="SettlementItem.seq")
+    mulaid: Mapped[list["MulaidPayment"]] = relationship(order_by="MulaidPayment.seq")
+    @property
+    def setl_id(self) -> str:
+        return setl_id_of(self.id)
+
+    __table_args__ = (
+        UniqueConstraint("fixmedins", "idem_key", name="one_settlement_per_key"),
+        Index("settlements_by_date", "setl_date"),
+    )
+
+
+class SettlementItem(Base):
+    __tablename__ = "settlement_items"
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    list_class: Mapped[str] = mapped_column(String(1))
+    category: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    selfpay_prop: Mapped[str] = mapped_column(String(20))  # exact ratio text, e.g. "1/10"
+
+
+class MulaidPayment(Base):
+    __tablename__ = "settlement_mulaid"
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class YearUsage(Base):
+    """Per person and calendar year: mutual-aid received (as beneficiary) and paid (as holder);
+    ``zeroed_*`` is quota forfeited at death, which counts as used."""
+
+    __tablename__ = "year_usage"
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mulaid_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    mulaid_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    zeroed_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    zeroed_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (
+        CheckConstraint("mulaid_received >= 0 AND mulaid_paid >= 0 AND zeroed_received >= 0"
+                        " AND zeroed_paid >= 0", name="usage_not_negative"),
+    )
+
+
+class CreditBatch(Base):
+    """A monthly credits file, by its content hash: the same file is applied once."""
+
+    __tablename__ = "credit_batches"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    applied_rows: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
