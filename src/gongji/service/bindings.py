@@ -72,11 +72,11 @@ def apply(uow: UnitOfWork, ctx: Ctx, c: Apply) -> dict:
     uow.lock([c.holder, c.beneficiary])
     region = _check(uow, ctx, holder, ben, c.relation)
     channels = [ch for ch in region.value("channels", ctx.day) if ch.kind == c.channel]
-    known = {mat for ch in channels for mat in ch.materials}
+    known = list(dict.fromkeys(mat for ch in channels for mat in ch.materials))  # file order
     for i, mat in enumerate(c.materials):
         if mat not in known:
             raise DomainError("INVALID_INPUT",
-                              f"材料“{mat}”不在{region.name}{c.channel}渠道的材料清单中:{'、'.join(sorted(known))}",
+                              f"材料“{mat}”不在{region.name}{c.channel}渠道的材料清单中:{'、'.join(known)}",
                               f"materials[{i}]")
     due, estimated = add_working_days(ctx.day, region.value("review_working_days", ctx.day))
     x = m.Binding(region=region.region, holder=c.holder, beneficiary=c.beneficiary,

@@ -1,0 +1,73 @@
+"""Databases for the store tests: every such test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``GONGJI_TEST_PG`` (a server URL; CI sets it). A database is created for
+the session on that server and dropped at the end; each test starts from empty tables. Unset, the
+local server (127.0.0.1:5432, user postgres) is tried. In CI (``CI`` set) an unreachable server
+fails the run: PostgreSQL tests never skip there."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from gongji.store.db import database_url, make_engine, migrate
+from gongji.store.models import Base
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    given = os.environ.get("GONGJI_TEST_PG")
+    in_ci = bool(os.environ.get("CI"))
+    if in_ci and not given:
+        pytest.fail("CI must set GONGJI_TEST_PG: the PostgreSQL tests may not skip")
+    admin = make_engine(given or LOCAL_PG, isolation_level="AUTOCOMMIT")
+    name = f"gongji_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except OperationalError as e:
+        if given or in_ci:
+            pytest.fail(f"PostgreSQL unreachable at GONGJI_TEST_PG: {e.orig}")
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432 and GONGJI_TEST_PG not set")
+    url = make_url(database_url(given or LOCAL_PG)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "gongji.db"
+    engine = make_engine(str(path))
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """An engine on a migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "gongji.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        eng = make_engine(str(path))
+    else:
+        eng = make_engine(request.getfixturevalue("pg_url"))
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with eng.begin() as c:
+            c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield eng
+    eng.dispose()
