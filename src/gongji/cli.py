@@ -219,6 +219,43 @@ def verify(db: DbOption = None) -> None:
     out.print("[green]✓[/green] 账务一致 ledger, balances, counters and caps: ok", highlight=False)
 
 
+credits_app = typer.Typer(help="个人账户月度划入", no_args_is_help=True)
+app.add_typer(credits_app, name="credits")
+
+
+@credits_app.command("import")
+def credits_import(
+    file: Annotated[Path, typer.Argument(help="CSV: psn_no,amount,period (UTF-8)")],
+    db: DbOption = None,
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="rows per transaction")] = 500,
+) -> None:
+    """Check the whole file, then apply it in batches; the same file is applied once."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from gongji.service.credits import CreditsFileError
+    from gongji.service.facade import Service
+
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        fail(f"{file}: {e.strerror}")
+    svc = Service(_engine(db))
+    with Progress(TextColumn("划入 crediting"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("credits", total=None)
+        try:
+            result = svc.import_credits(data, file.name, batch,
+                                        lambda n, total: bar.update(task, advance=n, total=total))
+        except CreditsFileError as e:
+            for p in e.problems:
+                err.print(f"[red]✗[/red] {p}", highlight=False)
+            fail(f"{file.name}: {len(e.problems)} 行有误,未入账 / nothing applied")
+    if result["already_imported"]:
+        out.print(f"该文件已导入过,未重复入账 / already imported: {result['rows']} 行,合计 {result['total']} 元")
+    else:
+        out.print(f"[green]✓[/green] 已入账 {result['applied']} 行,合计 {result['total']} 元", highlight=False)
+
+
 @app.command()
 def demo() -> None:
     """Calculate the demo situations (the golden cases) and show each split."""

@@ -4,10 +4,13 @@ The API, the CLI, the replayer and the demo loader all go through here."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import Engine
 
 from gongji.policy.loader import Registry, default_registry
-from gongji.service import bindings, people, settlements
+from gongji.domain.money import format_yuan
+from gongji.service import bindings, credits, people, settlements
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply, Credit, FileRemote, Freeze, Pair, RegisterInstitution, RegisterPerson, Review,
@@ -16,6 +19,7 @@ from gongji.service.commands import (
 from gongji.service.common import Ctx
 from gongji.service.uow import run
 from gongji.service.verify import verify
+from gongji.store import models as m
 
 
 class Service:
@@ -82,6 +86,38 @@ class Service:
 
     def setl_id_for_key(self, key: str, fixmedins: str | None = None) -> str:
         return run(self.engine, lambda uow: settlements.find_by_key(uow, key, fixmedins).setl_id, write=False)
+
+    def import_credits(self, data: bytes, filename: str, batch_size: int = 500,
+                       progress: Callable[[int, int], None] = lambda done, total: None) -> dict:
+        """Check the whole file, then apply it in batches (see ``service.credits``)."""
+        rows, problems = credits.parse(data)
+        problems += run(self.engine, lambda uow: credits.check(uow, rows), write=False)
+        if problems:
+            raise credits.CreditsFileError(problems)
+        sha = credits.digest(data)
+
+        def start(uow) -> bool:
+            batch = uow.session.get(m.CreditBatch, sha)
+            if batch is None:
+                uow.session.add(m.CreditBatch(sha256=sha, filename=filename[:255], rows=len(rows),
+                                              total=sum(r.amount for r in rows), applied_rows=0,
+                                              finished=False))
+                return False
+            return batch.finished
+
+        out = {"sha256": sha, "rows": len(rows), "total": format_yuan(sum(r.amount for r in rows))}
+        if run(self.engine, start):
+            return out | {"applied": 0, "already_imported": True}
+        applied = 0
+        for chunk in credits.batches(rows, batch_size):
+            applied += self._do(credits.apply_batch, sha, chunk)
+            progress(len(chunk), len(rows))
+
+        def finish(uow) -> None:
+            uow.session.get(m.CreditBatch, sha).finished = True
+
+        run(self.engine, finish)
+        return out | {"applied": applied, "already_imported": False}
 
     def verify(self) -> list[str]:
         return run(self.engine, lambda uow: verify(uow.session, self.registry), write=False)
