@@ -27,6 +27,11 @@ CODE_ZH = {
     "IDEMPOTENCY_CONFLICT": "同一请求号对应了不同的请求",
     "ALREADY_REVERSED": "该结算已冲正",
     "UNKNOWN_SETTLEMENT": "查无此结算",
+    # beyond story-format.md: refusals the spec does not name (see README, "Readings")
+    "INVALID_INPUT": "输入有误",
+    "ALREADY_REGISTERED": "已登记",
+    "NOT_FOUND": "资源不存在",
+    "INTERNAL": "系统内部错误",
 }
 
 

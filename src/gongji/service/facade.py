@@ -81,6 +81,9 @@ class Service:
     def settle(self, key: str, v: VisitRef) -> dict:
         return self._do(settlements.settle, key, v)
 
+    def settle_once(self, key: str, v: VisitRef) -> tuple[dict, bool]:
+        return self._do(settlements.settle_once, key, v)
+
     def reverse(self, setl_id: str, key: str | None = None) -> dict:
         return self._do(settlements.reverse, setl_id, key)
 
@@ -118,6 +121,10 @@ class Service:
 
         run(self.engine, finish)
         return out | {"applied": applied, "already_imported": False}
+
+    def read(self, fn, *args, **kw):
+        """A read-only query from ``service.queries`` in its own transaction."""
+        return run(self.engine, lambda uow: fn(uow, *args, **kw), write=False)
 
     def verify(self) -> list[str]:
         return run(self.engine, lambda uow: verify(uow.session, self.registry), write=False)

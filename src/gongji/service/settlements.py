@@ -141,13 +141,18 @@ def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:
 
 
 def settle(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> dict:
+    return settle_once(uow, ctx, key, v)[0]
+
+
+def settle_once(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> tuple[dict, bool]:
+    """The settlement's output, and whether it was made now (False: a retry's first result)."""
     digest = request_hash(v)
     first = _existing(uow, v.fixmedins, key)
     if first is not None:
         if first.request_hash != digest:
             raise DomainError("IDEMPOTENCY_CONFLICT",
                               f"请求号 {key} 已用于另一笔结算 {first.setl_id},内容不同", "key")
-        return settled_output(first)
+        return settled_output(first), False
     situation, terms, inst = _situation(uow, ctx, v, lock=True)
     r = calculate(situation, terms)
     s = uow.session
@@ -168,7 +173,7 @@ def settle(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> dict:
     _move(uow, ctx.day, row, [(v.psn_no, r.acct_pay)] + list(r.mulaid_detail), sign=1, kind="settle")
     s.flush()
     s.refresh(row)
-    return settled_output(row)
+    return settled_output(row), True
 
 
 def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str, int]],

@@ -1,0 +1,57 @@
+"""The FastAPI application: REST under /api/v1, the NHSA-style adapter, health and metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException
+
+from gongji.api import nhsa, v1
+from gongji.api.metrics import Metrics
+from gongji.api.problems import on_domain_error, on_input_error, on_validation_error, problem
+from gongji.calc_format import InputError
+from gongji.domain.errors import DomainError
+from gongji.policy.loader import Registry
+from gongji.service.clock import Clock, china_today
+from gongji.service.facade import Service
+
+log = logging.getLogger("gongji.api")
+
+
+def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today) -> FastAPI:
+    app = FastAPI(title="gongji 共济", version="0.1.0",
+                  description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。")
+    app.state.service = Service(engine, registry, clock)
+    app.state.metrics = Metrics()
+    app.include_router(v1.router)
+    app.include_router(nhsa.router)
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(InputError, on_input_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, e: HTTPException) -> JSONResponse:
+        code = "NOT_FOUND" if e.status_code == 404 else f"HTTP_{e.status_code}"
+        return problem(e.status_code, code, str(e.detail), instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, e: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "INTERNAL", "系统内部错误,请稍后重试;重试请使用同一 Idempotency-Key",
+                       instance=request.url.path)
+
+    @app.get("/healthz", tags=["ops"], openapi_extra={"x-callers": ["anyone"]})
+    def healthz(request: Request) -> dict:
+        with request.app.state.service.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], openapi_extra={"x-callers": ["anyone"]})
+    def metrics(request: Request) -> Response:
+        return Response(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
+
+    return app

@@ -1,0 +1,52 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``) carrying the domain code."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gongji.calc_format import InputError, _loc, _message
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.errors import DomainError
+
+STATUS = {
+    "UNKNOWN_PERSON": 404, "UNKNOWN_INSTITUTION": 404, "UNKNOWN_SETTLEMENT": 404,
+    "NO_SUCH_BINDING": 404, "NOT_FOUND": 404,
+    "IDEMPOTENCY_CONFLICT": 409, "ALREADY_REVERSED": 409, "NOT_PENDING": 409,
+    "ALREADY_REGISTERED": 409, "ALREADY_BOUND": 409,
+}
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, code: str, detail: str, field: str | None = None,
+            instance: str | None = None) -> JSONResponse:
+    body = {"type": f"/problems/{code}", "title": CODE_ZH.get(code, code), "status": status,
+            "detail": detail, "code": code}
+    if field:
+        body["field"] = field
+    if instance:
+        body["instance"] = instance
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def status_of(code: str) -> int:
+    return STATUS.get(code, 422)
+
+
+async def on_domain_error(request: Request, e: DomainError) -> JSONResponse:
+    return problem(status_of(e.code), e.code, e.message, e.field, request.url.path)
+
+
+async def on_input_error(request: Request, e: InputError) -> JSONResponse:
+    return problem(422, "INVALID_INPUT", str(e), e.field, request.url.path)
+
+
+async def on_validation_error(request: Request, e: RequestValidationError) -> JSONResponse:
+    err = e.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    field = _loc(loc)
+    return problem(422, "INVALID_INPUT", f"{field}: {_message(err)}" if field else _message(err),
+                   field or None, request.url.path)

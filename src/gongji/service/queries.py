@@ -1,0 +1,165 @@
+"""Read models for the API and the pages: a person, an account with its year against each cap,
+authorisation records, account transactions, settlements. Reads only; paged where lists grow."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from gongji.domain.errors import DomainError
+from gongji.domain.money import format_yuan as y
+from gongji.policy.loader import PolicyError, Registry
+from gongji.service.bindings import view as binding_view
+from gongji.service.common import person
+from gongji.service.settlements import find, settled_output
+from gongji.service.uow import UnitOfWork
+from gongji.store import models as m
+
+MAX_PAGE = 200
+
+
+def mask_certno(certno: str | None) -> str | None:
+    """``652801********1234``: the area and the last four, never the birth date."""
+    return None if not certno else certno[:6] + "*" * (len(certno) - 10) + certno[-4:]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    return None if not phone else phone[:3] + "****" + phone[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    return None if not name else name[0] + "*" * (len(name) - 1)
+
+
+def person_view(uow: UnitOfWork, psn_no: str, unmasked: bool = False) -> dict:
+    p = person(uow.session, psn_no)
+    return {
+        "psn_no": p.psn_no, "insutype": p.insutype, "insu_admdvs": p.insu_admdvs,
+        "status": p.status, "status_on": p.status_on.isoformat() if p.status_on else None,
+        "mulaid_frozen": p.mulaid_frozen,
+        "name": p.name if unmasked else mask_name(p.name),
+        "certno": p.certno if unmasked else mask_certno(p.certno),
+        "phone": p.phone if unmasked else mask_phone(p.phone),
+    }
+
+
+def institution_view(uow: UnitOfWork, code: str) -> dict:
+    from gongji.service.common import institution
+    i = institution(uow.session, code, "code")
+    return {"code": i.code, "name": i.name, "level": i.level, "admdvs": i.admdvs, "kind": i.kind}
+
+
+def account_view(uow: UnitOfWork, registry: Registry, psn_no: str, today: date) -> dict:
+    """Balance, and this year's mutual-aid used against each cap that applies to the person."""
+    s = uow.session
+    p = person(s, psn_no)
+    bal = s.scalar(select(m.Account.balance).where(m.Account.psn_no == psn_no))
+    u = s.get(m.YearUsage, (psn_no, today.year))
+    received = (u.mulaid_received + u.zeroed_received) if u else 0
+    paid = (u.mulaid_paid + u.zeroed_paid) if u else 0
+    try:
+        terms = registry.find(p.insu_admdvs).at(today)
+    except PolicyError:
+        terms = None
+    caps = {}
+    if terms is not None:
+        ben_cap = terms.annual_cap_beneficiary.get(p.insutype)
+        caps["beneficiary_year"] = _cap(received, ben_cap)
+        if terms.chronic_extra_quota is not None and ben_cap is not None:
+            caps["beneficiary_year_chronic"] = _cap(received, ben_cap + terms.chronic_extra_quota)
+        if p.insutype == "310":
+            caps["holder_year"] = _cap(paid, terms.annual_cap_holder)
+        caps["settlement"] = {"cap": None if terms.settlement_cap is None else y(terms.settlement_cap)}
+    return {"psn_no": psn_no, "year": today.year, "has_account": bal is not None,
+            "balance": y(bal) if bal is not None else None, "mulaid_frozen": p.mulaid_frozen,
+            "mulaid_received": y(received), "mulaid_paid": y(paid), "caps": caps}
+
+
+def _cap(used: int, cap: int | None) -> dict:
+    if cap is None:
+        return {"cap": None, "used": y(used), "left": None, "note": "未明确公布,除余额外不设限"}
+    return {"cap": y(cap), "used": y(used), "left": y(max(0, cap - used))}
+
+
+def page(limit: int, offset: int) -> tuple[int, int]:
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise DomainError("INVALID_INPUT", f"limit 须在 1–{MAX_PAGE} 之间,offset 不能为负", "limit")
+    return limit, offset
+
+
+def bindings_list(uow: UnitOfWork, today: date, *, holder=None, beneficiary=None, person_no=None,
+                  state=None, region=None, overdue: bool | None = None, limit=50, offset=0) -> dict:
+    limit, offset = page(limit, offset)
+    q = select(m.Binding)
+    if holder:
+        q = q.where(m.Binding.holder == holder)
+    if beneficiary:
+        q = q.where(m.Binding.beneficiary == beneficiary)
+    if person_no:
+        q = q.where(or_(m.Binding.holder == person_no, m.Binding.beneficiary == person_no))
+    if state:
+        q = q.where(m.Binding.state == state)
+    if region:
+        q = q.where(m.Binding.region == region)
+    if overdue is not None:
+        q = q.where(m.Binding.state == "pending")
+        q = q.where(m.Binding.review_due < today if overdue else m.Binding.review_due >= today)
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = uow.session.scalars(q.order_by(m.Binding.review_due, m.Binding.id).limit(limit).offset(offset))
+    return {"total": total, "items": [binding_view(x, today) for x in rows]}
+
+
+def binding_pair(uow: UnitOfWork, binding_id: int) -> tuple[str, str]:
+    row = uow.session.get(m.Binding, binding_id)
+    if row is None:
+        raise DomainError("NO_SUCH_BINDING", f"没有编号为 {binding_id} 的绑定", "binding_id")
+    return row.holder, row.beneficiary
+
+
+def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0) -> dict:
+    """The personal account's postings, newest first, each with what caused it."""
+    limit, offset = page(limit, offset)
+    person(uow.session, psn_no)
+    q = (select(m.Posting.id, m.Posting.amount, m.Journal.kind, m.Journal.on, m.Journal.settlement_id)
+         .join(m.Journal, m.Journal.id == m.Posting.journal_id)
+         .join(m.Account, m.Account.id == m.Posting.account_id)
+         .where(m.Account.psn_no == psn_no))
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = uow.session.execute(q.order_by(m.Posting.id.desc()).limit(limit).offset(offset))
+    return {"total": total, "items": [
+        {"id": pid, "amount": y(amount), "kind": kind, "on": on.isoformat(),
+         "setl_id": m.setl_id_of(sid) if sid else None} for pid, amount, kind, on, sid in rows]}
+
+
+def settlements_of(uow: UnitOfWork, *, psn_no=None, payer=None, fixmedins=None, limit=50, offset=0) -> dict:
+    limit, offset = page(limit, offset)
+    q = select(m.Settlement)
+    if psn_no:
+        q = q.where(m.Settlement.psn_no == psn_no)
+    if payer:
+        q = q.where(m.Settlement.id.in_(select(m.MulaidPayment.settlement_id).where(m.MulaidPayment.holder == payer)))
+    if fixmedins:
+        q = q.where(m.Settlement.fixmedins == fixmedins)
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = uow.session.scalars(q.options(selectinload(m.Settlement.mulaid))
+                               .order_by(m.Settlement.id.desc()).limit(limit).offset(offset))
+    return {"total": total, "items": [settlement_view(r, items=False) for r in rows]}
+
+
+def settlement_view(r: m.Settlement, items: bool = True) -> dict:
+    out = settled_output(r) | {
+        "psn_no": r.psn_no, "fixmedins": r.fixmedins, "region": r.region,
+        "setl_date": r.setl_date.isoformat(), "med_type": r.med_type, "dise_codg": r.dise_codg,
+        "state": r.state, "reversed_on": r.reversed_on.isoformat() if r.reversed_on else None,
+    }
+    if items:
+        out["items"] = [{"code": i.code, "name": i.name, "list_class": i.list_class,
+                         "category": i.category, "amount": y(i.amount), "selfpay_prop": i.selfpay_prop}
+                        for i in r.items]
+    return out
+
+
+def settlement(uow: UnitOfWork, setl_id: str) -> dict:
+    return settlement_view(find(uow, setl_id))
