@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
@@ -32,6 +33,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ValidationError, on_validation_error)
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, e: HTTPException) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from gongji.calc_format import InputError, _loc, _message
 from gongji.domain.codes import CODE_ZH
@@ -42,7 +43,9 @@ async def on_input_error(request: Request, e: InputError) -> JSONResponse:
     return problem(422, "INVALID_INPUT", str(e), e.field, request.url.path)
 
 
-async def on_validation_error(request: Request, e: RequestValidationError) -> JSONResponse:
+async def on_validation_error(request: Request, e: RequestValidationError | ValidationError) -> JSONResponse:
+    """A bad body or parameter (FastAPI's check), or a command built in a handler from path and
+    body parts (Pydantic's): both name the field."""
     err = e.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     if loc and loc[0] in ("body", "query", "path", "header"):
