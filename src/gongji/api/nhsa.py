@@ -75,14 +75,14 @@ def _visit(env: Envelope) -> c.VisitRef:
     visit = validate(c.VisitRef, {
         "psn_no": d.psn_no, "fixmedins": env.fixmedins_code, "med_type": d.med_type,
         "dise_codg": d.dise_codg, "acct_used_flag": d.acct_used_flag, "external_rx": d.external_rx,
-        "items": [it.model_dump(by_alias=True) for it in body.feedetail]}, "input", ("input", "data"))
+        "items": body.feedetail}, "input", ("input", "data"))
     if d.medfee_sumamt is not None and d.medfee_sumamt != sum(it.amount for it in body.feedetail):
         raise InputError("input.data.medfee_sumamt", "does not equal the sum of feedetail amounts")
     return visit
 
 
 @router.post("/{infno}", openapi_extra={"x-callers": ["institution"]})
-def transact(request: Request, infno: str, envelope: Annotated[dict[str, Any], Body()]) -> dict:
+def transact(request: Request, infno: str, envelope: Annotated[Any, Body()]) -> dict:
     """2206 预结算 · 2207 结算 · 2208 冲正(国家平台报文格式)。"""
     svc = request.app.state.service
     try:
@@ -104,7 +104,7 @@ def transact(request: Request, infno: str, envelope: Annotated[dict[str, Any], B
     except InputError as e:
         return _answer(envelope if isinstance(envelope, dict) else {}, -1, None, f"[INVALID_INPUT] {e}")
     except DomainError as e:
-        return _answer(envelope, -1, None, f"[{e.code}] {CODE_ZH.get(e.code, e.code)}:{e.message}")
+        return _answer(envelope if isinstance(envelope, dict) else {}, -1, None, f"[{e.code}] {CODE_ZH.get(e.code, e.code)}:{e.message}")
 
 
 def _settlement_of(uow, setl_id: str, psn_no: str, fixmedins: str) -> str:
