@@ -13,10 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# Serves the demo on http://127.0.0.1:8000 from ./gongji.db (or $$GONGJI_DB), loading it first
+# when the database is empty.
 run: $(STAMP)
 	$(BIN)/gongji policy check
-	$(BIN)/gongji policy compare
 	$(BIN)/gongji demo
+	$(BIN)/gongji serve
 
 test: $(STAMP)
 	$(BIN)/gongji policy check

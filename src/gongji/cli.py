@@ -257,8 +257,55 @@ def credits_import(
 
 
 @app.command()
-def demo() -> None:
-    """Calculate the demo situations (the golden cases) and show each split."""
+def demo(db: DbOption = None) -> None:
+    """Load the demo families into an empty database (default ./gongji.db); a year up to today."""
+    from rich.progress import Progress
+
+    from gongji.demo import load
+    from gongji.replay import is_fresh
+    from gongji.service.clock import FixedClock, china_today
+    from gongji.service.facade import Service
+
+    engine = _engine(db)
+    if not is_fresh(engine):
+        out.print("数据库已有数据,跳过演示数据 / database not empty: demo data not loaded")
+        return
+    today = china_today()
+    clock = FixedClock(today)
+    svc = Service(engine, clock=clock)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("载入演示数据 loading demo", total=14)
+        counts = load(svc, clock, today, lambda step: bar.advance(task))
+    problems = Service(engine).verify()
+    out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
+              f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
+              f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the API (and, with issue 6, the pages) on http://HOST:PORT."""
+    import uvicorn
+
+    from gongji.api.app import create_app
+
+    app_ = create_app(_engine(db))
+    base = f"http://{host}:{port}"
+    out.print(f"gongji 共济 → {base}\n  接口文档 API docs   {base}/docs\n  OpenAPI            {base}/openapi.json\n"
+              f"  健康检查 health     {base}/healthz\n  监控指标 metrics    {base}/metrics\n"
+              f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@policy_app.command("examples")
+def policy_examples() -> None:
+    """Calculate the golden situations and show each split as a table."""
     from gongji.policy.golden import load_cases
 
     table = Table(title="示例结算(golden situations)")

@@ -144,4 +144,4 @@ def test_policy_check_passes_and_fails(tmp_path):
 def test_policy_test_and_demo_run():
     r = gongji("policy", "test")
     assert r.returncode == 0 and " passed, 0 failed" in r.stdout
-    assert gongji("demo").returncode == 0
+    assert gongji("policy", "examples").returncode == 0

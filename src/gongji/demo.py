@@ -1,0 +1,168 @@
+"""Demo data: about 20 families in the four regions, institutions of every level and kind, a year
+of monthly credits and settlements up to today, and applications waiting for review (some past
+their deadline). Everything goes through the service, so the demo database passes ``verify``."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+from stdnum.cn import ric
+
+from gongji.domain.errors import DomainError
+from gongji.service import commands as c
+from gongji.service.clock import FixedClock
+from gongji.service.facade import Service
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    counties: tuple[str, ...]
+    relations: tuple[str, ...]
+
+
+REGIONS = (
+    Region("652800", "巴州", ("652801", "652822", "652827"), ("spouse", "parent", "child")),
+    Region("532600", "文山", ("532601", "532622", "532623"), ("spouse", "parent", "child")),
+    Region("370300", "淄博", ("370302", "370303", "370305"), ("spouse", "parent", "child", "sibling")),
+    Region("532800", "西双版纳", ("532801", "532822", "532823"), ("spouse", "parent", "child")),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ("建国", "秀英", "志强", "丽华", "海燕", "小明", "欣怡", "子涵", "国强", "桂兰", "文博", "雨桐")
+ITEMS = (  # code, name, class, category, yuan, class-B self-pay share
+    ("X001", "血常规", "A", "exam", (20, 60), None),
+    ("X002", "彩超", "A", "exam", (120, 300), None),
+    ("D001", "阿莫西林胶囊", "A", "drug", (15, 60), None),
+    ("D002", "硝苯地平缓释片", "B", "drug", (40, 160), "0.10"),
+    ("D003", "二甲双胍片", "A", "drug", (20, 90), None),
+    ("T001", "针灸", "B", "tcm", (60, 200), "0.05"),
+    ("T002", "推拿", "B", "tcm", (50, 150), "0.05"),
+    ("C001", "营养补充剂", "C", "drug", (30, 120), None),
+    ("F001", "健身卡", "A", "fitness", (100, 300), None),
+)
+
+
+def certno(rng: random.Random, county: str, born: date) -> str:
+    """A valid number. stdnum checks that the birthplace code existed in the birth year (532601
+    dates from 2010), so a code of the same prefecture is tried next, then a later birth year."""
+    for year in range(born.year, born.year + 40):
+        for place in [county] + [f"{county[:4]}{i:02d}" for i in range(1, 100)]:
+            body = f"{place}{born.replace(year=year):%Y%m%d}{rng.randrange(100, 999)}"
+            number = body + ric.calc_check_digit(body + "0")  # stdnum wants a placeholder digit
+            try:
+                return ric.validate(number)
+            except Exception:  # stdnum's InvalidComponent, or KeyError for prefecture codes
+                continue
+    raise ValueError(f"no birthplace code known in {county[:4]}")
+
+
+def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str], None] = lambda s: None,
+         seed: int = 20251, days: int = 365) -> dict:
+    """Fill an empty database. ``clock`` is moved day by day from ``days`` before ``today``."""
+    rng = random.Random(seed)
+    start = today - timedelta(days=days)
+    clock.day = start
+    counts = {"institutions": 0, "persons": 0, "families": 0, "settlements": 0, "pending": 0}
+    insts: dict[str, list[str]] = {}
+    families = []
+    for region in REGIONS:
+        codes = []
+        for level, kind, label in ((1, "hospital", "社区卫生服务中心"), (2, "hospital", "人民医院"),
+                                   (3, "hospital", "州医院"), (1, "pharmacy", "大药房")):
+            code = f"H{region.code[:4]}{level}{'P' if kind == 'pharmacy' else 'H'}"
+            svc.register_institution(c.RegisterInstitution(code=code, level=level, admdvs=region.counties[0],
+                                                           kind=kind, name=f"{region.name}{label}"))
+            codes.append(code)
+            counts["institutions"] += 1
+        insts[region.code] = codes
+        for f in range(5):
+            families.append(_family(svc, rng, region, f, counts))
+    progress("families")
+    day = start
+    while day <= today:
+        clock.day = day
+        if day.day == 1:
+            for fam in families:
+                svc.credit(c.Credit(psn_no=fam["holder"], amount=rng.choice(["180.00", "236.50", "312.00", "405.80"])))
+        for fam in families:
+            if rng.random() < 0.07:
+                _visit(svc, rng, fam, insts[fam["region"]], day, counts)
+        day += timedelta(days=1)
+        if day.day == 1:
+            progress(day.strftime("%Y-%m"))
+    _pending(svc, clock, rng, families, today, counts)
+    clock.day = today
+    return counts
+
+
+def _person(svc: Service, rng: random.Random, region: Region, no: str, insutype: str,
+            born: date, balance: str = "0.00") -> str:
+    county = rng.choice(region.counties)
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    svc.register_person(c.RegisterPerson(
+        psn_no=no, insutype=insutype, insu_admdvs=county, balance=balance if insutype == "310" else "0",
+        name=name, certno=certno(rng, county, born), phone=f"139{rng.randrange(10**7, 10**8)}"))
+    return no
+
+
+def _family(svc: Service, rng: random.Random, region: Region, f: int, counts: dict) -> dict:
+    prefix = f"{region.code[:4]}{f:02d}"
+    holder = _person(svc, rng, region, f"{prefix}01", "310", date(rng.randrange(1970, 1990), 5, 17),
+                     f"{rng.randrange(1500, 6000)}.00")
+    members = [(f"{prefix}02", rng.choice(["310", "390"]), "spouse", date(1978, 3, 9)),
+               (f"{prefix}03", "390", "child", date(2012, 8, 1))]
+    if f % 2 == 0:
+        members.append((f"{prefix}04", "390", "parent", date(1950, 1, 20)))
+    if "sibling" in region.relations and f % 3 == 0:
+        members.append((f"{prefix}05", "390", "sibling", date(1982, 6, 6)))
+    bound = []
+    for no, insutype, relation, born in members:
+        _person(svc, rng, region, no, insutype, born, f"{rng.randrange(0, 800)}.00")
+        channel = rng.choice(["online", "offline"])
+        try:
+            svc.apply(c.Apply(holder=holder, beneficiary=no, relation=relation, channel=channel,
+                              e_commitment=channel == "online", face_check=channel == "online"))
+            svc.review(c.Review(holder=holder, beneficiary=no, decision="approve"), actor="demo-clerk")
+            bound.append(no)
+        except DomainError:
+            pass
+    counts["persons"] += 1 + len(members)
+    counts["families"] += 1
+    return {"region": region.code, "holder": holder, "members": bound}
+
+
+def _visit(svc: Service, rng: random.Random, fam: dict, insts: list[str], day: date, counts: dict) -> None:
+    patient = rng.choice(fam["members"] or [fam["holder"]])
+    inst = rng.choice(insts)
+    pharmacy = inst.endswith("P")
+    med_type = "41" if pharmacy else rng.choice(["11", "11", "11", "14"])
+    chosen = rng.sample([i for i in ITEMS if not pharmacy or i[3] == "drug"], k=rng.randint(1, 3))
+    items = [{"code": code, "name": name, "list_class": cls, "category": cat,
+              "amount": f"{rng.randint(*yuan)}.{rng.randrange(100):02d}",
+              **({"selfpay_prop": share} if share else {})}
+             for code, name, cls, cat, yuan, share in chosen]
+    visit = c.VisitRef(psn_no=patient, fixmedins=inst, med_type=med_type,
+                       dise_codg=rng.choice(["I10.x00", "E11.900"]) if med_type == "14" else "J06.900",
+                       external_rx=pharmacy and rng.random() < 0.7, items=items)
+    key = f"demo-{day:%Y%m%d}-{patient}-{counts['settlements']}"
+    out = svc.settle(key, visit)
+    counts["settlements"] += 1
+    if rng.random() < 0.02:
+        svc.reverse(out["setl_id"], key=f"rev-{key}")
+
+
+def _pending(svc: Service, clock: FixedClock, rng: random.Random, families: list[dict], today: date,
+             counts: dict) -> None:
+    """New family members applying in the last two weeks; nobody has reviewed them yet."""
+    for i, fam in enumerate(families[::3]):
+        clock.day = today - timedelta(days=(i * 3) % 14)
+        region = next(r for r in REGIONS if r.code == fam["region"])
+        no = f"{fam['holder'][:6]}09"
+        _person(svc, rng, region, no, "390", date(2016, 2, 2))
+        svc.apply(c.Apply(holder=fam["holder"], beneficiary=no, relation="child", channel="offline",
+                          materials=[]))
+        counts["pending"] += 1
