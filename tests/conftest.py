@@ -59,7 +59,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    """An engine on a migrated, empty database of each kind."""
+    """An engine on a migrated, empty database of each kind. After the test, ``verify`` must be
+    clean, unless the test damages the database on purpose (marked ``tampers``)."""
     if request.param == "sqlite":
         path = tmp_path / "gongji.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
@@ -70,4 +71,7 @@ def engine(request, tmp_path):
         with eng.begin() as c:
             c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield eng
+    if request.node.get_closest_marker("tampers") is None:
+        from gongji.service.facade import Service
+        assert Service(eng).verify() == [], "the test left the database inconsistent"
     eng.dispose()

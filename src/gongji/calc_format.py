@@ -94,15 +94,20 @@ class ItemIn(BaseModel):
     selfpay_prop: Annotated[Ratio, BeforeValidator(Ratio.parse)] = Ratio(0, 1)
 
 
-class VisitIn(BaseModel):
+class VisitFields(BaseModel):
+    """A visit's fields but the institution: calc names it in full, the service by code."""
+
     model_config = Strict
     psn_no: Code
-    fixmedins: InstitutionIn
     med_type: Literal[MED_TYPES]  # type: ignore[valid-type]
     dise_codg: Annotated[str, Field(max_length=32)] | None = None
     external_rx: bool = False
     acct_used_flag: Literal["0", "1"] = "1"
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=2000)]
+
+
+class VisitIn(VisitFields):
+    fixmedins: InstitutionIn
 
 
 class SituationIn(BaseModel):

@@ -39,6 +39,7 @@ TAMPER = {
 }
 
 
+@pytest.mark.tampers
 @pytest.mark.parametrize("damage", TAMPER, ids=list(TAMPER))
 def test_verify_reports_damage(engine, damage: str) -> None:
     assert replay(load_document(STORY.read_text(encoding="utf-8")), engine)["final"]["invariants"] == "ok"

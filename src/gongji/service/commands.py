@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from stdnum.cn import ric
 
-from gongji.calc_format import Admdvs, Code, ItemIn, Yuan
+from gongji.calc_format import Admdvs, Code, VisitFields, Yuan
 from gongji.domain.situation import STATUSES
-from gongji.domain.terms import MED_TYPES, RELATIONS
+from gongji.domain.terms import RELATIONS
 
 
 def _certno(value: str) -> str:
@@ -88,34 +88,30 @@ class Review(Pair):
     reason: Text | None = None
 
 
-class FileRemote(Command):
+class Dated(Command):
+    """A period with inclusive ``from`` and ``to``."""
+
     psn_no: Code
-    admdvs: Admdvs
     from_: date = Field(alias="from")
     to: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "FileRemote":
+    def _ordered(self) -> "Dated":
         if self.to < self.from_:
             raise ValueError("to: ends before it starts")
         return self
+
+
+class FileRemote(Dated):
+    admdvs: Admdvs
 
 
 class Freeze(Command):
     holder: Code
 
 
-class SanctionCmd(Command):
-    psn_no: Code
-    from_: date = Field(alias="from")
-    to: date
+class SanctionCmd(Dated):
     reason: Text
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "SanctionCmd":
-        if self.to < self.from_:
-            raise ValueError("to: ends before it starts")
-        return self
 
 
 class StatusChange(Command):
@@ -123,13 +119,7 @@ class StatusChange(Command):
     status: Literal[STATUSES]  # type: ignore[valid-type]
 
 
-class VisitRef(Command):
+class VisitRef(VisitFields):
     """A visit as in calc-format.md, with ``fixmedins`` naming a registered institution."""
 
-    psn_no: Code
     fixmedins: Code
-    med_type: Literal[MED_TYPES]  # type: ignore[valid-type]
-    dise_codg: Annotated[str, Field(max_length=32)] | None = None
-    external_rx: bool = False
-    acct_used_flag: Literal["0", "1"] = "1"
-    items: Annotated[list[ItemIn], Field(min_length=1, max_length=2000)]
