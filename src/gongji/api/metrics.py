@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 
@@ -21,6 +23,20 @@ class Metrics:
         self.latency.observe(seconds)
         if mulaid_fen:
             self.mulaid.inc(mulaid_fen)
+
+    def timed_settle(self, service, key: str, visit) -> dict:
+        """Settle through ``service``, counting the outcome, the time, and new mutual-aid."""
+        from gongji.domain.errors import DomainError
+
+        started = time.perf_counter()
+        try:
+            out, fresh = service.settle_once(key, visit)
+        except DomainError:
+            self.settled("refused", time.perf_counter() - started)
+            raise
+        mulaid = int(out["acct_mulaid_pay"].replace(".", "")) if fresh else 0
+        self.settled("settled" if fresh else "replayed", time.perf_counter() - started, mulaid)
+        return out
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

@@ -92,9 +92,7 @@ def transact(request: Request, infno: str, envelope: Annotated[Any, Body()]) -> 
         if infno == "2206":
             return _answer(envelope, 0, {"setlinfo": svc.preview(_visit(env))})
         if infno == "2207":
-            out, fresh = svc.settle_once(env.msgid, _visit(env))
-            if fresh:
-                request.app.state.metrics.settled("settled", 0.0, int(out["acct_mulaid_pay"].replace(".", "")))
+            out = request.app.state.metrics.timed_settle(svc, env.msgid, _visit(env))
             return _answer(envelope, 0, {"setlinfo": out | {"psn_no": env.input["data"]["psn_no"]}})
         if infno == "2208":
             data = validate(ReverseInput, env.input, "input", ("input",)).data

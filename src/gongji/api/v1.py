@@ -4,7 +4,6 @@ blocks on the database, so FastAPI runs them in its thread pool."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Query, Request
@@ -203,16 +202,7 @@ def preview(request: Request, body: SettleIn) -> dict:
 @router.post("/settlements", tags=["settlements"], **callers(INSTITUTION))
 def settle(request: Request, body: SettleIn, key: IdemKey) -> dict:
     """结算。同一机构同一 Idempotency-Key:相同请求返回首次结果,不重复扣款;不同请求为 IDEMPOTENCY_CONFLICT。"""
-    metrics = request.app.state.metrics
-    started = time.perf_counter()
-    try:
-        out, fresh = svc(request).settle_once(key, body.visit)
-    except DomainError as e:
-        metrics.settled("refused", time.perf_counter() - started)
-        raise e
-    metrics.settled("settled" if fresh else "replayed", time.perf_counter() - started,
-                    int(out["acct_mulaid_pay"].replace(".", "")) if fresh else 0)
-    return out
+    return request.app.state.metrics.timed_settle(svc(request), key, body.visit)
 
 
 @router.post("/settlements/{setl_id}/reverse", tags=["settlements"], **callers(INSTITUTION, STAFF))
