@@ -167,6 +167,10 @@ def test_calc_health_and_openapi(api) -> None:
     out = ok(api.post("/api/v1/calc", json=doc))
     assert {k: out[k] for k in doc["expect"]} == doc["expect"]
     assert ok(api.get("/healthz")) == {"status": "ok"}
+    family(api)
+    assert ok(api.get("/api/v1/institutions/H1")) == {"code": "H1", "name": "", "level": 2, "admdvs": "652801",
+                                                       "kind": "hospital"}
+    problem(api.get("/api/v1/institutions/NOPE"), 404, "UNKNOWN_INSTITUTION")
     spec = ok(api.get("/openapi.json"))
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
