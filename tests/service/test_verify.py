@@ -28,6 +28,9 @@ TAMPER = {
                           "payments do not add up"),
     "reversal state": (["UPDATE settlements SET state = 'settled' WHERE id = 1"],
                        "reversal entry for a settlement not reversed"),
+    "audit row edited": (["UPDATE audit SET actor = 'mallory' WHERE id = 3"], "audit entry 3: contents altered"),
+    "audit row deleted": (["DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)"], "audit head does not match"),
+    "audit row removed mid-chain": (["DELETE FROM audit WHERE id = 5"], "audit entry 6: chain broken"),
     "running balance": ([
         "INSERT INTO journal (id, kind, \"on\", created_at) VALUES (900, 'credit', '2025-03-01', CURRENT_TIMESTAMP)",
         "INSERT INTO journal (id, kind, \"on\", created_at) VALUES (901, 'credit', '2025-03-01', CURRENT_TIMESTAMP)",

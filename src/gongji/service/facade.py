@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from gongji.policy.loader import Registry, default_registry
 from gongji.domain.money import format_yuan
-from gongji.service import bindings, credits, people, settlements
+from gongji.service import audit, bindings, credits, people, settlements
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply, Credit, FileRemote, Freeze, Pair, RegisterInstitution, RegisterPerson, Review,
@@ -22,6 +23,23 @@ from gongji.service.verify import verify
 from gongji.store import models as m
 
 
+def _plain(args: tuple) -> list:
+    return [a.model_dump(mode="json", by_alias=True) if isinstance(a, BaseModel) else a for a in args]
+
+
+def _target(args: tuple) -> str:
+    """What a use case acted on, for the audit trail: ids only, never names or ID numbers."""
+    for a in args:
+        if isinstance(a, VisitRef):
+            return f"{a.fixmedins}:{a.psn_no}"
+        for field in ("psn_no", "holder", "code"):
+            value = getattr(a, field, None)
+            if value:
+                other = getattr(a, "beneficiary", None)
+                return f"{value}->{other}" if other else value
+    return ":".join(str(a) for a in args if isinstance(a, str))[:120]
+
+
 class Service:
     def __init__(self, engine: Engine, registry: Registry | None = None, clock: Clock = china_today):
         self.engine = engine
@@ -29,8 +47,16 @@ class Service:
         self.clock = clock
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
+        """Run a use case; a writing one appends to the audit trail in the same transaction."""
         ctx = Ctx(self.registry, self.clock(), actor)
-        return run(self.engine, lambda uow: fn(uow, ctx, *args), write)
+
+        def work(uow):
+            result = fn(uow, ctx, *args)
+            if write:
+                audit.append(uow, actor, fn.__name__, _target(args), {"args": _plain(args), "result": result})
+            return result
+
+        return run(self.engine, work, write)
 
     # registration and accounts
     def register_institution(self, c: RegisterInstitution) -> dict:
@@ -127,4 +153,5 @@ class Service:
         return run(self.engine, lambda uow: fn(uow, *args, **kw), write=False)
 
     def verify(self) -> list[str]:
-        return run(self.engine, lambda uow: verify(uow.session, self.registry), write=False)
+        return run(self.engine, lambda uow: verify(uow.session, self.registry) + audit.verify_chain(uow.session),
+                   write=False)

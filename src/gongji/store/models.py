@@ -32,6 +32,9 @@ class Institution(Base):
     admdvs: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(16))
     registered_on: Mapped[date] = mapped_column(Date)
+    # HMAC key for signed requests (hex); shown once when made or rotated
+    secret: Mapped[str | None] = mapped_column(String(64))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     __table_args__ = (CheckConstraint("level IN (1, 2, 3)", name="level_known"),)
 
 
@@ -47,6 +50,9 @@ class Person(Base):
     status_on: Mapped[date | None] = mapped_column(Date)
     mulaid_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_on: Mapped[date] = mapped_column(Date)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id; portal login
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Account(Base):
@@ -243,3 +249,61 @@ class CreditBatch(Base):
     applied_rows: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     finished: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Staff(Base):
+    """Agency staff: clerk (applications, reviews), supervisor (sanctions, lifecycle, reversals,
+    credits), auditor (read only, audit log), admin (institutions, staff)."""
+
+    __tablename__ = "staff"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (CheckConstraint("role IN ('clerk', 'supervisor', 'auditor', 'admin')", name="role_known"),)
+
+
+class LoginSession(Base):
+    """A login: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # staff | person
+    subject: Mapped[str] = mapped_column(String(64))
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class Nonce(Base):
+    """Nonces of signed requests seen in the last minutes: a replayed request is refused."""
+
+    __tablename__ = "nonces"
+    inst_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds
+
+
+class AuditEntry(Base):
+    """Append-only, chained: ``hash`` = SHA-256 of the previous hash and this row's fields, so an
+    edited or deleted row breaks every later link (``gongji verify`` walks the chain)."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(32))  # ISO time, kept as text so the hash is stable
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(120))
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the chain's last hash. Writers lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
