@@ -110,3 +110,11 @@ def test_id_card_numbers_are_checked() -> None:
     assert ok.certno == "11010519491231002X"
     with pytest.raises(ValidationError, match="ID-card"):
         c.RegisterPerson(psn_no="P", insutype="310", insu_admdvs="652801", certno="110105194912310021")
+
+
+def test_masks_keep_area_and_last_digits_only() -> None:
+    from gongji.service.queries import mask_certno, mask_name, mask_phone
+    assert mask_certno("652801198001011238") == "652801********1238"
+    assert mask_phone("13912345678") == "139****5678"
+    assert mask_name("王建国") == "王**"
+    assert mask_certno(None) is None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
-from gongji.api import nhsa, v1
+from gongji.api import login, nhsa, v1
+from gongji.api.auth import allow
 from gongji.api.metrics import Metrics
 from gongji.api.problems import on_domain_error, on_input_error, on_validation_error, problem
 from gongji.calc_format import InputError
@@ -30,6 +31,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.state.metrics = Metrics()
     app.include_router(v1.router)
     app.include_router(nhsa.router)
+    app.include_router(login.router)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -46,13 +48,13 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
         return problem(500, "INTERNAL", "系统内部错误,请稍后重试;重试请使用同一 Idempotency-Key",
                        instance=request.url.path)
 
-    @app.get("/healthz", tags=["ops"], openapi_extra={"x-callers": ["anyone"]})
+    @app.get("/healthz", tags=["ops"], dependencies=[Depends(allow("anyone"))])
     def healthz(request: Request) -> dict:
         with request.app.state.service.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["ops"], openapi_extra={"x-callers": ["anyone"]})
+    @app.get("/metrics", tags=["ops"], dependencies=[Depends(allow("anyone"))])
     def metrics(request: Request) -> Response:
         return Response(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
 

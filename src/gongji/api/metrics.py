@@ -24,13 +24,13 @@ class Metrics:
         if mulaid_fen:
             self.mulaid.inc(mulaid_fen)
 
-    def timed_settle(self, service, key: str, visit) -> dict:
+    def timed_settle(self, service, key: str, visit, actor: str = "system") -> dict:
         """Settle through ``service``, counting the outcome, the time, and new mutual-aid."""
         from gongji.domain.errors import DomainError
 
         started = time.perf_counter()
         try:
-            out, fresh = service.settle_once(key, visit)
+            out, fresh = service.settle_once(key, visit, actor)
         except DomainError:
             self.settled("refused", time.perf_counter() - started)
             raise

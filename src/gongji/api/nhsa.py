@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from gongji.api.auth import Principal, allow
 from gongji.calc_format import Admdvs, Code, InputError, ItemIn, Yuan, validate
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
@@ -81,23 +82,26 @@ def _visit(env: Envelope) -> c.VisitRef:
     return visit
 
 
-@router.post("/{infno}", openapi_extra={"x-callers": ["institution"]})
-def transact(request: Request, infno: str, envelope: Annotated[Any, Body()]) -> dict:
+@router.post("/{infno}")
+def transact(request: Request, infno: str, envelope: Annotated[Any, Body()],
+             who: Principal = Depends(allow("institution"))) -> dict:
     """2206 预结算 · 2207 结算 · 2208 冲正(国家平台报文格式)。"""
     svc = request.app.state.service
     try:
         env = validate(Envelope, envelope, "the envelope")
         if env.infno != infno:
             raise InputError("infno", f"envelope infno {env.infno} differs from the path's {infno}")
+        if env.fixmedins_code != who.id:
+            raise DomainError("FORBIDDEN", "fixmedins_code 与签名机构不符 / not the signing institution")
         if infno == "2206":
             return _answer(envelope, 0, {"setlinfo": svc.preview(_visit(env))})
         if infno == "2207":
-            out = request.app.state.metrics.timed_settle(svc, env.msgid, _visit(env))
+            out = request.app.state.metrics.timed_settle(svc, env.msgid, _visit(env), who.actor)
             return _answer(envelope, 0, {"setlinfo": out | {"psn_no": env.input["data"]["psn_no"]}})
         if infno == "2208":
             data = validate(ReverseInput, env.input, "input", ("input",)).data
             setl = svc.read(_settlement_of, data.setl_id, data.psn_no, env.fixmedins_code)
-            return _answer(envelope, 0, {"setlinfo": svc.reverse(setl, env.msgid)})
+            return _answer(envelope, 0, {"setlinfo": svc.reverse(setl, env.msgid, actor=who.actor)})
         raise InputError("infno", f"unsupported infno {infno} (2206, 2207, 2208)")
     except InputError as e:
         return _answer(envelope if isinstance(envelope, dict) else {}, -1, None, f"[INVALID_INPUT] {e}")

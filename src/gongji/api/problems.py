@@ -36,7 +36,11 @@ def status_of(code: str) -> int:
 
 
 async def on_domain_error(request: Request, e: DomainError) -> JSONResponse:
-    return problem(status_of(e.code), e.code, e.message, e.field, request.url.path)
+    status = getattr(e, "status", None) or status_of(e.code)
+    response = problem(status, e.code, e.message, e.field, request.url.path)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Signature realm="gongji", Cookie realm="gongji"'
+    return response
 
 
 async def on_input_error(request: Request, e: InputError) -> JSONResponse:

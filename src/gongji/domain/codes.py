@@ -32,6 +32,16 @@ CODE_ZH = {
     "ALREADY_REGISTERED": "已登记",
     "NOT_FOUND": "资源不存在",
     "INTERNAL": "系统内部错误",
+    "UNAUTHENTICATED": "未登录或未签名",
+    "FORBIDDEN": "无权访问",
+    "CSRF": "CSRF 令牌缺失或错误",
+    "BAD_SIGNATURE": "机构签名错误",
+    "STALE_REQUEST": "请求时间超出允许范围",
+    "REPLAYED_NONCE": "重复的请求随机数",
+    "INSTITUTION_SUSPENDED": "机构已暂停结算资格",
+    "LOGIN_FAILED": "用户名或密码错误",
+    "ACCOUNT_LOCKED": "登录失败次数过多,已暂时锁定",
+    "TOO_LARGE": "请求过大",
 }
 
 

@@ -59,14 +59,14 @@ class Service:
         return run(self.engine, work, write)
 
     # registration and accounts
-    def register_institution(self, c: RegisterInstitution) -> dict:
-        return self._do(people.register_institution, c)
+    def register_institution(self, c: RegisterInstitution, actor: str = "system") -> dict:
+        return self._do(people.register_institution, c, actor=actor)
 
-    def register_person(self, c: RegisterPerson) -> dict:
-        return self._do(people.register_person, c)
+    def register_person(self, c: RegisterPerson, actor: str = "system") -> dict:
+        return self._do(people.register_person, c, actor=actor)
 
-    def credit(self, c: Credit, ref: str | None = None) -> dict:
-        return self._do(people.credit, c, ref)
+    def credit(self, c: Credit, ref: str | None = None, actor: str = "system") -> dict:
+        return self._do(people.credit, c, ref, actor=actor)
 
     def freeze(self, c: Freeze, actor: str = "system") -> dict:
         return self._do(people.set_frozen, c, True, actor=actor)
@@ -104,14 +104,14 @@ class Service:
     def preview(self, v: VisitRef) -> dict:
         return self._do(settlements.preview, v, write=False)
 
-    def settle(self, key: str, v: VisitRef) -> dict:
-        return self._do(settlements.settle, key, v)
+    def settle(self, key: str, v: VisitRef, actor: str = "system") -> dict:
+        return self._do(settlements.settle, key, v, actor=actor)
 
-    def settle_once(self, key: str, v: VisitRef) -> tuple[dict, bool]:
-        return self._do(settlements.settle_once, key, v)
+    def settle_once(self, key: str, v: VisitRef, actor: str = "system") -> tuple[dict, bool]:
+        return self._do(settlements.settle_once, key, v, actor=actor)
 
-    def reverse(self, setl_id: str, key: str | None = None) -> dict:
-        return self._do(settlements.reverse, setl_id, key)
+    def reverse(self, setl_id: str, key: str | None = None, actor: str = "system") -> dict:
+        return self._do(settlements.reverse, setl_id, key, actor=actor)
 
     def setl_id_for_key(self, key: str, fixmedins: str | None = None) -> str:
         return run(self.engine, lambda uow: settlements.find_by_key(uow, key, fixmedins).setl_id, write=False)
@@ -147,6 +147,16 @@ class Service:
 
         run(self.engine, finish)
         return out | {"applied": applied, "already_imported": False}
+
+    def secure(self, fn, *args, actor: str = "system"):
+        """An account operation of ``service.security`` (staff, passwords, institution secrets),
+        audited like every other change; the payload digest never sees the secret itself."""
+        def work(uow):
+            result = fn(uow, *args)
+            audit.append(uow, actor, fn.__name__, ":".join(map(str, args))[:120], {"args": list(args)})
+            return result
+
+        return run(self.engine, work)
 
     def read(self, fn, *args, **kw):
         """A read-only query from ``service.queries`` in its own transaction."""

@@ -1,0 +1,116 @@
+"""Who is calling, and may they: the principal of a request and the rule each route declares.
+
+A request is an institution's when it carries ``X-Inst-Code`` (and must then be signed), a
+staff member's or a person's when it carries the session cookie (unsafe methods must then echo
+the session's CSRF token in ``X-CSRF-Token``), and anonymous otherwise. Every route depends on
+``allow(...)``; the authorisation matrix test fails for a route without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Depends, Request
+
+from gongji.domain.errors import DomainError
+from gongji.service import security
+
+log = logging.getLogger("gongji.auth")
+COOKIE = "gongji_session"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # anonymous | institution | staff | person
+    id: str = ""
+    role: str = ""  # staff role; "person"; "institution"
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}" if self.id else self.kind
+
+    def is_staff(self, *roles: str) -> bool:
+        return self.kind == "staff" and (not roles or self.role in roles)
+
+
+ANONYMOUS = Principal("anonymous")
+
+
+class AuthError(DomainError):
+    """401 (who are you?) or 403 (not you)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.status = status
+
+
+async def principal(request: Request) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    engine = request.app.state.service.engine
+    code = request.headers.get("x-inst-code")
+    if code is not None:
+        body = await request.body()
+        why = security.check_signature(
+            engine, code, request.headers.get("x-timestamp", ""), request.headers.get("x-nonce", ""),
+            request.headers.get("x-signature", ""), request.method, request.url.path, body,
+            int(time.time()))
+        if why is not None:
+            log.warning("signed request refused: %s from institution %s on %s", why, code[:64], request.url.path)
+            status = 403 if why == "INSTITUTION_SUSPENDED" else 401
+            raise AuthError(status, why, "机构签名校验未通过 / request signature refused")
+        p = Principal("institution", code, "institution")
+    elif COOKIE in request.cookies:
+        info = security.session_of(engine, request.cookies[COOKIE], datetime.now())
+        if info is None:
+            raise AuthError(401, "UNAUTHENTICATED", "登录已失效,请重新登录 / session expired")
+        if request.method in UNSAFE and request.headers.get("x-csrf-token") != info.csrf \
+                and (await _form_csrf(request)) != info.csrf:
+            log.warning("csrf token missing or wrong on %s", request.url.path)
+            raise AuthError(403, "CSRF", "缺少或错误的 CSRF 令牌 / CSRF token missing or wrong")
+        p = Principal(info.kind, info.subject, info.role)
+    else:
+        p = ANONYMOUS
+    request.state.principal = p
+    return p
+
+
+async def _form_csrf(request: Request) -> str | None:
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return (await request.form()).get("csrf_token")
+    return None
+
+
+def allow(*rules: str):
+    """A dependency admitting callers by rule: ``anyone``, ``institution``, ``staff`` (any role),
+    a role name (``clerk``, ``supervisor``, ``auditor``, ``admin``), ``self`` (the person named
+    by the route's ``psn_no``), ``person`` (any logged-in person; the handler narrows it)."""
+    roles = {r for r in rules if r in security.ROLES}
+
+    async def check(request: Request, who: Principal = Depends(principal)) -> Principal:
+        if "anyone" in rules:
+            return who
+        if who.kind == "anonymous":
+            raise AuthError(401, "UNAUTHENTICATED", "请先登录或签名 / authentication required")
+        if who.kind == "institution" and "institution" in rules:
+            return who
+        if who.kind == "staff" and ("staff" in rules or who.role in roles):
+            return who
+        if who.kind == "person":
+            if "person" in rules:
+                return who
+            if "self" in rules and request.path_params.get("psn_no") == who.id:
+                return who
+        raise AuthError(403, "FORBIDDEN", "无权访问 / not allowed")
+
+    check.rules = rules  # read by the authorisation matrix test
+    return check
+
+
+def forbid(message: str = "无权访问 / not allowed") -> AuthError:
+    return AuthError(403, "FORBIDDEN", message)
