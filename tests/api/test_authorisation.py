@@ -1,0 +1,166 @@
+"""The authorisation matrix: every route of the app, called as every kind of caller.
+
+Each route must depend on ``allow(...)`` (a route without a declared rule fails here), and the
+table below, written by hand from the issue's roles, says who may pass; everyone else must be
+refused (401 anonymous, 403 not allowed, or 404 for a settlement that is not theirs)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.routing import APIRoute
+
+from tests.api.test_rest import VISIT, family, ok
+
+STAFF = {"clerk", "supervisor", "auditor", "admin"}
+CLERKS = {"clerk", "supervisor"}
+EVERYONE = STAFF | {"anon", "self", "other", "inst", "other_inst"}
+CALLERS = sorted(EVERYONE)
+
+ALLOWED = {
+    "POST /api/v1/persons": {"clerk", "supervisor", "admin"},
+    "GET /api/v1/persons/{psn_no}": STAFF | {"self"},
+    "POST /api/v1/persons/{psn_no}/status": {"supervisor"},
+    "POST /api/v1/persons/{psn_no}/password": CLERKS,
+    "POST /api/v1/institutions": {"admin"},
+    "POST /api/v1/institutions/{code}/rotate-secret": {"admin"},
+    "POST /api/v1/institutions/{code}/suspend": {"admin"},
+    "GET /api/v1/institutions/{code}": EVERYONE,
+    "POST /api/v1/staff": {"admin"},
+    "GET /api/v1/audit": {"auditor", "admin"},
+    "POST /api/v1/bindings": CLERKS | {"self"},
+    "GET /api/v1/bindings": STAFF,
+    "POST /api/v1/bindings/{binding_id}/review": CLERKS,
+    "POST /api/v1/bindings/{binding_id}/withdraw": CLERKS | {"self"},
+    "POST /api/v1/bindings/{binding_id}/unbind": CLERKS | {"self"},
+    "GET /api/v1/accounts/{psn_no}": STAFF | {"self"},
+    "GET /api/v1/accounts/{psn_no}/authorisations": STAFF | {"self"},
+    "GET /api/v1/accounts/{psn_no}/transactions": STAFF | {"self"},
+    "GET /api/v1/accounts/{psn_no}/settlements": STAFF | {"self"},
+    "POST /api/v1/accounts/{psn_no}/freeze": CLERKS | {"self"},
+    "POST /api/v1/accounts/{psn_no}/unfreeze": CLERKS | {"self"},
+    "POST /api/v1/accounts/{psn_no}/credits": {"supervisor"},
+    "POST /api/v1/filings": CLERKS | {"self"},
+    "POST /api/v1/sanctions": {"supervisor"},
+    "POST /api/v1/settlements/preview": {"inst"},
+    "POST /api/v1/settlements": {"inst"},
+    "POST /api/v1/settlements/{setl_id}/reverse": {"inst", "supervisor"},
+    "GET /api/v1/settlements/{setl_id}": STAFF | {"inst", "self"},
+    "POST /api/v1/calc": EVERYONE,
+    "POST /nhsa/{infno}": {"inst"},
+    "GET /api/v1/auth/me": EVERYONE,
+    "POST /api/v1/auth/login": EVERYONE,
+    "POST /api/v1/auth/logout": STAFF | {"self", "other"},
+    "GET /healthz": EVERYONE,
+    "GET /metrics": EVERYONE,
+}
+
+
+def requests(ids: dict) -> dict:
+    """A concrete request per route (path, JSON body, headers); bodies are valid enough that an
+    allowed caller reaches the handler."""
+    nhsa = {"infno": "2206", "msgid": "m1", "mdtrtarea_admvs": "652801", "insuplc_admdvs": "652801",
+            "recer_sys_code": "X", "opter": "o", "inf_time": "2025-01-07 10:00:00", "fixmedins_code": "H1",
+            "input": {"data": {"psn_no": "P2", "med_type": "11"}, "feedetail": VISIT["items"]}}
+    return {
+        "POST /api/v1/persons": ("/api/v1/persons", {"psn_no": "NEW", "insutype": "390", "insu_admdvs": "652801"}),
+        "GET /api/v1/persons/{psn_no}": ("/api/v1/persons/P1", None),
+        "POST /api/v1/persons/{psn_no}/status": ("/api/v1/persons/P1/status", {"status": "active"}),
+        "POST /api/v1/persons/{psn_no}/password": ("/api/v1/persons/P3/password", None),
+        "POST /api/v1/institutions": ("/api/v1/institutions", {"code": "H9", "level": 1, "admdvs": "652801", "kind": "pharmacy"}),
+        "POST /api/v1/institutions/{code}/rotate-secret": ("/api/v1/institutions/H3/rotate-secret", None),
+        "POST /api/v1/institutions/{code}/suspend": ("/api/v1/institutions/H3/suspend", {"suspended": False}),
+        "GET /api/v1/institutions/{code}": ("/api/v1/institutions/H1", None),
+        "POST /api/v1/staff": ("/api/v1/staff", {"username": "newclerk", "role": "clerk"}),
+        "GET /api/v1/audit": ("/api/v1/audit", None),
+        "POST /api/v1/bindings": ("/api/v1/bindings", {"holder": "P1", "beneficiary": "P4", "relation": "child", "channel": "online"}),
+        "GET /api/v1/bindings": ("/api/v1/bindings", None),
+        "POST /api/v1/bindings/{binding_id}/review": (f"/api/v1/bindings/{ids['pending']}/review", {"decision": "reject", "reason": "材料不全"}),
+        "POST /api/v1/bindings/{binding_id}/withdraw": (f"/api/v1/bindings/{ids['pending']}/withdraw", None),
+        "POST /api/v1/bindings/{binding_id}/unbind": (f"/api/v1/bindings/{ids['bound']}/unbind", None),
+        "GET /api/v1/accounts/{psn_no}": ("/api/v1/accounts/P1", None),
+        "GET /api/v1/accounts/{psn_no}/authorisations": ("/api/v1/accounts/P1/authorisations", None),
+        "GET /api/v1/accounts/{psn_no}/transactions": ("/api/v1/accounts/P1/transactions", None),
+        "GET /api/v1/accounts/{psn_no}/settlements": ("/api/v1/accounts/P1/settlements?role=payer", None),
+        "POST /api/v1/accounts/{psn_no}/freeze": ("/api/v1/accounts/P1/freeze", None),
+        "POST /api/v1/accounts/{psn_no}/unfreeze": ("/api/v1/accounts/P1/unfreeze", None),
+        "POST /api/v1/accounts/{psn_no}/credits": ("/api/v1/accounts/P1/credits", {"amount": "1.00"}),
+        "POST /api/v1/filings": ("/api/v1/filings", {"psn_no": "P1", "admdvs": "650100", "from": "2025-01-01", "to": "2025-01-31"}),
+        "POST /api/v1/sanctions": ("/api/v1/sanctions", {"psn_no": "P3", "from": "2025-01-01", "to": "2025-01-02", "reason": "套现"}),
+        "POST /api/v1/settlements/preview": ("/api/v1/settlements/preview", {"visit": VISIT}),
+        "POST /api/v1/settlements": ("/api/v1/settlements", {"visit": VISIT}),
+        "POST /api/v1/settlements/{setl_id}/reverse": (f"/api/v1/settlements/{ids['setl_id']}/reverse", None),
+        "GET /api/v1/settlements/{setl_id}": (f"/api/v1/settlements/{ids['setl_id']}", None),
+        "POST /api/v1/calc": ("/api/v1/calc", {"region": "652800"}),
+        "POST /nhsa/{infno}": ("/nhsa/2206", nhsa),
+        "GET /api/v1/auth/me": ("/api/v1/auth/me", None),
+        "POST /api/v1/auth/login": ("/api/v1/auth/login", {"kind": "staff", "username": "spare1", "password": ids["spare"]}),
+        "POST /api/v1/auth/logout": ("/api/v1/auth/logout", None),
+        "GET /healthz": ("/healthz", None),
+        "GET /metrics": ("/metrics", None),
+    }
+
+
+def refused(r) -> bool:
+    if r.status_code in (401, 403):
+        return True
+    if r.status_code == 404 and r.json().get("code") == "UNKNOWN_SETTLEMENT":
+        return True  # a settlement not yours is not there
+    body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+    return isinstance(body, dict) and str(body.get("err_msg", "")).startswith("[FORBIDDEN]")
+
+
+def api_routes(routes) -> list[APIRoute]:
+    """Every APIRoute, including those of included routers (FastAPI wraps those)."""
+    out = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):
+            out.extend(api_routes(r.original_router.routes))
+    return out
+
+
+def rules_of(route: APIRoute) -> tuple | None:
+    stack = [route.dependant]
+    while stack:
+        d = stack.pop()
+        if getattr(d.call, "rules", None):
+            return d.call.rules
+        stack.extend(d.dependencies)
+    return None
+
+
+def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:
+    from gongji.service import security
+    family(api)
+    ok(api.admin.post("/api/v1/institutions", json={"code": "H2", "level": 1, "admdvs": "652801", "kind": "hospital"}), 201)
+    ok(api.admin.post("/api/v1/institutions", json={"code": "H3", "level": 1, "admdvs": "652801", "kind": "hospital"}), 201)
+    for no in ("P3", "P4", "P5"):
+        ok(api.clerk.post("/api/v1/persons", json={"psn_no": no, "insutype": "390", "insu_admdvs": "652801"}), 201)
+    setl = ok(api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT}, headers={"Idempotency-Key": "m0"}))
+    pending = ok(api.clerk.post("/api/v1/bindings", json={"holder": "P1", "beneficiary": "P5", "relation": "child",
+                                                          "channel": "offline"}), 201)
+    bound = ok(api.clerk.get("/api/v1/bindings", params={"holder": "P1", "state": "approved"}))["items"][0]
+    ids = {"setl_id": setl["setl_id"], "pending": pending["id"], "bound": bound["id"],
+           "spare": api.service.secure(security.add_staff, "spare1", "auditor")}
+    routes = {f"{m} {r.path}": r for r in api_routes(api.app.routes) for m in r.methods}
+    assert set(routes) == set(ALLOWED), f"routes without an expectation, or gone: {set(routes) ^ set(ALLOWED)}"
+    for key, route in routes.items():
+        assert rules_of(route), f"{key} declares no rule (Depends(allow(...)))"
+
+    callers = {"anon": api.anon, "self": api.person("P1"), "other": api.person("P3"), "inst": api.inst("H1"),
+               "other_inst": api.inst("H2"), **{r: getattr(api, r) for r in STAFF}}
+    api.clock.day = date(2025, 1, 7)
+    reqs = requests(ids)
+    failures = []
+    # logout near the end (it ends the callers' sessions), then login (it replaces the cookie)
+    for key in sorted(routes, key=lambda k: 2 if k.endswith("/login") else k.endswith("/logout")):
+        method, _ = key.split(" ", 1)
+        path, body = reqs[key]
+        for who in CALLERS:
+            headers = {"Idempotency-Key": f"m-{who}"} if key == "POST /api/v1/settlements" else {}
+            r = callers[who].request(method, path, json=body, headers=headers)
+            if (who in ALLOWED[key]) == refused(r):
+                failures.append(f"{key} as {who}: {r.status_code} {r.text[:120]}")
+    assert not failures, "\n".join(failures)
