@@ -256,6 +256,65 @@ def credits_import(
         out.print(f"[green]✓[/green] 已入账 {result['applied']} 行,合计 {result['total']} 元", highlight=False)
 
 
+institution_app = typer.Typer(help="定点医药机构与签名密钥", no_args_is_help=True)
+app.add_typer(institution_app, name="institution")
+staff_app = typer.Typer(help="经办工作人员", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+
+
+def _secure(db, fn, *args):
+    from gongji.service.facade import Service
+
+    try:
+        return Service(_engine(db)).secure(fn, *args, actor="cli")
+    except DomainError as e:
+        fail(f"{label(e.code)} {e.message}", 1)
+
+
+@institution_app.command("add")
+def institution_add(
+    code: str, level: Annotated[int, typer.Option(min=1, max=3)],
+    admdvs: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option(help="hospital | pharmacy")],
+    name: Annotated[str, typer.Option()] = "", db: DbOption = None,
+) -> None:
+    """Register a designated institution and print its signing secret (shown this once)."""
+    from pydantic import ValidationError
+
+    from gongji.service.commands import RegisterInstitution
+    from gongji.service.facade import Service
+    from gongji.service.security import new_institution_secret
+
+    try:
+        cmd = RegisterInstitution(code=code, level=level, admdvs=admdvs, kind=kind, name=name)
+    except ValidationError as e:
+        fail(f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    try:
+        Service(_engine(db)).register_institution(cmd, actor="cli")
+    except DomainError as e:
+        fail(f"{label(e.code)} {e.message}", 1)
+    secret = _secure(db, new_institution_secret, code)
+    out.print(f"{code} 已登记。签名密钥(只显示这一次,请妥善保存)/ signing secret, shown once:\n{secret}", highlight=False)
+
+
+@institution_app.command("rotate-secret")
+def institution_rotate(code: str, db: DbOption = None) -> None:
+    """Replace an institution's signing secret; the old one stops working at once."""
+    from gongji.service.security import new_institution_secret
+
+    secret = _secure(db, new_institution_secret, code)
+    out.print(f"{code} 新签名密钥(只显示这一次)/ new secret, shown once:\n{secret}", highlight=False)
+
+
+@staff_app.command("add")
+def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | supervisor | auditor | admin")],
+              db: DbOption = None) -> None:
+    """Add a staff member and print the first password (shown this once)."""
+    from gongji.service.security import add_staff
+
+    password = _secure(db, add_staff, username, role)
+    out.print(f"{username}({role})初始密码,只显示这一次 / first password, shown once:\n{password}", highlight=False)
+
+
 @app.command()
 def demo(db: DbOption = None) -> None:
     """Load the demo families into an empty database (default ./gongji.db); a year up to today."""

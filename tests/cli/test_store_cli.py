@@ -73,3 +73,21 @@ def test_verify_and_credits_import_on_a_database_file(tmp_path) -> None:
         conn.execute("UPDATE accounts SET balance = balance + 1 WHERE name = 'personal:P1'")
     r = gongji("verify", "--db", str(db))
     assert r.returncode == 1 and "personal:P1 余额 120.51 ≠ 记账合计 120.50" in r.stderr
+
+
+def test_institution_secret_and_staff_password_are_printed_once(tmp_path) -> None:
+    db = str(tmp_path / "g.db")
+    r = gongji("institution", "add", "H1", "--level", "2", "--admdvs", "652801", "--kind", "hospital", "--db", db)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.strip().splitlines()[-1]
+    assert len(first) == 64 and int(first, 16) >= 0
+    r = gongji("institution", "rotate-secret", "H1", "--db", db)
+    second = r.stdout.strip().splitlines()[-1]
+    assert r.returncode == 0 and len(second) == 64 and second != first
+    assert gongji("institution", "add", "H1", "--level", "2", "--admdvs", "652801", "--kind", "hospital",
+                  "--db", db).returncode == 1
+    assert gongji("institution", "rotate-secret", "NOPE", "--db", db).returncode == 1
+    r = gongji("staff", "add", "wang", "--role", "clerk", "--db", db)
+    assert r.returncode == 0 and len(r.stdout.strip().splitlines()[-1]) >= 12
+    r = gongji("staff", "add", "li", "--role", "boss", "--db", db)
+    assert r.returncode == 1 and "INVALID_INPUT" in r.stderr

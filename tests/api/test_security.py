@@ -1,0 +1,80 @@
+"""Signed requests, logins, lockout, CSRF and cookies, over HTTP on both databases."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gongji.client import signed_headers
+from gongji.service import security
+from tests.api.test_rest import VISIT, family, ok, problem
+
+
+def post_signed(api, code, secret, path, body: bytes, **over):
+    headers = signed_headers(code, secret, "POST", path, body, **over)
+    return api.anon.post(path, content=body, headers={**headers, "content-type": "application/json"})
+
+
+def test_signature_freshness_replay_and_suspension(api, caplog) -> None:
+    family(api)
+    secret = security.institution_secret(api.service.engine, "H1")
+    body = b'{"visit": %s}' % __import__("json").dumps(VISIT).encode()
+    path = "/api/v1/settlements/preview"
+    assert ok(post_signed(api, "H1", secret, path, body))["acct_mulaid_pay"] == "255.00"
+    caplog.set_level(logging.WARNING, logger="gongji.auth")
+    problem(post_signed(api, "H1", "00" * 32, path, body), 401, "BAD_SIGNATURE")
+    problem(post_signed(api, "H1", secret, path, body, timestamp=int(time.time()) - 301), 401, "STALE_REQUEST")
+    problem(post_signed(api, "H1", secret, path, body, timestamp=int(time.time()) + 301), 401, "STALE_REQUEST")
+    replay = signed_headers("H1", secret, "POST", path, body, nonce="n-1")
+    assert api.anon.post(path, content=body, headers={**replay, "content-type": "application/json"}).status_code == 200
+    problem(api.anon.post(path, content=body, headers={**replay, "content-type": "application/json"}), 401, "REPLAYED_NONCE")
+    tampered = signed_headers("H1", secret, "POST", path, body)
+    problem(api.anon.post(path, content=body.replace(b"300.00", b"3.00"),
+                          headers={**tampered, "content-type": "application/json"}), 401, "BAD_SIGNATURE")
+    problem(post_signed(api, "NOPE", secret, path, body), 401, "BAD_SIGNATURE")
+    ok(api.admin.post("/api/v1/institutions/H1/suspend", json={"suspended": True}))
+    problem(post_signed(api, "H1", secret, path, body), 403, "INSTITUTION_SUSPENDED")
+    ok(api.admin.post("/api/v1/institutions/H1/suspend", json={"suspended": False}))
+    new = ok(api.admin.post("/api/v1/institutions/H1/rotate-secret"))["secret"]
+    problem(post_signed(api, "H1", secret, path, body), 401, "BAD_SIGNATURE")
+    assert ok(post_signed(api, "H1", new, path, body))["acct_mulaid_pay"] == "255.00"
+    refusals = [r.getMessage() for r in caplog.records if "signed request refused" in r.getMessage()]
+    assert {m.split(":")[1].split()[0] for m in refusals} >= {"BAD_SIGNATURE", "STALE_REQUEST", "REPLAYED_NONCE",
+                                                            "INSTITUTION_SUSPENDED"}
+
+
+def test_login_lockout_cookie_and_csrf(api) -> None:
+    password = api.service.secure(security.add_staff, "c9", "clerk")
+    wrong = {"kind": "staff", "username": "c9", "password": "guess"}
+    for _ in range(security.MAX_FAILURES - 1):
+        problem(api.anon.post("/api/v1/auth/login", json=wrong), 401, "LOGIN_FAILED")
+    problem(api.anon.post("/api/v1/auth/login", json=wrong), 423, "ACCOUNT_LOCKED")
+    problem(api.anon.post("/api/v1/auth/login", json=wrong | {"password": password}), 423, "ACCOUNT_LOCKED")
+    problem(api.anon.post("/api/v1/auth/login", json={"kind": "staff", "username": "ghost", "password": "x"}),
+            401, "LOGIN_FAILED")
+
+    password = api.service.secure(security.add_staff, "c8", "clerk")
+    client = api.client()
+    r = client.post("/api/v1/auth/login", json={"kind": "staff", "username": "c8", "password": password})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    csrf = r.json()["csrf_token"]
+    assert ok(client.get("/api/v1/auth/me")) == {"kind": "staff", "id": "c8", "role": "clerk"}
+    new_person = {"psn_no": "Z1", "insutype": "390", "insu_admdvs": "652801"}
+    problem(client.post("/api/v1/persons", json=new_person), 403, "CSRF")
+    problem(client.post("/api/v1/persons", json=new_person, headers={"X-CSRF-Token": "forged"}), 403, "CSRF")
+    ok(client.post("/api/v1/persons", json=new_person, headers={"X-CSRF-Token": csrf}), 201)
+    ok(client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}))
+    problem(client.get("/api/v1/bindings"), 401, "UNAUTHENTICATED")
+
+
+def test_every_change_is_audited_with_its_actor(api) -> None:
+    family(api)
+    ok(api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT}, headers={"Idempotency-Key": "a1"}))
+    log = ok(api.auditor.get("/api/v1/audit", params={"limit": 200}))["items"]
+    actions = [(e["actor"], e["action"]) for e in reversed(log)]
+    assert ("institution:H1", "settle_once") in actions
+    assert ("staff:clerk1", "review") in actions and ("person:P1", "apply") in actions
+    assert ("staff:admin1", "register_institution") in actions
+    assert all("652801198001011238" not in str(e) and "王建国" not in str(e) for e in log)
+    assert api.service.verify() == []
