@@ -339,6 +339,8 @@ def demo(db: DbOption = None) -> None:
     out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
               f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
+    out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员 demo-clerk、demo-supervisor、"
+              f"demo-auditor、demo-admin;参保人 {counts['demo_holder']}", highlight=False)
     if problems:
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ from stdnum.cn import ric
 
 from gongji.domain.errors import DomainError
 from gongji.service import commands as c
+from gongji.service import security
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service
 
@@ -31,6 +32,7 @@ REGIONS = (
     Region("370300", "淄博", ("370302", "370303", "370305"), ("spouse", "parent", "child", "sibling")),
     Region("532800", "西双版纳", ("532801", "532822", "532823"), ("spouse", "parent", "child")),
 )
+DEMO_PASSWORD = "gongji-demo"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ("建国", "秀英", "志强", "丽华", "海燕", "小明", "欣怡", "子涵", "国强", "桂兰", "文博", "雨桐")
 ITEMS = (  # code, name, class, category, yuan, class-B self-pay share
@@ -96,6 +98,10 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
             progress(day.strftime("%Y-%m"))
     _pending(svc, clock, rng, families, today, counts)
     clock.day = today
+    for role in security.ROLES:  # demo logins, printed by `gongji demo`; never in production
+        svc.secure(security.add_staff, f"demo-{role}", role, DEMO_PASSWORD)
+    svc.secure(security.set_person_password, families[0]["holder"], DEMO_PASSWORD)
+    counts["demo_holder"] = families[0]["holder"]
     return counts
 
 

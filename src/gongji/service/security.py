@@ -39,12 +39,12 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def add_staff(uow: UnitOfWork, username: str, role: str) -> str:
+def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = None) -> str:
     if role not in ROLES:
         raise DomainError("INVALID_INPUT", f"角色须为 {'、'.join(ROLES)} 之一", "role")
     if uow.session.get(m.Staff, username) is not None:
         raise DomainError("ALREADY_REGISTERED", f"工作人员 {username} 已存在", "username")
-    password = new_password()
+    password = password or new_password()
     uow.session.add(m.Staff(username=username, role=role, password_hash=_hasher.hash(password),
                             failed_logins=0, active=True))
     return password
