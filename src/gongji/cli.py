@@ -356,6 +356,9 @@ def serve(
 
     from gongji.api.app import create_app
 
+    from gongji.logs import configure
+
+    configure()
     app_ = create_app(_engine(db))
     base = f"http://{host}:{port}"
     out.print(f"gongji 共济 → {base}\n  接口文档 API docs   {base}/docs\n  OpenAPI            {base}/openapi.json\n"

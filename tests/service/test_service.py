@@ -118,3 +118,15 @@ def test_masks_keep_area_and_last_digits_only() -> None:
     assert mask_phone("13912345678") == "139****5678"
     assert mask_name("王建国") == "王**"
     assert mask_certno(None) is None
+
+
+def test_log_lines_are_masked(caplog) -> None:
+    import logging
+
+    from gongji.logs import install_record_masking, mask
+    install_record_masking()
+    assert mask("证件 652801198001011238,电话 13912345678,结算 S00000001") == \
+        "证件 652801********1238,电话 139****5678,结算 S00000001"
+    with caplog.at_level(logging.INFO, logger="gongji.test"):
+        logging.getLogger("gongji.test").info("applicant %s phone %s", "11010519491231002X", "13800000000")
+    assert caplog.records[-1].getMessage() == "applicant 110105********002X phone 138****0000"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -17,14 +19,17 @@ from gongji.api.metrics import Metrics
 from gongji.api.problems import on_domain_error, on_input_error, on_validation_error, problem
 from gongji.calc_format import InputError
 from gongji.domain.errors import DomainError
+from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
 
 log = logging.getLogger("gongji.api")
+access = structlog.get_logger("gongji.access")
 
 
 def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today) -> FastAPI:
+    install_record_masking()
     app = FastAPI(title="gongji 共济", version="0.1.0",
                   description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。")
     app.state.service = Service(engine, registry, clock)
@@ -32,6 +37,16 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.include_router(v1.router)
     app.include_router(nhsa.router)
     app.include_router(login.router)
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        who = getattr(request.state, "principal", None)
+        access.info("request", method=request.method, path=request.url.path, query=request.url.query,
+                    status=response.status_code, ms=round((time.perf_counter() - started) * 1000, 1),
+                    actor=who.actor if who else "anonymous")
+        return response
+
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
