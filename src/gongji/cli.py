@@ -316,6 +316,44 @@ def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | sup
 
 
 @app.command()
+def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], db: DbOption = None) -> None:
+    """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
+    from gongji.store.backup import BackupError, backup as run_backup
+
+    _engine(db).dispose()  # migrated and reachable
+    try:
+        run_backup(db or _default_db(), file)
+    except BackupError as e:
+        fail(str(e), 1)
+    out.print(f"[green]✓[/green] 已备份 backed up → {file}", highlight=False)
+
+
+@app.command()
+def restore(file: Annotated[Path, typer.Argument(help="backup file to read")], db: DbOption = None) -> None:
+    """Restore a backup into an empty database, then check it with verify."""
+    from gongji.service.facade import Service
+    from gongji.store.backup import BackupError, restore as run_restore
+    from gongji.store.db import make_engine
+
+    try:
+        run_restore(db or _default_db(), file)
+    except BackupError as e:
+        fail(str(e), 1)
+    problems = Service(make_engine(db or _default_db())).verify()
+    for p in problems:
+        err.print(f"[red]✗[/red] {p}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"[green]✓[/green] 已恢复并校验通过 restored and verified ← {file}", highlight=False)
+
+
+def _default_db() -> str:
+    from gongji.store.db import database_url
+
+    return database_url(None)
+
+
+@app.command()
 def demo(db: DbOption = None) -> None:
     """Load the demo families into an empty database (default ./gongji.db); a year up to today."""
     from rich.progress import Progress

@@ -91,3 +91,14 @@ def test_institution_secret_and_staff_password_are_printed_once(tmp_path) -> Non
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()[-1]) >= 12
     r = gongji("staff", "add", "li", "--role", "boss", "--db", db)
     assert r.returncode == 1 and "INVALID_INPUT" in r.stderr
+
+
+def test_backup_and_restore_commands(tmp_path) -> None:
+    db, copy, file = tmp_path / "g.db", tmp_path / "copy.db", tmp_path / "g.backup"
+    assert gongji("replay", str(STORIES / "remote.yaml"), "--db", str(db)).returncode == 0
+    r = gongji("backup", str(file), "--db", str(db))
+    assert r.returncode == 0 and file.stat().st_size > 0, r.stderr
+    r = gongji("restore", str(file), "--db", str(copy))
+    assert r.returncode == 0 and "restored and verified" in r.stdout, r.stderr
+    r = gongji("restore", str(file), "--db", str(copy))
+    assert r.returncode == 1 and "not empty" in r.stderr
