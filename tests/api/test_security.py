@@ -80,3 +80,20 @@ def test_every_change_is_audited_with_its_actor(api) -> None:
     assert ("staff:admin1", "register_institution") in actions
     assert all("652801198001011238" not in str(e) and "王建国" not in str(e) for e in log)
     assert api.service.verify() == []
+
+
+def test_hostile_bodies_get_a_clear_4xx(api) -> None:
+    import json
+    family(api)
+    client = api.inst("H1")
+    problem(client.post("/api/v1/settlements/preview", content=b'{"visit": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+                        headers={"content-type": "application/json"}), 413, "TOO_LARGE")
+    deep = b'{"visit": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    problem(client.post("/api/v1/settlements/preview", content=deep, headers={"content-type": "application/json"}),
+            422, "INVALID_INPUT")
+    items = [{"code": f"X{i}", "name": "检查", "list_class": "A", "category": "exam", "amount": "1.00"} for i in range(10000)]
+    body = problem(client.post("/api/v1/settlements/preview", content=json.dumps({"visit": dict(VISIT, items=items)}),
+                               headers={"content-type": "application/json"}), 422, "INVALID_INPUT")
+    assert body["field"] == "visit.items"
+    problem(api.anon.post("/api/v1/calc", content=b"{not json", headers={"content-type": "application/json"}),
+            422, "INVALID_INPUT")

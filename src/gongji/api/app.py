@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from gongji.api import login, nhsa, v1
 from gongji.api.auth import allow
+from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
 from gongji.api.problems import on_domain_error, on_input_error, on_validation_error, problem
 from gongji.calc_format import InputError
@@ -73,4 +74,5 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     def metrics(request: Request) -> Response:
         return Response(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
 
+    app.add_middleware(BodyLimits)
     return app

@@ -1,0 +1,75 @@
+"""Refuse hostile bodies before they are parsed: more than ``MAX_BYTES`` (413), or JSON nested
+deeper than ``MAX_DEPTH`` (422). A pure ASGI middleware, so the body is read once and streamed
+bodies without a Content-Length are counted as they arrive."""
+
+from __future__ import annotations
+
+from gongji.api.problems import problem
+
+MAX_BYTES = 2 * 1024 * 1024  # a 2,000-item bill is about 300 KB
+MAX_DEPTH = 32
+
+
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+class BodyLimits:
+    def __init__(self, app, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> None:
+        self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await self._refuse(scope, receive, send, 413, "TOO_LARGE",
+                                      f"请求体超过 {self.max_bytes // 1024} KB / body too large")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return await self._refuse(scope, receive, send, 413, "TOO_LARGE",
+                                          f"请求体超过 {self.max_bytes // 1024} KB / body too large")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if b"json" in headers.get(b"content-type", b"") and too_deep(body, self.max_depth):
+            return await self._refuse(scope, receive, send, 422, "INVALID_INPUT",
+                                      f"JSON 嵌套超过 {self.max_depth} 层 / nested too deep")
+        delivered = False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope, receive, send, status: int, code: str, detail: str) -> None:
+        await problem(status, code, detail, instance=scope.get("path"))(scope, receive, send)
