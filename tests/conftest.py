@@ -50,10 +50,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     """No unmasked ID-card number or phone in any log line of the suite's flows; and the flows
     did log such values (masked), so this check has something to bite on."""
     leaks = [line for line in CAPTURE.lines if ID_CARD.search(line) or PHONE.search(line)]
-    masked = [line for line in CAPTURE.lines if "652801********1238" in line and "139****5678" in line]
-    ran_api = any(line.startswith("gongji.access") for line in CAPTURE.lines)
-    if leaks or (ran_api and session.config.option.keyword == "" and not masked):
-        print("\nPersonal data in log lines:" if leaks else "\nNo masked personal data seen in the logs")
+    probes = [line for line in CAPTURE.lines if "note=" in line]  # test_security's PII probe
+    unmasked_probe = probes and not any("652801********1238" in p and "139****5678" in p for p in probes)
+    if leaks or unmasked_probe:
+        print("\nPersonal data in log lines:" if leaks else "\nThe PII probe was not logged masked")
         for line in leaks[:10]:
             print("  ", line[:200])
         session.exitstatus = 1

@@ -8,7 +8,8 @@ import time
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
@@ -17,7 +18,9 @@ from gongji.api import login, nhsa, v1
 from gongji.api.auth import allow
 from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
-from gongji.api.problems import on_domain_error, on_input_error, on_validation_error, problem
+from gongji.api.problems import (
+    document_problems, on_domain_error, on_input_error, on_validation_error, problem,
+)
 from gongji.calc_format import InputError
 from gongji.domain.errors import DomainError
 from gongji.logs import install_record_masking
@@ -70,9 +73,17 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["ops"], dependencies=[Depends(allow("anyone"))])
-    def metrics(request: Request) -> Response:
-        return Response(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
+    @app.get("/metrics", tags=["ops"], dependencies=[Depends(allow("anyone"))], response_class=PlainTextResponse)
+    def metrics(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
 
     app.add_middleware(BodyLimits)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

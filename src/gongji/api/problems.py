@@ -57,3 +57,31 @@ async def on_validation_error(request: Request, e: RequestValidationError | Vali
     field = _loc(loc)
     return problem(422, "INVALID_INPUT", f"{field}: {_message(err)}" if field else _message(err),
                    field or None, request.url.path)
+
+
+PROBLEM_SCHEMA = {
+    "type": "object", "title": "Problem", "description": "RFC 9457 problem details, with the domain code",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"},
+        "field": {"type": "string"}, "instance": {"type": "string"},
+    },
+}
+ERROR_STATUSES = {"401": "未登录或签名无效", "403": "无权访问", "404": "不存在", "409": "状态冲突",
+                  "413": "请求过大", "422": "输入有误或政策不允许", "423": "登录已锁定", "500": "系统内部错误"}
+
+
+def document_problems(schema: dict) -> dict:
+    """Every operation answers its errors as problem+json: say so in the OpenAPI document."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for schemas in (schema["components"]["schemas"],):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for methods in schema.get("paths", {}).values():
+        for op in methods.values():
+            responses = op.setdefault("responses", {})
+            for status, text in ERROR_STATUSES.items():
+                responses[status] = {"description": text, "content": {PROBLEM: {"schema": ref}}}
+    return schema

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from gongji.api.auth import Principal, allow, forbid
@@ -34,6 +34,9 @@ def svc(request: Request) -> Service:
     return request.app.state.service
 
 
+BindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=q.MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
 IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=64,
                                 pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -108,7 +111,7 @@ def add_staff(request: Request, username: Annotated[str, Body(min_length=1, max_
 
 
 @router.get("/audit", tags=["audit"])
-def audit_log(request: Request, limit: int = 50, offset: int = 0,
+def audit_log(request: Request, limit: Limit = 50, offset: Offset = 0,
               who: Principal = Depends(allow("auditor", "admin"))) -> dict:
     """审计日志(哈希链)。"""
     from gongji.service.audit import entries
@@ -139,7 +142,7 @@ def list_bindings(
     state: Literal["pending", "approved", "rejected", "withdrawn", "unbound", "ended"] | None = None,
     region: str | None = None,
     overdue: Annotated[bool | None, Query(description="pending only: past (true) or within (false) the deadline")] = None,
-    limit: int = 50, offset: int = 0, who: Principal = STAFF,
+    limit: Limit = 50, offset: Offset = 0, who: Principal = STAFF,
 ) -> dict:
     """绑定记录(经办);按审核期限排序,逾期的在前。"""
     s = svc(request)
@@ -165,21 +168,21 @@ def _same(result: dict, binding_id: int) -> dict:
 
 
 @router.post("/bindings/{binding_id}/review", tags=["bindings"])
-def review(request: Request, binding_id: int, body: Decision, who: Principal = CLERK) -> dict:
+def review(request: Request, binding_id: BindingId, body: Decision, who: Principal = CLERK) -> dict:
     """审核:通过即时生效;驳回写明原因。"""
     pair = _pair(request, binding_id)
     return _same(svc(request).review(c.Review(**pair.model_dump(), **body.model_dump()), actor=who.actor), binding_id)
 
 
 @router.post("/bindings/{binding_id}/withdraw", tags=["bindings"])
-def withdraw(request: Request, binding_id: int, who: Principal = CLERK_OR_PERSON) -> dict:
+def withdraw(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
     pair = _pair(request, binding_id)
     _own_binding(who, pair.holder)
     return _same(svc(request).withdraw(pair, actor=who.actor), binding_id)
 
 
 @router.post("/bindings/{binding_id}/unbind", tags=["bindings"])
-def unbind(request: Request, binding_id: int, who: Principal = CLERK_OR_PERSON) -> dict:
+def unbind(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
     """解绑:当日仍可共济,次日起停止。"""
     pair = _pair(request, binding_id)
     _own_binding(who, pair.holder, pair.beneficiary)
@@ -196,7 +199,7 @@ def account(request: Request, psn_no: str, who: Principal = STAFF_OR_SELF) -> di
 
 
 @router.get("/accounts/{psn_no}/authorisations", tags=["accounts"])
-def authorisations(request: Request, psn_no: str, limit: int = 50, offset: int = 0,
+def authorisations(request: Request, psn_no: str, limit: Limit = 50, offset: Offset = 0,
                    who: Principal = STAFF_OR_SELF) -> dict:
     """个人账户共济授权记录(作为主账户人或被绑定人)。"""
     s = svc(request)
@@ -205,7 +208,7 @@ def authorisations(request: Request, psn_no: str, limit: int = 50, offset: int =
 
 
 @router.get("/accounts/{psn_no}/transactions", tags=["accounts"])
-def transactions(request: Request, psn_no: str, limit: int = 50, offset: int = 0,
+def transactions(request: Request, psn_no: str, limit: Limit = 50, offset: Offset = 0,
                  who: Principal = STAFF_OR_SELF) -> dict:
     """个人账户收支明细(划入、本人支付、共济支出、冲正)。"""
     return svc(request).read(q.transactions, psn_no, limit, offset)
@@ -213,7 +216,7 @@ def transactions(request: Request, psn_no: str, limit: int = 50, offset: int = 0
 
 @router.get("/accounts/{psn_no}/settlements", tags=["accounts"])
 def account_settlements(request: Request, psn_no: str, role: Literal["patient", "payer"] = "patient",
-                        limit: int = 50, offset: int = 0, who: Principal = STAFF_OR_SELF) -> dict:
+                        limit: Limit = 50, offset: Offset = 0, who: Principal = STAFF_OR_SELF) -> dict:
     """本人就医的结算(patient),或本账户为家人支付的每一笔(payer)。"""
     s = svc(request)
     s.read(q.person_view, psn_no)
