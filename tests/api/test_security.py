@@ -97,3 +97,24 @@ def test_hostile_bodies_get_a_clear_4xx(api) -> None:
     assert body["field"] == "visit.items"
     problem(api.anon.post("/api/v1/calc", content=b"{not json", headers={"content-type": "application/json"}),
             422, "INVALID_INPUT")
+
+
+def test_what_holders_beneficiaries_and_institutions_see(api) -> None:
+    family(api)
+    ok(api.clerk.post("/api/v1/persons", json={"psn_no": "P3", "insutype": "390", "insu_admdvs": "652801"}), 201)
+    b = ok(api.person("P1").post("/api/v1/bindings", json={"holder": "P1", "beneficiary": "P3", "relation": "child",
+                                                           "channel": "online"}), 201)
+    ok(api.clerk.post(f"/api/v1/bindings/{b['id']}/review", json={"decision": "approve"}))
+    s2 = ok(api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT}, headers={"Idempotency-Key": "v2"}))
+    s3 = ok(api.inst("H1").post("/api/v1/settlements", json={"visit": dict(VISIT, psn_no="P3")},
+                                headers={"Idempotency-Key": "v3"}))
+    paid = ok(api.person("P1").get("/api/v1/accounts/P1/settlements", params={"role": "payer"}))
+    assert {x["setl_id"] for x in paid["items"]} == {s2["setl_id"], s3["setl_id"]}  # every payment from it
+    assert ok(api.person("P2").get(f"/api/v1/settlements/{s2['setl_id']}"))["psn_no"] == "P2"
+    problem(api.person("P2").get(f"/api/v1/settlements/{s3['setl_id']}"), 404, "UNKNOWN_SETTLEMENT")
+    quota = ok(api.person("P2").get("/api/v1/accounts/P2"))["caps"]["beneficiary_year"]
+    assert quota["left"] == "1745.00"
+    problem(api.person("P2").get("/api/v1/accounts/P1/transactions"), 403, "FORBIDDEN")
+    problem(api.person("P2").get("/api/v1/accounts/P3/settlements"), 403, "FORBIDDEN")
+    own = ok(api.person("P2").get("/api/v1/accounts/P2/authorisations"))
+    assert [x["holder"] for x in own["items"]] == ["P1"]
