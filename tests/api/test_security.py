@@ -118,3 +118,12 @@ def test_what_holders_beneficiaries_and_institutions_see(api) -> None:
     problem(api.person("P2").get("/api/v1/accounts/P3/settlements"), 403, "FORBIDDEN")
     own = ok(api.person("P2").get("/api/v1/accounts/P2/authorisations"))
     assert [x["holder"] for x in own["items"]] == ["P1"]
+
+
+def test_nul_characters_are_refused_before_the_database(api) -> None:
+    for path, body in (("/api/v1/persons", {"psn_no": "A\u0000", "insutype": "390", "insu_admdvs": "652801"}),
+                       ("/api/v1/sanctions", {"psn_no": "P", "from": "2025-01-01", "to": "2025-01-02", "reason": "x\u0000"})):
+        problem(api.supervisor.post(path, json=body), 422, "INVALID_INPUT")
+    problem(api.clerk.get("/api/v1/bindings", params={"holder": "a\u0000b"}), 422, "INVALID_INPUT")
+    problem(api.anon.post("/api/v1/auth/login", json={"kind": "staff", "username": "\u0000", "password": "x"}),
+            422, "INVALID_INPUT")

@@ -1,5 +1,6 @@
-"""Refuse hostile bodies before they are parsed: more than ``MAX_BYTES`` (413), or JSON nested
-deeper than ``MAX_DEPTH`` (422). A pure ASGI middleware, so the body is read once and streamed
+"""Refuse hostile requests before they are parsed: a body of more than ``MAX_BYTES`` (413), JSON
+nested deeper than ``MAX_DEPTH`` (422), or a NUL character anywhere (422: no text column of
+PostgreSQL can hold one, and no name, code or reason needs one). A pure ASGI middleware, so the body is read once and streamed
 bodies without a Content-Length are counted as they arrive."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from gongji.api.problems import problem
 
 MAX_BYTES = 2 * 1024 * 1024  # a 2,000-item bill is about 300 KB
 MAX_DEPTH = 32
+NUL_MESSAGE = "输入含有 NUL 字符 / input contains a NUL character"
 
 
 def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
@@ -36,7 +38,11 @@ class BodyLimits:
         self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            return await self._refuse(scope, receive, send, 422, "INVALID_INPUT", NUL_MESSAGE)
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
@@ -56,6 +62,9 @@ class BodyLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        form = headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
+        if b"\x00" in body or b"\\u0000" in body or (form and b"%00" in body):
+            return await self._refuse(scope, receive, send, 422, "INVALID_INPUT", NUL_MESSAGE)
         if b"json" in headers.get(b"content-type", b"") and too_deep(body, self.max_depth):
             return await self._refuse(scope, receive, send, 422, "INVALID_INPUT",
                                       f"JSON 嵌套超过 {self.max_depth} 层 / nested too deep")
