@@ -19,7 +19,6 @@ from pathlib import Path
 
 import hypothesis
 import schemathesis
-from fastapi.routing import APIRoute
 from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -27,30 +26,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bench.world import World
+from gongji.api.auth import api_routes, rules_of
 from gongji.service import commands as c
 from gongji.store.db import make_engine, migrate
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-
-
-def api_routes(routes) -> list[APIRoute]:
-    out = []
-    for r in routes:
-        if isinstance(r, APIRoute):
-            out.append(r)
-        elif hasattr(r, "original_router"):
-            out.extend(api_routes(r.original_router.routes))
-    return out
-
-
-def rules(route: APIRoute) -> tuple:
-    stack = [route.dependant]
-    while stack:
-        d = stack.pop()
-        if getattr(d.call, "rules", None):
-            return d.call.rules
-        stack.extend(d.dependencies)
-    return ()
 
 
 def caller(world: World, allowed: tuple):
@@ -72,9 +52,9 @@ def seed(world: World) -> None:
     s.register_person(c.RegisterPerson(psn_no="P2", insutype="390", insu_admdvs="652801"))
 
 
-def fuzz(world: World, per_operation: int, seed_value: int = 0) -> dict:
+def fuzz(world: World, per_operation: int) -> dict:
     schema = schemathesis.openapi.from_dict(world.app.openapi())
-    by_key = {(m, r.path): rules(r) for r in api_routes(world.app.routes) for m in r.methods}
+    by_key = {(m, r.path): rules_of(r) for r in api_routes(world.app.routes) for m in r.methods}
     stats = {"requests": 0, "server_errors": 0, "violations": 0, "failures": []}
     for result in schema.get_all_operations():
         op = result.ok()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi.routing import APIRoute
 
+from gongji.api.auth import api_routes, rules_of
 from tests.api.test_rest import VISIT, family, ok
 
 STAFF = {"clerk", "supervisor", "auditor", "admin"}
@@ -108,27 +108,6 @@ def refused(r) -> bool:
         return True  # a settlement not yours is not there
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
     return isinstance(body, dict) and str(body.get("err_msg", "")).startswith("[FORBIDDEN]")
-
-
-def api_routes(routes) -> list[APIRoute]:
-    """Every APIRoute, including those of included routers (FastAPI wraps those)."""
-    out = []
-    for r in routes:
-        if isinstance(r, APIRoute):
-            out.append(r)
-        elif hasattr(r, "original_router"):
-            out.extend(api_routes(r.original_router.routes))
-    return out
-
-
-def rules_of(route: APIRoute) -> tuple | None:
-    stack = [route.dependant]
-    while stack:
-        d = stack.pop()
-        if getattr(d.call, "rules", None):
-            return d.call.rules
-        stack.extend(d.dependencies)
-    return None
 
 
 def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:

@@ -114,3 +114,27 @@ def allow(*rules: str):
 
 def forbid(message: str = "无权访问 / not allowed") -> AuthError:
     return AuthError(403, "FORBIDDEN", message)
+
+
+def api_routes(routes) -> list:
+    """Every APIRoute of an app, including those of included routers (FastAPI wraps those)."""
+    from fastapi.routing import APIRoute
+
+    out = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):
+            out.extend(api_routes(r.original_router.routes))
+    return out
+
+
+def rules_of(route) -> tuple:
+    """The rules a route's ``allow(...)`` dependency declares; () when it has none."""
+    stack = [route.dependant]
+    while stack:
+        d = stack.pop()
+        if getattr(d.call, "rules", None):
+            return d.call.rules
+        stack.extend(d.dependencies)
+    return ()
