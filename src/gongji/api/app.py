@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
+from urllib.parse import quote
 
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
 from gongji.api import login, nhsa, v1
+from gongji.web import pages
 from gongji.api.auth import allow
 from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
@@ -22,6 +26,7 @@ from gongji.api.problems import (
     document_problems, on_domain_error, on_input_error, on_validation_error, problem,
 )
 from gongji.calc_format import InputError
+from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
@@ -29,6 +34,7 @@ from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
 
 log = logging.getLogger("gongji.api")
+STATIC = Path(pages.__file__).with_name("static")
 access = structlog.get_logger("gongji.access")
 
 
@@ -51,19 +57,36 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
                     actor=who.actor if who else "anonymous")
         return response
 
-    app.add_exception_handler(DomainError, on_domain_error)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.include_router(pages.router)
+
+    @app.exception_handler(pages.NeedLogin)
+    async def on_need_login(request: Request, e: pages.NeedLogin) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={quote(e.path)}", 303)
+
+    @app.exception_handler(DomainError)
+    async def on_refusal(request: Request, e: DomainError):
+        if pages.is_page(request):
+            status = getattr(e, "status", None) or 422
+            return pages.error_page(request, status, f"{CODE_ZH.get(e.code, '请求有误')}:{e.message}")
+        return await on_domain_error(request, e)
+
     app.add_exception_handler(InputError, on_input_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ValidationError, on_validation_error)
 
     @app.exception_handler(HTTPException)
-    async def on_http(request: Request, e: HTTPException) -> JSONResponse:
+    async def on_http(request: Request, e: HTTPException):
+        if pages.is_page(request):
+            return pages.error_page(request, e.status_code, "页面不存在" if e.status_code == 404 else "请求有误")
         code = "NOT_FOUND" if e.status_code == 404 else f"HTTP_{e.status_code}"
         return problem(e.status_code, code, str(e.detail), instance=request.url.path)
 
     @app.exception_handler(Exception)
-    async def on_crash(request: Request, e: Exception) -> JSONResponse:
+    async def on_crash(request: Request, e: Exception):
         log.exception("unhandled error on %s", request.url.path)
+        if pages.is_page(request):
+            return pages.error_page(request, 500, "系统暂时出错,请稍后再试")
         return problem(500, "INTERNAL", "系统内部错误,请稍后重试;重试请使用同一 Idempotency-Key",
                        instance=request.url.path)
 

@@ -67,13 +67,15 @@ async def principal(request: Request) -> Principal:
         p = Principal("institution", code, "institution")
     elif COOKIE in request.cookies:
         info = security.session_of(engine, request.cookies[COOKIE], datetime.now())
-        if info is None:
-            raise AuthError(401, "UNAUTHENTICATED", "登录已失效,请重新登录 / session expired")
+        if info is None:  # expired or logged out: a stranger, who may still log in again
+            request.state.principal = ANONYMOUS
+            return ANONYMOUS
         if request.method in UNSAFE and request.headers.get("x-csrf-token") != info.csrf \
                 and (await _form_csrf(request)) != info.csrf:
             log.warning("csrf token missing or wrong on %s", request.url.path)
             raise AuthError(403, "CSRF", "缺少或错误的 CSRF 令牌 / CSRF token missing or wrong")
         p = Principal(info.kind, info.subject, info.role)
+        request.state.csrf = info.csrf
     else:
         p = ANONYMOUS
     request.state.principal = p

@@ -1,0 +1,280 @@
+"""Server-rendered pages (Jinja2 + HTMX), Chinese first: home, login, the family portal, the
+review desk and the policy comparison. Pages use the same sessions, rules and service as the
+API; a refusal comes back as a Chinese message on the page, never a code or a traceback."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
+from gongji.domain.binding import STATE_ZH
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.errors import DomainError
+from gongji.policy.compare import INSUTYPE_ZH, RELATION_ZH, ROWS, grounding, is_unpublished
+from gongji.policy.loader import PolicyError
+from gongji.service import commands as c
+from gongji.service import queries as q
+from gongji.service import security
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
+               "unbound": "muted", "ended": "muted"}
+KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
+DONE_ZH = {"applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
+           "frozen": "已冻结:本账户暂不为家人支付。", "unfrozen": "已解除冻结。", "approved": "已审核通过,即时生效。",
+           "rejected": "已驳回。"}
+
+
+class NeedLogin(Exception):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def page(*rules: str):
+    """Like ``allow``; an anonymous visitor is sent to the login page instead of a 401."""
+    inner = allow(*rules)
+
+    async def check(request: Request, who: Principal = Depends(principal)) -> Principal:
+        try:
+            return await inner(request, who)
+        except AuthError as e:
+            if e.status == 401:
+                raise NeedLogin(request.url.path) from None
+            raise
+
+    check.rules = rules
+    return check
+
+
+def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
+    ctx |= {"who": who, "csrf": getattr(request.state, "csrf", ""),
+            "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")),
+            "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
+            "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
+            "kind_zh": KIND_ZH}
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _error_text(code: str | None) -> str | None:
+    return f"未能办理:{CODE_ZH.get(code, '请求有误')}" if code else None
+
+
+def back(path: str, ok: str | None = None, error: DomainError | None = None) -> RedirectResponse:
+    if error is not None:
+        return RedirectResponse(f"{path}?err={quote(error.code)}&err_text={quote('未能办理:' + error.message)}", 303)
+    return RedirectResponse(f"{path}?ok={ok}", 303)
+
+
+def svc(request: Request):
+    return request.app.state.service
+
+
+# --- home and login -----------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, who: Principal = Depends(page("anyone"))):
+    if who.kind == "person":
+        return RedirectResponse("/portal", 303)
+    if who.kind == "staff":
+        return RedirectResponse("/desk", 303)
+    return render(request, "home.html", who)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, kind: str = "person", next: str = "/", who: Principal = Depends(page("anyone"))):
+    return render(request, "login.html", who, kind=kind, next=next if next.startswith("/") else "/")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, kind: Annotated[str, Form()], username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/",
+          who: Principal = Depends(page("anyone"))):
+    if kind not in ("person", "staff"):
+        kind = "person"
+    result = security.login(svc(request).engine, kind, username, password, datetime.now())
+    if not result.ok:
+        text = ("登录失败次数过多,请 15 分钟后再试。" if result.error == "ACCOUNT_LOCKED"
+                else "个人编号/用户名或密码不正确。")
+        return render(request, "login.html", who, status=401, kind=kind, username=username, next=next,
+                      flash_err=text)
+    response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
+    response.set_cookie(COOKIE, result.token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=security.SESSION_HOURS * 3600, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: Principal = Depends(page("staff", "person"))):
+    security.logout(svc(request).engine, request.cookies[COOKIE])
+    response = RedirectResponse("/", 303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- family portal ------------------------------------------------------------------------
+
+CAP_LABELS = (("beneficiary_year", "家人为我支付(年度)"), ("beneficiary_year_chronic", "含慢性病额外额度"),
+              ("holder_year", "我为家人支付(年度)"))
+
+
+def _caps(account: dict) -> list[tuple[str, dict]]:
+    out = []
+    for key, label in CAP_LABELS:
+        cap = account["caps"].get(key)
+        if cap is None:
+            continue
+        cap = dict(cap)
+        if cap.get("cap"):
+            used, whole = float(cap["used"]), float(cap["cap"])  # a bar's width only, never money
+            cap["pct"] = 100 if whole == 0 else min(100, round(used * 100 / whole))
+        out.append((label, cap))
+    return out
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def portal(request: Request, who: Principal = Depends(page("person"))):
+    s = svc(request)
+    today = s.clock()
+    person = s.read(q.person_view, who.id, unmasked=True)
+    account = s.read(q.account_view, s.registry, who.id, today)
+    try:
+        region = s.registry.find(person["insu_admdvs"])
+        relations = [r for r in RELATION_ZH if r in region.value("relations", today)]
+        review_days = region.value("review_working_days", today)
+    except PolicyError:
+        relations, review_days = [], 3
+    return render(request, "portal.html", who, person=person, account=account, caps=_caps(account),
+                  bindings=s.read(q.bindings_list, today, person_no=who.id, limit=200)["items"],
+                  transactions=s.read(q.transactions, who.id, 20, 0)["items"],
+                  relations=relations, review_days=review_days)
+
+
+@router.post("/portal/apply")
+def portal_apply(request: Request, beneficiary: Annotated[str, Form(max_length=64)],
+                 relation: Annotated[str, Form()], face_check: Annotated[str, Form()] = "",
+                 e_commitment: Annotated[str, Form()] = "", who: Principal = Depends(page("person"))):
+    if not (face_check and e_commitment):
+        return back("/portal", error=DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。"))
+    try:
+        cmd = c.Apply(holder=who.id, beneficiary=beneficiary.strip(), relation=relation, channel="online",
+                      face_check=True, e_commitment=True)
+        svc(request).apply(cmd, actor=who.actor)
+    except DomainError as e:
+        return back("/portal", error=e)
+    except ValueError:
+        return back("/portal", error=DomainError("INVALID_INPUT", "关系或个人编号填写有误。"))
+    return back("/portal", "applied")
+
+
+def _own(request: Request, who: Principal, binding_id: int, action) -> RedirectResponse:
+    try:
+        holder, beneficiary = svc(request).read(q.binding_pair, binding_id)
+        if who.id not in (holder, beneficiary):
+            raise DomainError("NO_SUCH_BINDING", "没有该绑定。")
+        action(c.Pair(holder=holder, beneficiary=beneficiary))
+    except DomainError as e:
+        return back("/portal", error=e)
+    return None
+
+
+@router.post("/portal/bindings/{binding_id}/withdraw")
+def portal_withdraw(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
+    return _own(request, who, binding_id, lambda p: svc(request).withdraw(p, actor=who.actor)) \
+        or back("/portal", "withdrawn")
+
+
+@router.post("/portal/bindings/{binding_id}/unbind")
+def portal_unbind(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
+    return _own(request, who, binding_id, lambda p: svc(request).unbind(p, actor=who.actor)) \
+        or back("/portal", "unbound")
+
+
+@router.post("/portal/freeze")
+def portal_freeze(request: Request, who: Principal = Depends(page("person"))):
+    svc(request).freeze(c.Freeze(holder=who.id), actor=who.actor)
+    return back("/portal", "frozen")
+
+
+@router.post("/portal/unfreeze")
+def portal_unfreeze(request: Request, who: Principal = Depends(page("person"))):
+    svc(request).unfreeze(c.Freeze(holder=who.id), actor=who.actor)
+    return back("/portal", "unfrozen")
+
+
+# --- review desk --------------------------------------------------------------------------
+
+@router.get("/desk", response_class=HTMLResponse)
+def desk(request: Request, who: Principal = Depends(page("staff"))):
+    s = svc(request)
+    today = s.clock()
+    queue = s.read(q.bindings_list, today, state="pending", limit=200)["items"]
+    reasons, names = {}, {}
+    for b in queue:
+        region = s.registry.find(b["region"])
+        names[b["region"]] = region.name
+        reasons[b["region"]] = region.value("rejection_reasons", today)
+        channel = [ch for ch in region.value("channels", today) if ch.kind == b["channel"]]
+        b["checklist"] = [(m, m in b["materials"]) for ch in channel for m in ch.materials] \
+            if b["channel"] == "offline" else []
+    return render(request, "desk.html", who, queue=queue, reasons=reasons, region_name=names,
+                  can_review=who.role in ("clerk", "supervisor"))
+
+
+@router.post("/desk/bindings/{binding_id}/review")
+def desk_review(request: Request, binding_id: int, decision: Annotated[str, Form()],
+                reason: Annotated[str, Form(max_length=200)] = "", who: Principal = Depends(page("clerk", "supervisor"))):
+    try:
+        holder, beneficiary = svc(request).read(q.binding_pair, binding_id)
+        cmd = c.Review(holder=holder, beneficiary=beneficiary, decision=decision, reason=reason or None)
+        svc(request).review(cmd, actor=who.actor)
+    except DomainError as e:
+        return back("/desk", error=e)
+    except ValueError:
+        return back("/desk", error=DomainError("INVALID_INPUT", "审核结论有误。"))
+    return back("/desk", "approved" if decision == "approve" else "rejected")
+
+
+# --- policies -----------------------------------------------------------------------------
+
+@router.get("/policies", response_class=HTMLResponse)
+def policies(request: Request, who: Principal = Depends(page("anyone"))):
+    s = svc(request)
+    text = request.query_params.get("date")
+    try:
+        day = date.fromisoformat(text) if text else s.clock()
+    except ValueError:
+        day, text = s.clock(), None
+    regions = s.registry.regions
+    rows = []
+    try:
+        for row in ROWS:
+            cells = []
+            for p in regions:
+                recs = [p.params[n] for n in row.params]
+                badge = ("unpublished" if all(is_unpublished(r, day) for r in recs)
+                         else "assumption" if any(r.raw.assumption for r in recs) else None)
+                cells.append({"text": row.show(p, day), "badge": badge,
+                              "tip": ";".join(grounding(r) for r in recs)})
+            rows.append((row.label, cells))
+    except PolicyError as e:
+        return render(request, "policies.html", who, status=200, day=s.clock().isoformat(), regions=regions,
+                      rows=[], flash_err=f"该日期没有有效的政策:{e}")
+    return render(request, "policies.html", who, day=day.isoformat(), regions=regions, rows=rows)
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/nhsa/", "/static/")) and \
+        request.url.path not in ("/healthz", "/metrics", "/openapi.json", "/docs")
+
+
+def error_page(request: Request, status: int, text: str) -> HTMLResponse:
+    who = getattr(request.state, "principal", None) or Principal("anonymous")
+    return render(request, "error.html", who, status=status, message=text)
