@@ -20,7 +20,14 @@ run: $(STAMP)
 	$(BIN)/gongji demo
 	$(BIN)/gongji serve
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (browsers cannot be downloaded here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-cjk; \
+	 else sudo apt-get install -y -q chromium fonts-noto-cjk; fi
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/gongji policy check
 	$(BIN)/pytest
 

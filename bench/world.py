@@ -23,8 +23,9 @@ class World:
         self.service = self.app.state.service
         self.anon = self.client()
         self._people: dict[str, TestClient] = {}
+        self.passwords: dict[str, str] = {}
         for role in ROLES:
-            password = self.service.secure(security.add_staff, f"{role}1", role)
+            password = self.passwords[f"{role}1"] = self.service.secure(security.add_staff, f"{role}1", role)
             setattr(self, role, self.login("staff", f"{role}1", password))
 
     def client(self, auth=None) -> TestClient:
@@ -47,7 +48,15 @@ class World:
 
     def person(self, psn_no: str) -> TestClient:
         if psn_no not in self._people:
-            password = self.service.secure(security.set_person_password, psn_no)
+            password = self.passwords[psn_no] = self.service.secure(security.set_person_password, psn_no)
             self._people[psn_no] = self.login("person", psn_no, password)
         return self._people[psn_no]
+
+    def fresh(self, kind: str, name: str) -> TestClient:
+        """A new client (its own session) for the same caller."""
+        if kind == "anonymous":
+            return self.client()
+        if kind == "institution":
+            return self.inst(name)
+        return self.login(kind, name, self.passwords[name])
 
