@@ -305,6 +305,16 @@ def institution_rotate(code: str, db: DbOption = None) -> None:
     out.print(f"{code} 新签名密钥(只显示这一次)/ new secret, shown once:\n{secret}", highlight=False)
 
 
+@institution_app.command("add-cashier")
+def institution_add_cashier(code: str, username: str, db: DbOption = None) -> None:
+    """Add a cashier who logs in to the cashier page for institution CODE; prints the password once."""
+    from gongji.service.security import add_cashier
+
+    password = _secure(db, add_cashier, username, code)
+    out.print(f"{code} 收费员 {username} 初始密码,只显示这一次 / first password, shown once:\n{password}",
+              highlight=False)
+
+
 @staff_app.command("add")
 def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | supervisor | auditor | admin")],
               db: DbOption = None) -> None:
@@ -378,7 +388,7 @@ def demo(db: DbOption = None) -> None:
               f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
     out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员 demo-clerk、demo-supervisor、"
-              f"demo-auditor、demo-admin;参保人 {counts['demo_holder']}", highlight=False)
+              f"demo-auditor、demo-admin;参保人 {counts['demo_holder']};收费员 demo-cashier({counts['demo_cashier_at']})", highlight=False)
     if problems:
         raise typer.Exit(1)
 

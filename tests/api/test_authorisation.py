@@ -57,7 +57,7 @@ ALLOWED = {
     "GET /": EVERYONE,
     "GET /login": EVERYONE,
     "POST /login": EVERYONE,
-    "POST /logout": STAFF | {"self", "other"},
+    "POST /logout": STAFF | {"self", "other", "inst", "other_inst"},
     "GET /portal": {"self", "other"},
     "POST /portal/apply": {"self", "other"},
     "POST /portal/bindings/{binding_id}/withdraw": {"self", "other"},
@@ -67,6 +67,12 @@ ALLOWED = {
     "GET /desk": STAFF,
     "POST /desk/bindings/{binding_id}/review": CLERKS,
     "GET /policies": EVERYONE,
+    "GET /portal/records.xlsx": {"self", "other"},
+    "GET /statements/{setl_id}.pdf": STAFF | {"inst", "self"},
+    "GET /cashier": {"inst", "other_inst"},
+    "POST /cashier/preview": {"inst", "other_inst"},
+    "POST /cashier/settle": {"inst", "other_inst"},
+    "POST /cashier/settlements/{setl_id}/reverse": {"inst", "other_inst"},
 }
 
 
@@ -125,6 +131,12 @@ def requests(ids: dict) -> dict:
         "GET /desk": ("/desk", None),
         "POST /desk/bindings/{binding_id}/review": (f"/desk/bindings/{ids['pending']}/review", None),
         "GET /policies": ("/policies", None),
+        "GET /portal/records.xlsx": ("/portal/records.xlsx", None),
+        "GET /statements/{setl_id}.pdf": (f"/statements/{ids['setl_id']}.pdf", None),
+        "GET /cashier": ("/cashier", None),
+        "POST /cashier/preview": ("/cashier/preview", None),
+        "POST /cashier/settle": ("/cashier/settle", None),
+        "POST /cashier/settlements/{setl_id}/reverse": (f"/cashier/settlements/{ids['setl_id']}/reverse", None),
     }
 
 
@@ -133,7 +145,8 @@ def refused(r) -> bool:
         return True
     if r.status_code == 303 and r.headers["location"].startswith("/login"):
         return True  # a page sends the anonymous visitor to log in
-    if r.status_code == 404 and r.json().get("code") == "UNKNOWN_SETTLEMENT":
+    if r.status_code == 404 and ("查无此结算" in r.text if r.headers["content-type"].startswith("text/html")
+                                 else r.json().get("code") == "UNKNOWN_SETTLEMENT"):
         return True  # a settlement not yours is not there
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
     return isinstance(body, dict) and str(body.get("err_msg", "")).startswith("[FORBIDDEN]")

@@ -94,3 +94,72 @@ def test_policy_comparison_shows_sources_and_badges(site, browser, shot) -> None
     assert "“" in source  # the seed's own sentence
     assert page.locator(".badge.warn", has_text="假设").count() > 0
     shot(page, "policies")
+
+
+def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, tmp_path) -> None:
+    import io
+
+    import openpyxl
+    from pypdf import PdfReader
+
+    family(site)
+    s = site.service
+    s.register_institution(c.RegisterInstitution(code="H1", level=2, admdvs="652801", kind="hospital", name="库尔勒市人民医院"))
+    s.secure(security.add_cashier, "li", "H1", PASSWORD)
+    s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
+    s.review(c.Review(holder="P1", beneficiary="P2", decision="approve"))
+
+    desk = browser.new_page()
+    login(desk, site.base, "cashier", "li")
+    assert desk.url.endswith("/cashier")
+    desk.fill("#patient", "P2")
+    desk.click("text=查询")
+    assert "P2" in desk.inner_text("[data-testid=patient]")
+    rows = [("X1", "血常规", "A", "exam", "300.00", ""), ("X2", "阿莫西林", "B", "drug", "100.00", "0.10"),
+            ("X3", "营养品", "C", "drug", "50.00", "")]
+    for i, (code, name, cls, cat, amount, prop) in enumerate(rows, start=1):
+        desk.fill(f"[aria-label=第{i}行编码]", code)
+        desk.fill(f"[aria-label=第{i}行名称]", name)
+        desk.select_option(f"[aria-label=第{i}行类别]", cls)
+        desk.select_option(f"[aria-label=第{i}行费用类型]", cat)
+        desk.fill(f"[aria-label=第{i}行金额]", amount)
+        if prop:
+            desk.fill(f"[aria-label=第{i}行自付比例]", prop)
+    desk.click("text=预结算")
+    split = desk.locator("#split [data-testid=split]")
+    split.wait_for()
+    assert "255.00 元" in split.inner_text() and "145.00 元" in split.inner_text()
+    shot(desk, "preview")
+    desk.get_by_role("button", name="结算", exact=True).click()
+    done = desk.inner_text("[data-testid=done]")
+    assert "结算完成 · S00000001" in done and "255.00 元" in done
+    shot(desk, "settled")
+
+    fam = browser.new_page()
+    login(fam, site.base, "person", "P1")
+    row = fam.locator("tr", has_text="S00000001")
+    assert "-255.00" in row.inner_text() and "P2" in row.inner_text()
+    pdf = fam.request.get(f"{site.base}/statements/S00000001.pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
+    for amount in ("450.00", "145.00", "255.00", "50.00", "S00000001"):
+        assert amount in text
+    with fam.expect_download() as download:
+        fam.click("text=导出 Excel")
+    assert download.value.suggested_filename == "records-P1.xlsx"
+    download.value.save_as(tmp_path / "records.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "records.xlsx")
+    sheet = book["收支明细"]
+    cells = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
+    assert ["2025-01-02", "医疗费用支付", "-255.00", "S00000001"] in cells
+    assert book["共济授权记录"]["D2"].value == "已生效"
+    fam.select_option("#person", "P1")
+    fam.click("text=筛选")
+    assert fam.locator("tr", has_text="S00000001").count() == 0  # only bills of P1 now
+    shot(fam, "records")
+
+    desk.goto(f"{site.base}/cashier")
+    desk.on("dialog", lambda d: d.accept())
+    desk.locator("[data-testid=recent-S00000001] >> text=冲正").click()
+    assert "已冲正" in desk.inner_text(".flash")
+    assert site.service.verify() == []

@@ -23,7 +23,7 @@ from gongji.api.auth import allow
 from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
 from gongji.api.problems import (
-    document_problems, on_domain_error, on_input_error, on_validation_error, problem,
+    document_problems, on_domain_error, on_input_error, on_validation_error, problem, status_of,
 )
 from gongji.calc_format import InputError
 from gongji.domain.codes import CODE_ZH
@@ -67,7 +67,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     @app.exception_handler(DomainError)
     async def on_refusal(request: Request, e: DomainError):
         if pages.is_page(request):
-            status = getattr(e, "status", None) or 422
+            status = getattr(e, "status", None) or status_of(e.code)
             return pages.error_page(request, status, f"{CODE_ZH.get(e.code, '请求有误')}:{e.message}")
         return await on_domain_error(request, e)
 

@@ -27,11 +27,13 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 class Principal:
     kind: str  # anonymous | institution | staff | person
     id: str = ""
-    role: str = ""  # staff role; "person"; "institution"
+    role: str = ""  # staff role; "person"; "institution"; "cashier"
+    user: str = ""  # who acts for an institution: the logged-in cashier
 
     @property
     def actor(self) -> str:
-        return f"{self.kind}:{self.id}" if self.id else self.kind
+        who = f"{self.kind}:{self.id}" if self.id else self.kind
+        return f"{who}/{self.user}" if self.user else who
 
     def is_staff(self, *roles: str) -> bool:
         return self.kind == "staff" and (not roles or self.role in roles)
@@ -74,7 +76,7 @@ async def principal(request: Request) -> Principal:
                 and (await _form_csrf(request)) != info.csrf:
             log.warning("csrf token missing or wrong on %s", request.url.path)
             raise AuthError(403, "CSRF", "缺少或错误的 CSRF 令牌 / CSRF token missing or wrong")
-        p = Principal(info.kind, info.subject, info.role)
+        p = Principal(info.kind, info.subject, info.role, info.user)
         request.state.csrf = info.csrf
     else:
         p = ANONYMOUS

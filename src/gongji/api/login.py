@@ -20,7 +20,7 @@ log = logging.getLogger("gongji.auth")
 
 class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["staff", "person"]
+    kind: Literal["staff", "person", "cashier"]
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
 

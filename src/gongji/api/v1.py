@@ -284,7 +284,7 @@ def settle(request: Request, body: SettleIn, key: IdemKey, who: Principal = INST
     return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor)
 
 
-def _party(request: Request, who: Principal, setl_id: str) -> dict:
+def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:
     """The settlement, if the caller is party to it: its institution, staff, the patient, or a
     holder who paid in it."""
     s = svc(request).read(q.settlement, setl_id)
@@ -300,13 +300,13 @@ def reverse(request: Request, setl_id: str,
             key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
             who: Principal = Depends(allow("institution", "supervisor"))) -> dict:
     """冲正:每一笔记账原路退回,额度恢复。带同一 Idempotency-Key 重试返回首次结果。"""
-    _party(request, who, setl_id)
+    party_settlement(request, who, setl_id)
     return svc(request).reverse(setl_id, key, actor=who.actor)
 
 
 @router.get("/settlements/{setl_id}", tags=["settlements"])
 def get_settlement(request: Request, setl_id: str, who: Principal = PARTY) -> dict:
-    return _party(request, who, setl_id)
+    return party_settlement(request, who, setl_id)
 
 
 @router.post("/calc", tags=["calc"])

@@ -45,6 +45,17 @@ def person_view(uow: UnitOfWork, psn_no: str, unmasked: bool = False) -> dict:
     }
 
 
+def find_patient(uow: UnitOfWork, text: str) -> dict:
+    """A patient by insurance number (社保卡 / 电子凭证), or by ID-card number; shown masked,
+    as to a cashier."""
+    p = uow.session.get(m.Person, text)
+    if p is None and len(text) == 18:
+        p = uow.session.scalar(select(m.Person).where(m.Person.certno == text.upper()))
+    if p is None:
+        raise DomainError("UNKNOWN_PERSON", "查无此参保人,请核对凭证或证件号码", "patient")
+    return person_view(uow, p.psn_no)
+
+
 def institution_view(uow: UnitOfWork, code: str) -> dict:
     from gongji.service.common import institution
     i = institution(uow.session, code, "code")
@@ -118,19 +129,30 @@ def binding_pair(uow: UnitOfWork, binding_id: int) -> tuple[str, str]:
     return row.holder, row.beneficiary
 
 
-def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0) -> dict:
-    """The personal account's postings, newest first, each with what caused it."""
+def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0, frm: date | None = None,
+                 to: date | None = None, patient: str | None = None) -> dict:
+    """The personal account's postings, newest first, each with what caused it and, for a
+    settlement, whose bill it was; filtered by date (inclusive) and by patient."""
     limit, offset = page(limit, offset)
     person(uow.session, psn_no)
-    q = (select(m.Posting.id, m.Posting.amount, m.Journal.kind, m.Journal.on, m.Journal.settlement_id)
+    q = (select(m.Posting.id, m.Posting.amount, m.Journal.kind, m.Journal.on, m.Journal.settlement_id,
+                m.Settlement.psn_no)
          .join(m.Journal, m.Journal.id == m.Posting.journal_id)
          .join(m.Account, m.Account.id == m.Posting.account_id)
+         .outerjoin(m.Settlement, m.Settlement.id == m.Journal.settlement_id)
          .where(m.Account.psn_no == psn_no))
+    if frm:
+        q = q.where(m.Journal.on >= frm)
+    if to:
+        q = q.where(m.Journal.on <= to)
+    if patient:
+        q = q.where(m.Settlement.psn_no == patient)
     total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
     rows = uow.session.execute(q.order_by(m.Posting.id.desc()).limit(limit).offset(offset))
     return {"total": total, "items": [
         {"id": pid, "amount": y(amount), "kind": kind, "on": on.isoformat(),
-         "setl_id": m.setl_id_of(sid) if sid else None} for pid, amount, kind, on, sid in rows]}
+         "setl_id": m.setl_id_of(sid) if sid else None, "patient": who}
+        for pid, amount, kind, on, sid, who in rows]}
 
 
 def settlements_of(uow: UnitOfWork, *, psn_no=None, payer=None, fixmedins=None, limit=50, offset=0) -> dict:

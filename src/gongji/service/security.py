@@ -24,6 +24,7 @@ from gongji.service.uow import UnitOfWork, run
 from gongji.store import models as m
 
 ROLES = ("clerk", "supervisor", "auditor", "admin")
+USERS = {"staff": m.Staff, "person": m.Person, "cashier": m.Cashier}  # login kinds
 MAX_FAILURES, LOCK_MINUTES = 5, 15
 SESSION_HOURS = 8
 CLOCK_SKEW = 300  # seconds a signed request may be off
@@ -47,6 +48,16 @@ def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = 
     password = password or new_password()
     uow.session.add(m.Staff(username=username, role=role, password_hash=_hasher.hash(password),
                             failed_logins=0, active=True))
+    return password
+
+
+def add_cashier(uow: UnitOfWork, username: str, inst_code: str, password: str | None = None) -> str:
+    institution(uow.session, inst_code, "institution")
+    if uow.session.get(m.Cashier, username) is not None:
+        raise DomainError("ALREADY_REGISTERED", f"收费员 {username} 已存在", "username")
+    password = password or new_password()
+    uow.session.add(m.Cashier(username=username, inst_code=inst_code, password_hash=_hasher.hash(password),
+                              failed_logins=0, active=True))
     return password
 
 
@@ -80,9 +91,9 @@ def login(engine, kind: str, username: str, password: str, now: datetime) -> Log
     """Check a password; on success open a session. Committed either way (failure counts)."""
     def work(uow: UnitOfWork) -> Login:
         s = uow.session
-        user = s.get(m.Staff, username) if kind == "staff" else s.get(m.Person, username)
+        user = s.get(USERS[kind], username)
         stored = getattr(user, "password_hash", None)
-        if user is None or stored is None or (kind == "staff" and not user.active):
+        if user is None or stored is None or not getattr(user, "active", True):
             _check(_DUMMY, password)
             return Login(False, error="LOGIN_FAILED")
         if user.locked_until is not None and user.locked_until > now:
@@ -98,7 +109,8 @@ def login(engine, kind: str, username: str, password: str, now: datetime) -> Log
         s.add(m.LoginSession(token_hash=sha256(token), kind=kind, subject=username, csrf=csrf,
                              expires_at=now + timedelta(hours=SESSION_HOURS)))
         s.execute(delete(m.LoginSession).where(m.LoginSession.expires_at < now))
-        return Login(True, token, csrf, user.role if kind == "staff" else "person")
+        return Login(True, token, csrf, {"staff": getattr(user, "role", None), "person": "person",
+                                         "cashier": "cashier"}[kind])
 
     return run(engine, work)
 
@@ -116,6 +128,7 @@ class SessionInfo:
     subject: str
     role: str
     csrf: str
+    user: str = ""  # the cashier behind an institution session
 
 
 def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
@@ -128,6 +141,12 @@ def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
             if staff is None or not staff.active:
                 return None
             return SessionInfo("staff", row.subject, staff.role, row.csrf)
+        if row.kind == "cashier":
+            cashier = uow.session.get(m.Cashier, row.subject)
+            inst = cashier and uow.session.get(m.Institution, cashier.inst_code)
+            if inst is None or not cashier.active or inst.suspended:
+                return None
+            return SessionInfo("institution", inst.code, "cashier", row.csrf, cashier.username)
         return SessionInfo("person", row.subject, "person", row.csrf)
 
     return run(engine, read, write=False)

@@ -307,3 +307,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Cashier(Base):
+    """A cashier of a designated institution, who logs in to the cashier page; acts as the
+    institution (its settlements, its rules), like a signed request of it."""
+
+    __tablename__ = "cashiers"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inst_code: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.code"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -10,10 +10,11 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
+from gongji.api.v1 import party_settlement
 from gongji.domain.binding import STATE_ZH
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
@@ -22,13 +23,15 @@ from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import security
+from gongji.web import documents
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
 STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
                "unbound": "muted", "ended": "muted"}
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
-DONE_ZH = {"applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
+DONE_ZH = {"reversed": "已冲正,各账户金额已原路退回。", "applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
            "frozen": "已冻结:本账户暂不为家人支付。", "unfrozen": "已解除冻结。", "approved": "已审核通过,即时生效。",
            "rejected": "已驳回。"}
 
@@ -55,11 +58,12 @@ def page(*rules: str):
 
 
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
-    ctx |= {"who": who, "csrf": getattr(request.state, "csrf", ""),
+    """A page; ``ctx`` values given (not None) win over the defaults, flash messages included."""
+    ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""),
             "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")),
             "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
-            "kind_zh": KIND_ZH}
+            "kind_zh": KIND_ZH} | {k: v for k, v in ctx.items() if v is not None}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
@@ -85,6 +89,8 @@ def home(request: Request, who: Principal = Depends(page("anyone"))):
         return RedirectResponse("/portal", 303)
     if who.kind == "staff":
         return RedirectResponse("/desk", 303)
+    if who.kind == "institution":
+        return RedirectResponse("/cashier", 303)
     return render(request, "home.html", who)
 
 
@@ -97,7 +103,7 @@ def login_page(request: Request, kind: str = "person", next: str = "/", who: Pri
 def login(request: Request, kind: Annotated[str, Form()], username: Annotated[str, Form(max_length=64)],
           password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/",
           who: Principal = Depends(page("anyone"))):
-    if kind not in ("person", "staff"):
+    if kind not in ("person", "staff", "cashier"):
         kind = "person"
     result = security.login(svc(request).engine, kind, username, password, datetime.now())
     if not result.ok:
@@ -112,8 +118,9 @@ def login(request: Request, kind: Annotated[str, Form()], username: Annotated[st
 
 
 @router.post("/logout")
-def logout(request: Request, who: Principal = Depends(page("staff", "person"))):
-    security.logout(svc(request).engine, request.cookies[COOKIE])
+def logout(request: Request, who: Principal = Depends(page("staff", "person", "institution"))):
+    if COOKIE in request.cookies:  # a signed institution request has no session to end
+        security.logout(svc(request).engine, request.cookies[COOKIE])
     response = RedirectResponse("/", 303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -139,10 +146,20 @@ def _caps(account: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def _period(request: Request) -> tuple[date | None, date | None, str | None]:
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(request.query_params.get(name, ""))
+        except ValueError:
+            return None
+    return day("from"), day("to"), request.query_params.get("person") or None
+
+
 @router.get("/portal", response_class=HTMLResponse)
 def portal(request: Request, who: Principal = Depends(page("person"))):
     s = svc(request)
     today = s.clock()
+    frm, to, patient = _period(request)
     person = s.read(q.person_view, who.id, unmasked=True)
     account = s.read(q.account_view, s.registry, who.id, today)
     try:
@@ -151,10 +168,34 @@ def portal(request: Request, who: Principal = Depends(page("person"))):
         review_days = region.value("review_working_days", today)
     except PolicyError:
         relations, review_days = [], 3
+    bindings = s.read(q.bindings_list, today, person_no=who.id, limit=200)["items"]
+    family = sorted({who.id} | {b["holder"] for b in bindings} | {b["beneficiary"] for b in bindings})
     return render(request, "portal.html", who, person=person, account=account, caps=_caps(account),
-                  bindings=s.read(q.bindings_list, today, person_no=who.id, limit=200)["items"],
-                  transactions=s.read(q.transactions, who.id, 20, 0)["items"],
-                  relations=relations, review_days=review_days)
+                  bindings=bindings, family=family,
+                  transactions=s.read(q.transactions, who.id, 200, 0, frm, to, patient)["items"],
+                  relations=relations, review_days=review_days,
+                  filters={"from": frm.isoformat() if frm else "", "to": to.isoformat() if to else "",
+                           "person": patient or ""},
+                  query=request.url.query)
+
+
+@router.get("/portal/records.xlsx")
+def portal_records(request: Request, who: Principal = Depends(page("person"))):
+    s = svc(request)
+    frm, to, patient = _period(request)
+    data = documents.records_xlsx(
+        who.id, s.read(q.transactions, who.id, q.MAX_PAGE, 0, frm, to, patient)["items"],
+        s.read(q.bindings_list, s.clock(), person_no=who.id, limit=q.MAX_PAGE)["items"], frm, to)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="records-{who.id}.xlsx"'})
+
+
+@router.get("/statements/{setl_id}.pdf")
+def statement(request: Request, setl_id: str, who: Principal = Depends(page("person", "staff", "institution"))):
+    s = party_settlement(request, who, setl_id)
+    inst = svc(request).read(q.institution_view, s["fixmedins"])
+    return Response(documents.settlement_pdf(s, inst), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{s["setl_id"]}.pdf"'})
 
 
 @router.post("/portal/apply")
@@ -278,3 +319,105 @@ def is_page(request: Request) -> bool:
 def error_page(request: Request, status: int, text: str) -> HTMLResponse:
     who = getattr(request.state, "principal", None) or Principal("anonymous")
     return render(request, "error.html", who, status=status, message=text)
+
+
+# --- cashier ------------------------------------------------------------------------------
+
+def _visit(inst: str, form) -> c.VisitRef:
+    """A visit from the cashier's form; rows without an amount are left out."""
+    from gongji.calc_format import InputError, validate
+
+    items = []
+    for code, name, cls, cat, amount, prop in zip(form.getlist("code"), form.getlist("name"),
+                                                  form.getlist("list_class"), form.getlist("category"),
+                                                  form.getlist("amount"), form.getlist("selfpay_prop")):
+        if not amount.strip():
+            continue
+        item = {"code": code.strip() or f"ITEM{len(items) + 1}", "name": name.strip(), "list_class": cls,
+                "category": cat, "amount": amount.strip()}
+        if prop.strip():
+            item["selfpay_prop"] = prop.strip()
+        items.append(item)
+    if not items:
+        raise InputError("items", "请至少填写一项费用的金额")
+    doc = {"psn_no": form.get("psn_no", ""), "fixmedins": inst, "med_type": form.get("med_type", "11"),
+           "dise_codg": form.get("dise_codg") or None, "external_rx": bool(form.get("external_rx")),
+           "acct_used_flag": "0" if form.get("no_account") else "1", "items": items}
+    return validate(c.VisitRef, doc, "a bill")
+
+
+def _bill_error(e: Exception) -> str:
+    field = getattr(e, "field", "")
+    if field.startswith("items["):
+        row = int(field[6:field.index("]")]) + 1
+        return f"第 {row} 行填写有误:{e.message}"
+    return f"输入有误:{getattr(e, 'message', e)}"
+
+
+@router.get("/cashier", response_class=HTMLResponse)
+def cashier(request: Request, patient: str | None = None, who: Principal = Depends(page("institution"))):
+    import uuid
+
+    from gongji.domain.terms import CATEGORIES
+    from gongji.policy.compare import CATEGORY_ZH
+    s = svc(request)
+    found = None
+    if patient:
+        try:
+            found = s.read(q.find_patient, patient.strip())
+        except DomainError as e:
+            request.state.flash_err = f"{CODE_ZH.get(e.code, '未找到')}:{e.message}"
+    done = None
+    if request.query_params.get("done"):
+        try:
+            done = party_settlement(request, who, request.query_params["done"])
+        except DomainError:
+            done = None
+    return render(request, "cashier.html", who, inst=s.read(q.institution_view, who.id), patient=found,
+                  query_patient=patient, key=f"{who.id}-{uuid.uuid4().hex[:20]}", done=done,
+                  fields=documents.FIELDS_ZH, categories=[(k, CATEGORY_ZH[k]) for k in CATEGORIES],
+                  recent=s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"],
+                  flash_err=getattr(request.state, "flash_err", None) or _error_text(request.query_params.get("err")))
+
+
+@router.post("/cashier/preview", response_class=HTMLResponse)
+async def cashier_preview(request: Request, who: Principal = Depends(page("institution"))):
+    from starlette.concurrency import run_in_threadpool
+
+    from gongji.calc_format import InputError
+    form = await request.form()
+    try:
+        visit = _visit(who.id, form)
+        split = await run_in_threadpool(svc(request).preview, visit)
+        return templates.TemplateResponse(request, "split.html", {"done": split, "fields": documents.FIELDS_ZH})
+    except (InputError, DomainError) as e:
+        text = _bill_error(e) if isinstance(e, InputError) else f"{CODE_ZH.get(e.code, '')}:{e.message}"
+        return templates.TemplateResponse(request, "split.html", {"error": text})
+
+
+@router.post("/cashier/settle")
+async def cashier_settle(request: Request, who: Principal = Depends(page("institution"))):
+    from starlette.concurrency import run_in_threadpool
+
+    from gongji.calc_format import InputError
+    form = await request.form()
+    patient = quote(form.get("psn_no", ""))
+    try:
+        visit = _visit(who.id, form)
+        out = await run_in_threadpool(request.app.state.metrics.timed_settle, svc(request),
+                                      str(form.get("key", ""))[:64], visit, who.actor)
+    except InputError as e:
+        return RedirectResponse(f"/cashier?patient={patient}&err_text={quote(_bill_error(e))}", 303)
+    except DomainError as e:
+        return RedirectResponse(f"/cashier?patient={patient}&err={e.code}&err_text={quote('未能结算:' + e.message)}", 303)
+    return RedirectResponse(f"/cashier?done={out['setl_id']}", 303)
+
+
+@router.post("/cashier/settlements/{setl_id}/reverse")
+def cashier_reverse(request: Request, setl_id: str, who: Principal = Depends(page("institution"))):
+    try:
+        party_settlement(request, who, setl_id)
+        svc(request).reverse(setl_id, f"rev-{setl_id}", actor=who.actor)
+    except DomainError as e:
+        return RedirectResponse(f"/cashier?err={e.code}&err_text={quote('未能冲正:' + e.message)}", 303)
+    return RedirectResponse(f"/cashier?ok=reversed", 303)

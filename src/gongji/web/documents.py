@@ -1,0 +1,102 @@
+"""Downloads: the 结算单 (settlement statement) as PDF with ReportLab, the records as Excel with
+openpyxl. Chinese in ReportLab's built-in CID font (no font file to ship); amounts in Helvetica,
+so they stay plain text for anyone who reads the PDF by machine."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from gongji.domain.codes import label
+
+CJK = "STSong-Light"
+pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+FIELDS_ZH = (
+    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("preselfpay_amt", "乙类先行自付"),
+    ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
+    ("acct_pay", "本人个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "现金支付"),
+)
+
+
+def settlement_pdf(s: dict, institution: dict) -> bytes:
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4)
+    pdf.setTitle(f"结算单 {s['setl_id']}")
+    width, height = A4
+    y = height - 20 * mm
+
+    def line(text: str, amount: str | None = None, size: int = 10, gap: float = 6.5) -> None:
+        nonlocal y
+        if y < 20 * mm:
+            pdf.showPage()
+            y = height - 20 * mm
+        pdf.setFont(CJK, size)
+        pdf.drawString(20 * mm, y, text)
+        if amount is not None:
+            pdf.setFont("Helvetica", size)
+            pdf.drawRightString(width - 20 * mm, y, amount)
+        y -= gap * mm
+
+    line("职工医保门诊结算单(家庭共济)", size=15, gap=9)
+    pdf.setFont("Helvetica", 10)
+    pdf.drawString(20 * mm, y, f"setl_id {s['setl_id']}   date {s['setl_date']}   psn_no {s['psn_no']}")
+    y -= 6.5 * mm
+    line(f"定点机构:{institution['name'] or institution['code']}({institution['code']},{institution['level']}级)"
+         f"   状态:{'已冲正' if s['state'] == 'reversed' else '已结算'}")
+    y -= 2 * mm
+    line("费用明细", size=12, gap=7)
+    for it in s["items"]:
+        line(f"  {it['name'] or it['code']}  {it['list_class']}类  {it['category']}", it["amount"])
+    y -= 2 * mm
+    line("结算金额", size=12, gap=7)
+    for key, text in FIELDS_ZH:
+        line(f"  {text}", s[key])
+    for d in s["mulaid_detail"]:
+        line(f"    其中 {d['holder']} 的个人账户共济支付", d["amount"])
+    if s["codes"]:
+        line("  说明:" + "、".join(label(c) for c in s["codes"]))
+    y -= 2 * mm
+    line("计算过程(所用政策参数见括号)", size=12, gap=7)
+    for step in s["explain"]:
+        for chunk in [step[i:i + 52] for i in range(0, len(step), 52)]:
+            line("  " + chunk)
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+def records_xlsx(person: str, transactions: list[dict], bindings: list[dict], frm: date | None,
+                 to: date | None) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "收支明细"
+    period = f"{frm or '最早'} 至 {to or '今日'}"
+    ws.append([f"个人账户收支明细 · {person} · {period}"])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(["日期", "事项", "金额(元)", "结算号"])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    from gongji.web.pages import KIND_ZH
+    for t in transactions:
+        ws.append([t["on"], KIND_ZH.get(t["kind"], t["kind"]), t["amount"], t["setl_id"] or ""])
+    auth = wb.create_sheet("共济授权记录")
+    auth.append(["主账户人", "被绑定人", "关系", "状态", "申请日", "生效日", "解绑申请日", "终止日"])
+    for cell in auth[1]:
+        cell.font = Font(bold=True)
+    for b in bindings:
+        auth.append([b["holder"], b["beneficiary"], b["relation"], b["state_zh"], b["applied_on"],
+                     b["approved_on"] or "", b["unbind_requested_on"] or "", b["ended_on"] or ""])
+    for sheet in (ws, auth):
+        for column in sheet.columns:
+            sheet.column_dimensions[column[0].column_letter].width = 16
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
