@@ -73,6 +73,12 @@ ALLOWED = {
     "POST /cashier/preview": {"inst", "other_inst"},
     "POST /cashier/settle": {"inst", "other_inst"},
     "POST /cashier/settlements/{setl_id}/reverse": {"inst", "other_inst"},
+    "GET /desk/office": CLERKS,
+    "GET /desk/materials": CLERKS,
+    "POST /desk/offline": CLERKS,
+    "POST /desk/status": {"supervisor"},
+    "POST /desk/sanction": {"supervisor"},
+    "GET /dashboard": STAFF,
 }
 
 
@@ -137,6 +143,12 @@ def requests(ids: dict) -> dict:
         "POST /cashier/preview": ("/cashier/preview", None),
         "POST /cashier/settle": ("/cashier/settle", None),
         "POST /cashier/settlements/{setl_id}/reverse": (f"/cashier/settlements/{ids['setl_id']}/reverse", None),
+        "GET /desk/office": ("/desk/office", None),
+        "GET /desk/materials": ("/desk/materials?holder=P1", None),
+        "POST /desk/offline": ("/desk/offline", None),
+        "POST /desk/status": ("/desk/status", None),
+        "POST /desk/sanction": ("/desk/sanction", None),
+        "GET /dashboard": ("/dashboard", None),
     }
 
 

@@ -163,3 +163,43 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     desk.locator("[data-testid=recent-S00000001] >> text=冲正").click()
     assert "已冲正" in desk.inner_text(".flash")
     assert site.service.verify() == []
+
+
+def test_window_office_and_dashboard(site, browser, shot) -> None:
+    family(site)
+    s = site.service
+    s.secure(security.add_staff, "zhao", "supervisor", PASSWORD)
+    s.register_person(c.RegisterPerson(psn_no="P3", insutype="390", insu_admdvs="652801"))
+    page = browser.new_page()
+    login(page, site.base, "staff", "zhao")
+    page.goto(f"{site.base}/desk/office")
+    page.fill("#holder", "P1")
+    page.fill("#beneficiary", "P3")
+    page.select_option("#relation", "child")
+    page.locator("#holder").dispatch_event("change")
+    page.locator("#materials input[value=家庭共济申请表]").check()  # HTMX brought the region's list
+    page.locator("#materials input[value=主账户人社保卡]").check()
+    shot(page, "offline-form")
+    page.click("text=提交申请")
+    card = page.locator("[data-testid^=application-]").first
+    assert "线下窗口" in card.inner_text()
+    assert "✓ 家庭共济申请表" in card.inner_text() and "✗ 被绑定人户口本或结婚证等关系证明" in card.inner_text()
+    card.locator("select").select_option("材料不全")
+    card.get_by_role("button", name="驳回").click()
+    assert "已驳回" in page.inner_text(".flash")
+
+    page.goto(f"{site.base}/desk/office")
+    page.fill("#x-psn", "P1")
+    page.fill("#x-from", "2025-01-02")
+    page.fill("#x-to", "2025-03-31")
+    page.get_by_role("button", name="暂停共济").click()
+    assert "已暂停 P1 的共济" in page.inner_text(".flash")
+    page.fill("#s-psn", "P1")
+    page.select_option("#s-status", "transferred")
+    page.click("text=确认变更")
+    assert "已变更:终止绑定 0 个" in page.inner_text(".flash")
+
+    page.goto(f"{site.base}/dashboard")
+    assert page.locator("svg").count() == 3 and "各地区共济支付" in page.inner_text("main")
+    shot(page, "dashboard")
+    assert site.service.verify() == []

@@ -185,3 +185,31 @@ def settlement_view(r: m.Settlement, items: bool = True) -> dict:
 
 def settlement(uow: UnitOfWork, setl_id: str) -> dict:
     return settlement_view(find(uow, setl_id))
+
+
+def dashboard(uow: UnitOfWork, registry: Registry, today: date, days: int = 30) -> dict:
+    """Figures for staff: settlements per day, mutual-aid by region this year, and how much of
+    their yearly cap the holders have used (in bands of 20%)."""
+    from datetime import timedelta
+    s = uow.session
+    start = today - timedelta(days=days - 1)
+    per_day = dict(s.execute(select(m.Settlement.setl_date, func.count())
+                             .where(m.Settlement.setl_date >= start, m.Settlement.setl_date <= today)
+                             .group_by(m.Settlement.setl_date)).all())
+    daily = [((start + timedelta(days=i)).isoformat(), per_day.get(start + timedelta(days=i), 0)) for i in range(days)]
+    year_start = date(today.year, 1, 1)
+    by_region = dict(s.execute(select(m.Settlement.region, func.sum(m.Settlement.acct_mulaid_pay))
+                               .where(m.Settlement.state == "settled", m.Settlement.setl_date >= year_start)
+                               .group_by(m.Settlement.region)).all())
+    regions = [(r.name, int(by_region.get(r.region) or 0)) for r in registry.regions]
+    bands = [0] * 6  # 0–20, 20–40, 40–60, 60–80, 80–100 %, and no cap published
+    rows = s.execute(select(m.YearUsage.psn_no, m.YearUsage.mulaid_paid, m.Person.insu_admdvs)
+                     .join(m.Person, m.Person.psn_no == m.YearUsage.psn_no)
+                     .where(m.YearUsage.year == today.year, m.YearUsage.mulaid_paid > 0))
+    for _, paid, admdvs in rows:
+        try:
+            cap = registry.find(admdvs).at(today).annual_cap_holder
+        except PolicyError:
+            cap = None
+        bands[5 if cap is None else min(4, paid * 5 // cap)] += 1
+    return {"daily": daily, "regions": regions, "bands": bands}

@@ -18,6 +18,7 @@ from gongji.api.v1 import party_settlement
 from gongji.domain.binding import STATE_ZH
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
+from gongji.domain.money import format_yuan
 from gongji.policy.compare import INSUTYPE_ZH, RELATION_ZH, ROWS, grounding, is_unpublished
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
@@ -28,6 +29,7 @@ from gongji.web import documents
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
+templates.env.filters["yuan"] = format_yuan
 STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
                "unbound": "muted", "ended": "muted"}
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
@@ -60,7 +62,7 @@ def page(*rules: str):
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
     """A page; ``ctx`` values given (not None) win over the defaults, flash messages included."""
     ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""),
-            "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")),
+            "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")) or request.query_params.get("ok_text"),
             "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
             "kind_zh": KIND_ZH} | {k: v for k, v in ctx.items() if v is not None}
@@ -281,6 +283,85 @@ def desk_review(request: Request, binding_id: int, decision: Annotated[str, Form
     except ValueError:
         return back("/desk", error=DomainError("INVALID_INPUT", "审核结论有误。"))
     return back("/desk", "approved" if decision == "approve" else "rejected")
+
+
+@router.get("/desk/office", response_class=HTMLResponse)
+def office(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
+    reasons = []
+    for region in svc(request).registry.regions:
+        reasons += [r for r in region.value("sanction_reasons", svc(request).clock()) if r not in reasons]
+    return render(request, "office.html", who, sanction_reasons=reasons)
+
+
+@router.get("/desk/materials", response_class=HTMLResponse)
+def materials(request: Request, holder: str = "", who: Principal = Depends(page("clerk", "supervisor"))):
+    """The offline channel's materials of the holder's region, as checkboxes (HTMX fragment)."""
+    from html import escape
+    s = svc(request)
+    try:
+        person = s.read(q.person_view, holder.strip())
+        region = s.registry.find(person["insu_admdvs"])
+    except (DomainError, PolicyError):
+        return HTMLResponse('<legend class="muted">查无此主账户人,或其参保地没有共济政策</legend>')
+    items = [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
+    boxes = "".join(f'<label><input type="checkbox" name="materials" value="{escape(m)}"> {escape(m)}</label>'
+                    for m in items)
+    return HTMLResponse(f'<legend>{escape(region.name)}线下申请材料(勾选已收取的)</legend>{boxes}')
+
+
+@router.post("/desk/offline")
+async def desk_offline(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
+    from starlette.concurrency import run_in_threadpool
+    form = await request.form()
+    try:
+        cmd = c.Apply(holder=str(form.get("holder", "")).strip(), beneficiary=str(form.get("beneficiary", "")).strip(),
+                      relation=form.get("relation"), channel="offline", materials=form.getlist("materials"))
+        await run_in_threadpool(svc(request).apply, cmd, who.actor)
+    except DomainError as e:
+        return back("/desk/office", error=e)
+    except ValueError:
+        return back("/desk/office", error=DomainError("INVALID_INPUT", "个人编号或关系填写有误。"))
+    return back("/desk", "applied")
+
+
+@router.post("/desk/status")
+def desk_status(request: Request, psn_no: Annotated[str, Form(max_length=64)], status: Annotated[str, Form()],
+                who: Principal = Depends(page("supervisor"))):
+    try:
+        out = svc(request).change_status(c.StatusChange(psn_no=psn_no.strip(), status=status), actor=who.actor)
+    except DomainError as e:
+        return back("/desk/office", error=e)
+    except ValueError:
+        return back("/desk/office", error=DomainError("INVALID_INPUT", "状态填写有误。"))
+    ended = len(out["bindings_ended"])
+    zeroed = "、".join(f"{'受益' if k == 'received' else '支出'}额度 {v} 元" for k, v in out.get("quota_zeroed", {}).items())
+    text = f"已变更:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
+    return RedirectResponse(f"/desk/office?ok_text={quote(text)}", 303)
+
+
+@router.post("/desk/sanction")
+def desk_sanction(request: Request, psn_no: Annotated[str, Form(max_length=64)], reason: Annotated[str, Form(max_length=200)],
+                  from_: Annotated[str, Form(alias="from")], to: Annotated[str, Form()],
+                  who: Principal = Depends(page("supervisor"))):
+    try:
+        cmd = c.SanctionCmd(psn_no=psn_no.strip(), reason=reason, **{"from": from_, "to": to})
+        svc(request).sanction(cmd, actor=who.actor)
+    except DomainError as e:
+        return back("/desk/office", error=e)
+    except ValueError:
+        return back("/desk/office", error=DomainError("INVALID_INPUT", "日期填写有误(止日不能早于起日)。"))
+    return RedirectResponse(f"/desk/office?ok_text={quote(f'已暂停 {psn_no} 的共济:{from_} 至 {to}')}", 303)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, who: Principal = Depends(page("staff"))):
+    s = svc(request)
+    today = s.clock()
+    f = s.read(q.dashboard, s.registry, today)
+    f["daily_short"] = [(d[5:], n) for d, n in f["daily"]]
+    f["regions_yuan"] = [(name, fen // 100) for name, fen in f["regions"]]  # whole yuan: bar heights only
+    f["bands_named"] = list(zip(("0–20%", "20–40%", "40–60%", "60–80%", "80–100%", "未设上限"), f["bands"]))
+    return render(request, "dashboard.html", who, figures=f, year=today.year)
 
 
 # --- policies -----------------------------------------------------------------------------
