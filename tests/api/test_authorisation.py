@@ -79,6 +79,9 @@ ALLOWED = {
     "POST /desk/status": {"supervisor"},
     "POST /desk/sanction": {"supervisor"},
     "GET /dashboard": STAFF,
+    "GET /desk/reimburse": CLERKS,
+    "POST /desk/reimburse": CLERKS,
+    "POST /api/v1/reimbursements": CLERKS,
 }
 
 
@@ -149,6 +152,9 @@ def requests(ids: dict) -> dict:
         "POST /desk/status": ("/desk/status", None),
         "POST /desk/sanction": ("/desk/sanction", None),
         "GET /dashboard": ("/dashboard", None),
+        "GET /desk/reimburse": ("/desk/reimburse", None),
+        "POST /desk/reimburse": ("/desk/reimburse", None),
+        "POST /api/v1/reimbursements": ("/api/v1/reimbursements", {"claim_no": "C1"}),
     }
 
 

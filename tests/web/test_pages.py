@@ -203,3 +203,27 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     assert page.locator("svg").count() == 3 and "各地区共济支付" in page.inner_text("main")
     shot(page, "dashboard")
     assert site.service.verify() == []
+
+
+def test_manual_reimbursement_of_a_remote_bill(site, browser, shot) -> None:
+    family(site)
+    site.clock.day = site.clock.day.replace(month=6, day=20)
+    page = browser.new_page()
+    login(page, site.base, "staff", "wang")
+    page.goto(f"{site.base}/desk/reimburse")
+    page.fill("#claim_no", "BX-2025-0001")
+    page.fill("#psn_no", "P2")
+    page.fill("#visit_on", "2025-06-03")
+    page.fill("#i-code", "BJ01")
+    page.fill("#i-name", "北京某医院")
+    page.fill("#i-admdvs", "110105")
+    page.select_option("[aria-label=第1行费用类型]", "exam")
+    page.fill("[aria-label=第1行金额]", "300.00")
+    page.click("text=计算并登记")
+    done = page.inner_text("[data-testid=done]")
+    # resident, level 2, Bayingolin: (300 − 100) × 50% = 100 paid back; the rest was the patient's
+    assert "应付参保人 100.00 元" in done and "200.00 元" in done
+    shot(page, "reimbursed")
+    pdf = page.request.get(f"{site.base}/statements/S00000001.pdf")
+    assert pdf.status == 200
+    assert site.service.verify() == []

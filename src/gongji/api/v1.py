@@ -252,6 +252,12 @@ def file_remote(request: Request, body: c.FileRemote, who: Principal = CLERK_OR_
     return svc(request).file_remote(body, actor=who.actor)
 
 
+@router.post("/reimbursements", status_code=201, tags=["settlements"])
+def reimburse(request: Request, body: c.Reimburse, who: Principal = CLERK) -> dict:
+    """异地就医手工报销:按就诊日政策计算统筹应付并登记;同一报销单号只登记一次。"""
+    return svc(request).reimburse(body, actor=who.actor)
+
+
 @router.post("/sanctions", status_code=201, tags=["sanctions"])
 def sanction(request: Request, body: c.SanctionCmd, who: Principal = SUPERVISOR) -> dict:
     """违规暂停共济(套现、转卖药品等),含起止日期。"""

@@ -123,3 +123,12 @@ class VisitRef(VisitFields):
     """A visit as in calc-format.md, with ``fixmedins`` naming a registered institution."""
 
     fixmedins: Code
+
+
+class Reimburse(Command):
+    """A remote bill that could not settle at the counter, brought to the agency (手工报销)."""
+
+    claim_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+    visit_on: date
+    institution: RegisterInstitution
+    visit: VisitRef

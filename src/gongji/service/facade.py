@@ -32,6 +32,8 @@ def _target(args: tuple) -> str:
     for a in args:
         if isinstance(a, VisitRef):
             return f"{a.fixmedins}:{a.psn_no}"
+        if hasattr(a, "claim_no"):
+            return f"claim:{a.claim_no}:{a.visit.psn_no}"
         for field in ("psn_no", "holder", "code"):
             value = getattr(a, field, None)
             if value:
@@ -109,6 +111,9 @@ class Service:
 
     def settle_once(self, key: str, v: VisitRef, actor: str = "system") -> tuple[dict, bool]:
         return self._do(settlements.settle_once, key, v, actor=actor)
+
+    def reimburse(self, c, actor: str = "system") -> dict:
+        return self._do(settlements.reimburse, c, actor=actor)
 
     def reverse(self, setl_id: str, key: str | None = None, actor: str = "system") -> dict:
         return self._do(settlements.reverse, setl_id, key, actor=actor)

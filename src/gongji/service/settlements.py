@@ -135,6 +135,54 @@ def preview(uow: UnitOfWork, ctx: Ctx, v: VisitRef) -> dict:
     return calc_output(calculate(situation, terms))
 
 
+def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
+    """What the policy pays for a remote bill paid in cash: the pooled fund's share, as if the
+    visit had been filed (that is what manual reimbursement is for), without the personal
+    account or mutual-aid, which pay only in real time. Recorded once per claim number."""
+    from dataclasses import replace
+
+    from gongji.service.people import register_institution
+
+    s = uow.session
+    if cmd.visit_on > ctx.day:
+        raise DomainError("INVALID_INPUT", "就诊日期不能晚于今天", "visit_on")
+    if s.get(m.Institution, cmd.institution.code) is None:
+        register_institution(uow, ctx, cmd.institution)
+        s.flush()
+    visit = cmd.visit.model_copy(update={"fixmedins": cmd.institution.code, "acct_used_flag": "0"})
+    digest = request_hash(visit)
+    first = _existing(uow, visit.fixmedins, f"manual:{cmd.claim_no}")
+    if first is not None:
+        if first.request_hash != digest:
+            raise DomainError("IDEMPOTENCY_CONFLICT", f"报销单号 {cmd.claim_no} 已用于另一笔报销", "claim_no")
+        return settled_output(first)
+    at_visit = replace(ctx, day=cmd.visit_on)
+    situation, terms, inst = _situation(uow, at_visit, visit, lock=True)
+    filed = d.Filing(visit.psn_no, inst.admdvs, d.Period(cmd.visit_on, cmd.visit_on))
+    situation = replace(situation, filings=situation.filings + (filed,))
+    r = calculate(situation, terms)
+    explain = list(r.explain) + [f"⑧ 手工报销:统筹基金应付 {format_yuan(r.hifp_pay)} 元,由参保地经办机构支付给参保人;"
+                                 "个人账户与家庭共济只能在就医时实时支付,手工报销不使用"]
+    row = m.Settlement(
+        fixmedins=inst.code, idem_key=f"manual:{cmd.claim_no}", request_hash=digest, psn_no=visit.psn_no,
+        region=situation.region, setl_date=cmd.visit_on, med_type=visit.med_type, dise_codg=visit.dise_codg,
+        external_rx=visit.external_rx, acct_used_flag="0", channel="manual",
+        codes=[code for code in r.codes if code != "ACCOUNT_NOT_USED"], explain=explain, state="settled",
+        **{k: getattr(r, k) for k in AMOUNT_FIELDS})
+    s.add(row)
+    s.flush()
+    for i, it in enumerate(visit.items):
+        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
+                               list_class=it.list_class, category=it.category, amount=it.amount,
+                               selfpay_prop=_ratio_text(it.selfpay_prop)))
+    ledger.post(s, "reimburse", ctx.day,
+                [(ledger.account(s, f"pool:{row.region}", "pool"), -row.hifp_pay),
+                 (ledger.account(s, f"payout:{row.psn_no}", "payout"), row.hifp_pay)], settlement_id=row.id)
+    s.flush()
+    s.refresh(row)
+    return settled_output(row)
+
+
 def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:
     return uow.session.scalar(select(m.Settlement).where(
         m.Settlement.fixmedins == fixmedins, m.Settlement.idem_key == key))
@@ -220,6 +268,8 @@ def find_by_key(uow: UnitOfWork, key: str, fixmedins: str | None = None) -> m.Se
 def reverse(uow: UnitOfWork, ctx: Ctx, setl_id: str, key: str | None = None) -> dict:
     """Undo a settlement: every posting negated in a new entry, the counters given back."""
     row = find(uow, setl_id)
+    if row.channel == "manual":
+        raise DomainError("INVALID_INPUT", "手工报销不能冲正,请联系经办机构更正", "setl_id")
     if row.state == "reversed":
         if key is not None and row.reverse_key == key:
             return reversed_output(row)

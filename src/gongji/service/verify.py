@@ -101,6 +101,12 @@ def _settlement_entries(s: Session, _r) -> Iterator[str]:
     for sid, kind, name, amount in s.execute(q):
         per[(sid, kind)][name] += amount
     for r in s.scalars(select(m.Settlement).options(selectinload(m.Settlement.mulaid))):
+        if r.channel == "manual":
+            want = {k: v for k, v in {f"pool:{r.region}": -r.hifp_pay, f"payout:{r.psn_no}": r.hifp_pay}.items() if v}
+            if r.acct_pay or r.acct_mulaid_pay or count[(r.id, "reimburse")] > 1 \
+                    or dict(per[(r.id, "reimburse")]) != want:
+                yield f"手工报销 {r.setl_id} 的记账与报销金额不符 / manual reimbursement entry differs"
+            continue
         want: dict[str, int] = defaultdict(int)
         want[f"personal:{r.psn_no}"] -= r.acct_pay
         for p in r.mulaid:

@@ -186,6 +186,8 @@ class Settlement(Base):
     codes: Mapped[list] = mapped_column(JSON)
     explain: Mapped[list] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="settled")  # settled | reversed
+    # direct: settled at the counter; manual: reimbursed afterwards by the agency (手工报销)
+    channel: Mapped[str] = mapped_column(String(8), default="direct", server_default="direct")
     reversed_on: Mapped[date | None] = mapped_column(Date)
     reverse_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

@@ -364,6 +364,37 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
     return render(request, "dashboard.html", who, figures=f, year=today.year)
 
 
+@router.get("/desk/reimburse", response_class=HTMLResponse)
+def reimburse_page(request: Request, done: str | None = None, who: Principal = Depends(page("clerk", "supervisor"))):
+    from gongji.domain.terms import CATEGORIES
+    from gongji.policy.compare import CATEGORY_ZH
+    shown = party_settlement(request, who, done) if done else None
+    return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
+                  categories=[(k, CATEGORY_ZH[k]) for k in CATEGORIES])
+
+
+@router.post("/desk/reimburse")
+async def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
+    from starlette.concurrency import run_in_threadpool
+
+    from gongji.calc_format import InputError, validate
+    form = await request.form()
+    try:
+        visit = _visit(str(form.get("inst_code", "")).strip(), form)
+        cmd = validate(c.Reimburse, {
+            "claim_no": form.get("claim_no", ""), "visit_on": form.get("visit_on", ""),
+            "institution": {"code": form.get("inst_code", ""), "name": form.get("inst_name", ""),
+                            "level": int(form.get("inst_level", "2")), "admdvs": form.get("inst_admdvs", ""),
+                            "kind": form.get("inst_kind", "hospital")},
+            "visit": visit}, "a claim")
+        out = await run_in_threadpool(svc(request).reimburse, cmd, who.actor)
+    except InputError as e:
+        return RedirectResponse(f"/desk/reimburse?err_text={quote(_bill_error(e))}", 303)
+    except DomainError as e:
+        return RedirectResponse(f"/desk/reimburse?err={e.code}&err_text={quote('未能登记:' + e.message)}", 303)
+    return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
+
+
 # --- policies -----------------------------------------------------------------------------
 
 @router.get("/policies", response_class=HTMLResponse)
