@@ -4,6 +4,7 @@ API; a refusal comes back as a Chinese message on the page, never a code or a tr
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -59,13 +60,26 @@ def page(*rules: str):
     return check
 
 
+CATALOG = [  # common items the cashier can pick; amounts are always entered
+    {"code": "X001", "name": "血常规", "list_class": "A", "category": "exam"},
+    {"code": "X002", "name": "彩超", "list_class": "A", "category": "exam"},
+    {"code": "D001", "name": "阿莫西林胶囊", "list_class": "A", "category": "drug"},
+    {"code": "D002", "name": "硝苯地平缓释片", "list_class": "B", "category": "drug", "selfpay_prop": "0.10"},
+    {"code": "D003", "name": "二甲双胍片", "list_class": "A", "category": "drug"},
+    {"code": "T001", "name": "针灸", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
+    {"code": "T002", "name": "推拿", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
+    {"code": "C001", "name": "营养补充剂", "list_class": "C", "category": "drug"},
+]
+
+
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
     """A page; ``ctx`` values given (not None) win over the defaults, flash messages included."""
     ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""),
             "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")) or request.query_params.get("ok_text"),
             "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
-            "kind_zh": KIND_ZH} | {k: v for k, v in ctx.items() if v is not None}
+            "kind_zh": KIND_ZH, "catalog": CATALOG,
+            "catalog_json": json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)} | {k: v for k, v in ctx.items() if v is not None}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
