@@ -43,21 +43,20 @@ def sha256(text: str | bytes) -> str:
 def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = None) -> str:
     if role not in ROLES:
         raise DomainError("INVALID_INPUT", f"角色须为 {'、'.join(ROLES)} 之一", "role")
-    if uow.session.get(m.Staff, username) is not None:
-        raise DomainError("ALREADY_REGISTERED", f"工作人员 {username} 已存在", "username")
-    password = password or new_password()
-    uow.session.add(m.Staff(username=username, role=role, password_hash=_hasher.hash(password),
-                            failed_logins=0, active=True))
-    return password
+    return _new_login(uow, m.Staff, "工作人员", username, password, role=role)
 
 
 def add_cashier(uow: UnitOfWork, username: str, inst_code: str, password: str | None = None) -> str:
     institution(uow.session, inst_code, "institution")
-    if uow.session.get(m.Cashier, username) is not None:
-        raise DomainError("ALREADY_REGISTERED", f"收费员 {username} 已存在", "username")
+    return _new_login(uow, m.Cashier, "收费员", username, password, inst_code=inst_code)
+
+
+def _new_login(uow: UnitOfWork, model, what: str, username: str, password: str | None, **fields) -> str:
+    if uow.session.get(model, username) is not None:
+        raise DomainError("ALREADY_REGISTERED", f"{what} {username} 已存在", "username")
     password = password or new_password()
-    uow.session.add(m.Cashier(username=username, inst_code=inst_code, password_hash=_hasher.hash(password),
-                              failed_logins=0, active=True))
+    uow.session.add(model(username=username, password_hash=_hasher.hash(password), failed_logins=0,
+                          active=True, **fields))
     return password
 
 

@@ -171,10 +171,7 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
         **{k: getattr(r, k) for k in AMOUNT_FIELDS})
     s.add(row)
     s.flush()
-    for i, it in enumerate(visit.items):
-        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
-                               list_class=it.list_class, category=it.category, amount=it.amount,
-                               selfpay_prop=_ratio_text(it.selfpay_prop)))
+    _record_items(s, row, visit)
     ledger.post(s, "reimburse", ctx.day,
                 [(ledger.account(s, f"pool:{row.region}", "pool"), -row.hifp_pay),
                  (ledger.account(s, f"payout:{row.psn_no}", "payout"), row.hifp_pay)], settlement_id=row.id)
@@ -212,16 +209,20 @@ def settle_once(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> tuple[dict,
         **{k: getattr(r, k) for k in AMOUNT_FIELDS})
     s.add(row)
     s.flush()
-    for i, it in enumerate(v.items):
-        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
-                               list_class=it.list_class, category=it.category, amount=it.amount,
-                               selfpay_prop=_ratio_text(it.selfpay_prop)))
+    _record_items(s, row, v)
     for i, (holder, amount) in enumerate(r.mulaid_detail):
         s.add(m.MulaidPayment(settlement_id=row.id, seq=i, holder=holder, amount=amount))
     _move(uow, ctx.day, row, [(v.psn_no, r.acct_pay)] + list(r.mulaid_detail), sign=1, kind="settle")
     s.flush()
     s.refresh(row)
     return settled_output(row), True
+
+
+def _record_items(s, row: m.Settlement, visit: VisitRef) -> None:
+    for i, it in enumerate(visit.items):
+        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
+                               list_class=it.list_class, category=it.category, amount=it.amount,
+                               selfpay_prop=_ratio_text(it.selfpay_prop)))
 
 
 def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str, int]],
