@@ -16,22 +16,38 @@ CONTRIBUTIONS = "contributions"  # where monthly credits and opening balances co
 FORFEITED = "quota:forfeited"
 
 
+def _cache(session: Session) -> dict[str, m.Account]:
+    """Accounts already loaded in this transaction, by name (the session holds them)."""
+    return session.info.setdefault("accounts", {})
+
+
+def preload(session: Session, psn_nos: list[str]) -> dict[str, m.Account]:
+    """The personal accounts of these people, loaded once and kept for this transaction."""
+    found = {a.psn_no: a for a in session.scalars(select(m.Account).where(m.Account.psn_no.in_(psn_nos)))}
+    _cache(session).update({a.name: a for a in found.values()})
+    return found
+
+
 def personal(session: Session, psn_no: str) -> m.Account:
-    acct = session.scalar(select(m.Account).where(m.Account.psn_no == psn_no))
+    acct = _cache(session).get(f"personal:{psn_no}")
+    if acct is None:
+        acct = session.scalar(select(m.Account).where(m.Account.psn_no == psn_no))
     if acct is None:
         acct = m.Account(name=f"personal:{psn_no}", kind="personal", psn_no=psn_no, balance=0)
         session.add(acct)
         session.flush()
+    _cache(session)[acct.name] = acct
     return acct
 
 
 def account(session: Session, name: str, kind: str, ledger: str = CNY) -> m.Account:
     """A counter-account (no stored balance), made on first use."""
-    acct = session.scalar(select(m.Account).where(m.Account.name == name))
+    acct = _cache(session).get(name) or session.scalar(select(m.Account).where(m.Account.name == name))
     if acct is None:
         acct = m.Account(name=name, kind=kind, ledger=ledger, balance=None)
         session.add(acct)
         session.flush()
+    _cache(session)[name] = acct
     return acct
 
 

@@ -91,15 +91,15 @@ def _situation(uow: UnitOfWork, ctx: Ctx, v: VisitRef, lock: bool):
     rows = [x for x in rows if x.region == region.region]
     holders = sorted({x.holder for x in rows})
     everyone = [v.psn_no] + holders
-    if lock:
-        uow.lock(everyone)
-    people = {p.psn_no: p for p in s.scalars(select(m.Person).where(m.Person.psn_no.in_(everyone)))}
-    balances = dict(s.execute(select(m.Account.psn_no, m.Account.balance)
-                              .where(m.Account.psn_no.in_(everyone))).all())
+    people = uow.lock(everyone) if lock else \
+        {p.psn_no: p for p in s.scalars(select(m.Person).where(m.Person.psn_no.in_(everyone)))}
+    accounts = ledger.preload(s, everyone)
+    balances = {no: a.balance for no, a in accounts.items()}
     sanctions = sanctions_of(s, everyone)
     year = ctx.day.year
     used = {u.psn_no: u for u in s.scalars(select(m.YearUsage).where(
         m.YearUsage.psn_no.in_(everyone), m.YearUsage.year == year))}
+    uow.keep = list(used.values())  # held, so the counters are not reloaded when updated
     filings = tuple(d.Filing(f.psn_no, f.admdvs, d.Period(f.start, f.end))
                     for f in s.scalars(select(m.Filing).where(m.Filing.psn_no == v.psn_no)))
     persons = {no: domain_person(people[no], balances.get(no) or 0, sanctions[no]) for no in everyone}

@@ -32,6 +32,7 @@ class UnitOfWork:
         self.engine = engine
         self.write = write
         self.sqlite = engine.dialect.name == "sqlite"
+        self.keep: list = []  # objects a use case holds on to for the whole transaction
 
     def __enter__(self) -> "UnitOfWork":
         bind = self.engine.execution_options(gongji_write=True) if self.write and self.sqlite else self.engine
