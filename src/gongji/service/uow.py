@@ -35,6 +35,9 @@ class UnitOfWork:
         self.keep: list = []  # objects a use case holds on to for the whole transaction
 
     def __enter__(self) -> "UnitOfWork":
+        self._queue = getattr(self.engine, "gongji_write_lock", None) if self.write else None
+        if self._queue is not None:
+            self._queue.acquire()
         bind = self.engine.execution_options(gongji_write=True) if self.write and self.sqlite else self.engine
         self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
         return self
@@ -47,6 +50,8 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+            if self._queue is not None:
+                self._queue.release()
 
     def lock(self, psn_nos: Iterable[str]) -> dict[str, m.Person]:
         """The person rows, locked for this transaction (PostgreSQL: ``FOR UPDATE`` in psn_no order;

@@ -8,6 +8,7 @@ the person rows it will change, in ``psn_no`` order (see ``service.uow``).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -34,6 +35,9 @@ def make_engine(url: str | None = None, **kw) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kw)
         _sqlite_setup(engine)
+        # Writers of this process queue on a lock instead of SQLite's busy handler, which polls
+        # with sleeps of up to 100 ms; other processes still meet the busy timeout.
+        engine.gongji_write_lock = threading.RLock()
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, **kw)
 
