@@ -70,6 +70,7 @@ CATALOG = [  # common items the cashier can pick; amounts are always entered
     {"code": "T002", "name": "推拿", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
     {"code": "C001", "name": "营养补充剂", "list_class": "C", "category": "drug"},
 ]
+CATALOG_JSON = json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)  # made once
 
 
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
@@ -79,7 +80,7 @@ def render(request: Request, name: str, who: Principal, status: int = 200, **ctx
             "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
             "kind_zh": KIND_ZH, "catalog": CATALOG,
-            "catalog_json": json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)} | {k: v for k, v in ctx.items() if v is not None}
+            "catalog_json": CATALOG_JSON} | {k: v for k, v in ctx.items() if v is not None}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
