@@ -207,9 +207,11 @@ def to_domain(s: SituationIn) -> Situation:
                      dict(s.usage.mulaid_received), dict(s.usage.mulaid_paid))
 
 
-def output(r: Settlement) -> dict[str, Any]:
+def output(r: Settlement, detail: list[tuple[str, int]] | None = None) -> dict[str, Any]:
+    """The calc output of a settlement; ``detail`` for a stored one, whose lines are rows."""
     out: dict[str, Any] = {k: format_yuan(getattr(r, k)) for k in AMOUNT_FIELDS}
-    out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in r.mulaid_detail]
+    lines = r.mulaid_detail if detail is None else detail
+    out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in lines]
     out["codes"] = list(r.codes)
     out["explain"] = list(r.explain)
     return out

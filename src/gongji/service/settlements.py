@@ -14,7 +14,7 @@ from math import gcd
 
 from sqlalchemy import select
 
-from gongji.calc_format import AMOUNT_FIELDS
+from gongji.calc_format import AMOUNT_FIELDS, output
 from gongji.domain import binding as b
 from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
@@ -116,23 +116,9 @@ def _situation(uow: UnitOfWork, ctx: Ctx, v: VisitRef, lock: bool):
     return situation, terms, inst
 
 
-def calc_output(r) -> dict:
-    out = {k: format_yuan(getattr(r, k)) for k in AMOUNT_FIELDS}
-    out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in _detail(r)]
-    out["codes"] = list(r.codes)
-    out["explain"] = list(r.explain)
-    return out
-
-
-def _detail(r) -> list[tuple[str, int]]:
-    if isinstance(r, m.Settlement):
-        return [(p.holder, p.amount) for p in r.mulaid]
-    return list(r.mulaid_detail)
-
-
 def preview(uow: UnitOfWork, ctx: Ctx, v: VisitRef) -> dict:
     situation, terms, _ = _situation(uow, ctx, v, lock=False)
-    return calc_output(calculate(situation, terms))
+    return output(calculate(situation, terms))
 
 
 def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
@@ -214,7 +200,7 @@ def settle_once(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> tuple[dict,
         s.add(m.MulaidPayment(settlement_id=row.id, seq=i, holder=holder, amount=amount))
     _move(uow, ctx.day, row, [(v.psn_no, r.acct_pay)] + list(r.mulaid_detail), sign=1, kind="settle")
     # the answer from the result just stored: what a retry reads back from the row is the same
-    return calc_output(r) | {"setl_id": row.setl_id}, True
+    return output(r) | {"setl_id": row.setl_id}, True
 
 
 def _record_items(s, row: m.Settlement, visit: VisitRef) -> None:
@@ -241,7 +227,7 @@ def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str,
 
 
 def settled_output(row: m.Settlement) -> dict:
-    out = calc_output(row)
+    out = output(row, [(p.holder, p.amount) for p in row.mulaid])
     out["setl_id"] = row.setl_id
     return out
 

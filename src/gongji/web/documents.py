@@ -19,6 +19,7 @@ from gongji.domain.codes import label
 
 CJK = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
 FIELDS_ZH = (
     ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("preselfpay_amt", "乙类先行自付"),
     ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
@@ -84,7 +85,6 @@ def records_xlsx(person: str, transactions: list[dict], bindings: list[dict], fr
     ws.append(["日期", "事项", "金额(元)", "结算号"])
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    from gongji.web.pages import KIND_ZH
     for t in transactions:
         ws.append([t["on"], KIND_ZH.get(t["kind"], t["kind"]), t["amount"], t["setl_id"] or ""])
     auth = wb.create_sheet("共济授权记录")

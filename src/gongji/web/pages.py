@@ -19,13 +19,15 @@ from gongji.api.v1 import party_settlement
 from gongji.domain.binding import STATE_ZH
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
-from gongji.domain.money import format_yuan
-from gongji.policy.compare import INSUTYPE_ZH, RELATION_ZH, ROWS, grounding, is_unpublished
+from gongji.domain.money import format_yuan, parse_yuan
+from gongji.domain.terms import CATEGORIES
+from gongji.policy.compare import CATEGORY_ZH, INSUTYPE_ZH, RELATION_ZH, ROWS, grounding, is_unpublished
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import security
 from gongji.web import documents
+from gongji.web.documents import KIND_ZH
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -33,7 +35,6 @@ templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
 templates.env.filters["yuan"] = format_yuan
 STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
                "unbound": "muted", "ended": "muted"}
-KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
 DONE_ZH = {"reversed": "已冲正,各账户金额已原路退回。", "applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
            "frozen": "已冻结:本账户暂不为家人支付。", "unfrozen": "已解除冻结。", "approved": "已审核通过,即时生效。",
            "rejected": "已驳回。"}
@@ -70,6 +71,7 @@ CATALOG = [  # common items the cashier can pick; amounts are always entered
     {"code": "T002", "name": "推拿", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
     {"code": "C001", "name": "营养补充剂", "list_class": "C", "category": "drug"},
 ]
+BILL_CATEGORIES = [(k, CATEGORY_ZH[k]) for k in CATEGORIES]  # in-scope kinds first, as the domain lists them
 CATALOG_JSON = json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)  # made once
 
 
@@ -157,8 +159,8 @@ def _caps(account: dict) -> list[tuple[str, dict]]:
             continue
         cap = dict(cap)
         if cap.get("cap"):
-            used, whole = float(cap["used"]), float(cap["cap"])  # a bar's width only, never money
-            cap["pct"] = 100 if whole == 0 else min(100, round(used * 100 / whole))
+            used, whole = parse_yuan(cap["used"]), parse_yuan(cap["cap"])
+            cap["pct"] = 100 if whole == 0 else min(100, used * 100 // whole)
         out.append((label, cap))
     return out
 
@@ -381,11 +383,9 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
 
 @router.get("/desk/reimburse", response_class=HTMLResponse)
 def reimburse_page(request: Request, done: str | None = None, who: Principal = Depends(page("clerk", "supervisor"))):
-    from gongji.domain.terms import CATEGORIES
-    from gongji.policy.compare import CATEGORY_ZH
     shown = party_settlement(request, who, done) if done else None
     return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
-                  categories=[(k, CATEGORY_ZH[k]) for k in CATEGORIES])
+                  categories=BILL_CATEGORIES)
 
 
 @router.post("/desk/reimburse")
@@ -485,8 +485,6 @@ def _bill_error(e: Exception) -> str:
 def cashier(request: Request, patient: str | None = None, who: Principal = Depends(page("institution"))):
     import uuid
 
-    from gongji.domain.terms import CATEGORIES
-    from gongji.policy.compare import CATEGORY_ZH
     s = svc(request)
     found = None
     if patient:
@@ -502,7 +500,7 @@ def cashier(request: Request, patient: str | None = None, who: Principal = Depen
             done = None
     return render(request, "cashier.html", who, inst=s.read(q.institution_view, who.id), patient=found,
                   query_patient=patient, key=f"{who.id}-{uuid.uuid4().hex[:20]}", done=done,
-                  fields=documents.FIELDS_ZH, categories=[(k, CATEGORY_ZH[k]) for k in CATEGORIES],
+                  fields=documents.FIELDS_ZH, categories=BILL_CATEGORIES,
                   recent=s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"],
                   flash_err=getattr(request.state, "flash_err", None) or _error_text(request.query_params.get("err")))
 
