@@ -109,6 +109,7 @@ def floor(url: str, n: int, clients: int, statements: int, run: str) -> tuple[fl
                  for _ in range(clients)]
         for cn in conns:
             cn.execute("PRAGMA busy_timeout=60000")
+            cn.execute("PRAGMA synchronous=FULL")  # as the service runs it: full durability
         ph = "?"
     else:
         import psycopg

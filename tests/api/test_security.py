@@ -75,7 +75,7 @@ def test_every_change_is_audited_with_its_actor(api) -> None:
     ok(api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT}, headers={"Idempotency-Key": "a1"}))
     log = ok(api.auditor.get("/api/v1/audit", params={"limit": 200}))["items"]
     actions = [(e["actor"], e["action"]) for e in reversed(log)]
-    assert ("institution:H1", "settle_once") in actions
+    assert ("institution:H1", "settle") in actions
     assert ("staff:clerk1", "review") in actions and ("person:P1", "apply") in actions
     assert ("staff:admin1", "register_institution") in actions
     assert all("652801198001011238" not in str(e) and "王建国" not in str(e) for e in log)

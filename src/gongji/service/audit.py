@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from gongji.service.clock import CHINA
 from gongji.store import models as m
@@ -29,22 +29,34 @@ def link(prev: str, at: str, actor: str, action: str, target: str, payload_diges
 
 
 def append(uow, actor: str, action: str, target: str, payload: Any) -> None:
-    s = uow.session
-    q = select(m.AuditHead).where(m.AuditHead.id == 1)
+    append_many(uow, [(actor, action, target, payload)])
+
+
+def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
+    """Entries (actor, action, target, payload) chained onto the trail in one insert; the head
+    row is locked (PostgreSQL) or the database already is (SQLite writers)."""
+    if not entries:
+        return
+    uow.session.flush()
+    conn = uow.session.connection()
+    head_t, audit_t = m.AuditHead.__table__, m.AuditEntry.__table__
+    q = select(head_t.c.last_hash).where(head_t.c.id == 1)
     if not uow.sqlite:
         q = q.with_for_update()
-    head = s.scalar(q.execution_options(populate_existing=True))
-    if head is None:  # the first entry ever; a racing first writer loses on the key and retries
-        head = m.AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        s.add(head)
-    at = datetime.now(CHINA).isoformat(timespec="microseconds")
-    d = digest(payload)
-    h = link(head.last_hash, at, actor[:80], action, target[:120], d)
-    entry = m.AuditEntry(at=at, actor=actor[:80], action=action, target=target[:120],
-                         payload_digest=d, prev_hash=head.last_hash, hash=h)
-    s.add(entry)
-    s.flush()
-    head.last_id, head.last_hash = entry.id, h
+    prev = conn.execute(q).scalar()
+    if prev is None:  # the first entry ever; a racing first writer loses on the key and retries
+        prev = GENESIS
+        conn.execute(insert(head_t).values(id=1, last_id=0, last_hash=GENESIS))
+    rows = []
+    for actor, action, target, payload in entries:
+        at = datetime.now(CHINA).isoformat(timespec="microseconds")
+        d = digest(payload)
+        h = link(prev, at, actor[:80], action, target[:120], d)
+        rows.append(dict(at=at, actor=actor[:80], action=action, target=target[:120], payload_digest=d,
+                         prev_hash=prev, hash=h))
+        prev = h
+    ids = conn.execute(insert(audit_t).returning(audit_t.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    conn.execute(update(head_t).where(head_t.c.id == 1).values(last_id=ids[-1], last_hash=prev))
 
 
 def verify_chain(session) -> list[str]:

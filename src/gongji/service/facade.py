@@ -11,13 +11,15 @@ from sqlalchemy import Engine
 
 from gongji.policy.loader import Registry, default_registry
 from gongji.domain.money import format_yuan
-from gongji.service import audit, bindings, credits, people, settlements
+from gongji.service import audit, bindings, credits, people, settle_batch, settlements
 from gongji.service.clock import Clock, china_today
+from gongji.domain.errors import DomainError
 from gongji.service.commands import (
     Apply, Credit, FileRemote, Freeze, Pair, RegisterInstitution, RegisterPerson, Review,
     SanctionCmd, StatusChange, VisitRef,
 )
 from gongji.service.common import Ctx
+from gongji.service.group import GroupCommit
 from gongji.service.uow import run
 from gongji.service.verify import verify
 from gongji.store import models as m
@@ -47,6 +49,7 @@ class Service:
         self.engine = engine
         self.registry = registry or default_registry()
         self.clock = clock
+        self.settles = GroupCommit(self._settle_batch)
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
         """Run a use case; a writing one appends to the audit trail in the same transaction."""
@@ -107,10 +110,24 @@ class Service:
         return self._do(settlements.preview, v, write=False)
 
     def settle(self, key: str, v: VisitRef, actor: str = "system") -> dict:
-        return self._do(settlements.settle, key, v, actor=actor)
+        return self.settle_once(key, v, actor)[0]
 
     def settle_once(self, key: str, v: VisitRef, actor: str = "system") -> tuple[dict, bool]:
-        return self._do(settlements.settle_once, key, v, actor=actor)
+        """Settle exactly once per institution and key; settlements arriving together share a
+        commit (``service.group``)."""
+        return self.settles.submit((key, v, actor))
+
+    def _settle_batch(self, batch) -> list:
+        day = self.clock()
+
+        def work(uow) -> list:
+            outcomes = settle_batch.settle_many(uow, self.registry, day, batch)
+            audit.append_many(uow, [(actor, "settle", _target((key, v)), {"args": _plain((key, v)), "result": out[0]})
+                                    for (key, v, actor), out in zip(batch, outcomes)
+                                    if not isinstance(out, DomainError)])
+            return outcomes
+
+        return run(self.engine, work)
 
     def reimburse(self, c, actor: str = "system") -> dict:
         return self._do(settlements.reimburse, c, actor=actor)

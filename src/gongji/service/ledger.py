@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from gongji.store import models as m
@@ -75,3 +75,30 @@ def post(session: Session, kind: str, on: date, lines: list[tuple[m.Account, int
 def balance(session: Session, psn_no: str) -> int:
     acct = session.scalar(select(m.Account.balance).where(m.Account.psn_no == psn_no))
     return acct or 0
+
+
+def counter_ids(conn: Connection, wanted: dict[str, str]) -> dict[str, int]:
+    """Ids of counter-accounts by name (``wanted``: name → kind), made on first use."""
+    t = m.Account.__table__
+    found = {r.name: r.id for r in conn.execute(select(t.c.name, t.c.id).where(t.c.name.in_(wanted)))}
+    for name in sorted(set(wanted) - set(found)):
+        found[name] = conn.execute(insert(t).values(name=name, kind=wanted[name], ledger=CNY, balance=None)
+                                   .returning(t.c.id)).scalar_one()
+    return found
+
+
+def post_many(conn: Connection, on: date, entries: list[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
+    """Journal entries (kind, settlement id, lines of (account id, amount)) in CNY, written with
+    one insert per table. Balances of personal accounts are the caller's to update, under its
+    locks. Zero lines are dropped; an entry with no line is not written."""
+    entries = [(kind, sid, [(a, amt) for a, amt in lines if amt]) for kind, sid, lines in entries]
+    entries = [e for e in entries if e[2]]
+    for kind, sid, lines in entries:
+        assert sum(amt for _, amt in lines) == 0, f"unbalanced entry {kind} of settlement {sid}"
+    if not entries:
+        return
+    j, p = m.Journal.__table__, m.Posting.__table__
+    ids = conn.execute(insert(j).returning(j.c.id, sort_by_parameter_order=True),
+                       [{"kind": kind, "on": on, "settlement_id": sid} for kind, sid, _ in entries]).scalars().all()
+    conn.execute(insert(p), [{"journal_id": jid, "account_id": a, "amount": amt}
+                             for jid, (_, _, lines) in zip(ids, entries, strict=True) for a, amt in lines])

@@ -1,8 +1,8 @@
-"""Preview, settle (exactly once per institution and key), reverse, and read back.
+"""Preview, manual reimbursement, reverse, and read back; settling itself is ``settle_batch``.
 
 A settlement reads the patient's and the bound holders' balances and year counters under their
-row locks, calculates with the pure domain, and writes the settlement, its ledger entry and the
-counters in one transaction: no cap can be overrun by two settlements racing each other.
+row locks (``snapshot``), calculates with the pure domain, and writes the settlement, its ledger
+entry and the counters in one transaction: no cap can be overrun by two settlements racing.
 """
 
 from __future__ import annotations
@@ -15,25 +15,18 @@ from math import gcd
 from sqlalchemy import select
 
 from gongji.calc_format import AMOUNT_FIELDS, output
-from gongji.domain import binding as b
 from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio, format_yuan
 from gongji.domain.settlement import calculate
-from gongji.policy.loader import PolicyError
-from gongji.service import ledger
+from gongji.service import ledger, snapshot
 from gongji.service.commands import VisitRef
-from gongji.service.common import (
-    Ctx, domain_person, institution, person, region_of, sanctions_of, usage,
-)
+from gongji.service.common import Ctx, usage
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 from gongji.store.models import settlement_pk
 
-SERVING = (b.APPROVED, b.UNBOUND, b.ENDED)  # states that may have served on some day
-
-
-def _ratio_text(r: Ratio) -> str:
+def ratio_text(r: Ratio) -> str:
     g = gcd(r.num, r.den) or 1
     return f"{r.num // g}/{r.den // g}"
 
@@ -42,78 +35,15 @@ def request_hash(v: VisitRef) -> str:
     """Same visit, same hash: amounts in fen and ratios as reduced fractions, so "100" and
     "100.00" are one request."""
     doc = v.model_dump(mode="python")
-    doc["items"] = [dict(it, selfpay_prop=_ratio_text(item.selfpay_prop))
+    doc["items"] = [dict(it, selfpay_prop=ratio_text(item.selfpay_prop))
                     for it, item in zip(doc["items"], v.items)]
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _region(ctx: Ctx, patient: m.Person, rows: list[m.Binding]):
-    """The policy that governs: the patient's bound holders' region (the patient's own if that
-    is among them), else the patient's own region."""
-    in_force = [x for x in rows if _domain_binding(ctx, x).in_force(ctx.day, _stops(ctx, x))]
-    regions = {x.region for x in in_force}
-    try:
-        own = ctx.registry.find(patient.insu_admdvs).region
-    except PolicyError:
-        own = None
-    if own and (own in regions or not regions):
-        return ctx.registry.find(own)
-    if regions:
-        return ctx.registry.find(min(in_force, key=lambda x: (x.approved_on, x.id)).region)
-    if rows:
-        return ctx.registry.find(rows[-1].region)
-    return region_of(ctx.registry, patient.insu_admdvs, "visit.psn_no")
-
-
-def _stops(ctx: Ctx, x: m.Binding) -> bool:
-    return ctx.registry.find(x.region).at(ctx.day).unbind_stops_next_day
-
-
-def _domain_binding(ctx: Ctx, x: m.Binding) -> d.Binding:
-    last = b.last_day(x.state, x.approved_on, x.unbind_requested_on, x.ended_on, _stops(ctx, x))
-    return d.Binding(x.holder, x.beneficiary, x.relation, x.approved_on, last)
-
-
-def _situation(uow: UnitOfWork, ctx: Ctx, v: VisitRef, lock: bool):
-    s = uow.session
-    patient = person(s, v.psn_no, "visit.psn_no")
-    if patient.status == d.DECEASED:
-        raise DomainError("PERSON_DECEASED", f"{patient.psn_no} 已身故,不能结算", "visit.psn_no")
-    inst = institution(s, v.fixmedins, "visit.fixmedins")
-    rows = list(s.scalars(select(m.Binding).where(
-        m.Binding.beneficiary == v.psn_no, m.Binding.state.in_(SERVING)).order_by(m.Binding.id)))
-    region = _region(ctx, patient, rows)
-    try:
-        terms = region.at(ctx.day)
-    except PolicyError as e:
-        raise DomainError("INVALID_INPUT", str(e), "date") from None
-    rows = [x for x in rows if x.region == region.region]
-    holders = sorted({x.holder for x in rows})
-    everyone = [v.psn_no] + holders
-    people = uow.lock(everyone) if lock else \
-        {p.psn_no: p for p in s.scalars(select(m.Person).where(m.Person.psn_no.in_(everyone)))}
-    accounts = ledger.preload(s, everyone)
-    balances = {no: a.balance for no, a in accounts.items()}
-    sanctions = sanctions_of(s, everyone)
-    year = ctx.day.year
-    used = {u.psn_no: u for u in s.scalars(select(m.YearUsage).where(
-        m.YearUsage.psn_no.in_(everyone), m.YearUsage.year == year))}
-    uow.keep = list(used.values())  # held, so the counters are not reloaded when updated
-    filings = tuple(d.Filing(f.psn_no, f.admdvs, d.Period(f.start, f.end))
-                    for f in s.scalars(select(m.Filing).where(m.Filing.psn_no == v.psn_no)))
-    persons = {no: domain_person(people[no], balances.get(no) or 0, sanctions[no]) for no in everyone}
-    visit = d.Visit(
-        v.psn_no, d.Institution(inst.code, inst.level, inst.admdvs, inst.kind), v.med_type,
-        tuple(d.Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop)
-              for it in v.items),
-        v.dise_codg, v.external_rx, v.acct_used_flag)
-    received = {v.psn_no: used[v.psn_no].mulaid_received + used[v.psn_no].zeroed_received} \
-        if v.psn_no in used else {}
-    paid = {h: used[h].mulaid_paid + used[h].zeroed_paid for h in holders if h in used}
-    situation = d.Situation(region.region, ctx.day, persons, visit,
-                            tuple(_domain_binding(ctx, x) for x in rows), filings, received, paid)
-    return situation, terms, inst
+def _situation(uow: UnitOfWork, ctx: Ctx, v: VisitRef, lock: bool, extra_filings=()):
+    snap = snapshot.load(uow.session.connection(), [v], ctx.day.year, lock)
+    return snapshot.situation(ctx, snap, v, extra_filings)
 
 
 def preview(uow: UnitOfWork, ctx: Ctx, v: VisitRef) -> dict:
@@ -142,10 +72,9 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
         if first.request_hash != digest:
             raise DomainError("IDEMPOTENCY_CONFLICT", f"报销单号 {cmd.claim_no} 已用于另一笔报销", "claim_no")
         return settled_output(first)
-    at_visit = replace(ctx, day=cmd.visit_on)
-    situation, terms, inst = _situation(uow, at_visit, visit, lock=True)
+    inst = s.get(m.Institution, visit.fixmedins)
     filed = d.Filing(visit.psn_no, inst.admdvs, d.Period(cmd.visit_on, cmd.visit_on))
-    situation = replace(situation, filings=situation.filings + (filed,))
+    situation, terms, _ = _situation(uow, replace(ctx, day=cmd.visit_on), visit, True, (filed,))
     r = calculate(situation, terms)
     explain = list(r.explain) + [f"⑧ 手工报销:统筹基金应付 {format_yuan(r.hifp_pay)} 元,由参保地经办机构支付给参保人;"
                                  "个人账户与家庭共济只能在就医时实时支付,手工报销不使用"]
@@ -171,48 +100,17 @@ def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:
         m.Settlement.fixmedins == fixmedins, m.Settlement.idem_key == key))
 
 
-def settle(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> dict:
-    return settle_once(uow, ctx, key, v)[0]
-
-
-def settle_once(uow: UnitOfWork, ctx: Ctx, key: str, v: VisitRef) -> tuple[dict, bool]:
-    """The settlement's output, and whether it was made now (False: a retry's first result)."""
-    digest = request_hash(v)
-    first = _existing(uow, v.fixmedins, key)
-    if first is not None:
-        if first.request_hash != digest:
-            raise DomainError("IDEMPOTENCY_CONFLICT",
-                              f"请求号 {key} 已用于另一笔结算 {first.setl_id},内容不同", "key")
-        return settled_output(first), False
-    situation, terms, inst = _situation(uow, ctx, v, lock=True)
-    r = calculate(situation, terms)
-    s = uow.session
-    row = m.Settlement(
-        fixmedins=inst.code, idem_key=key, request_hash=digest, psn_no=v.psn_no,
-        region=situation.region, setl_date=ctx.day, med_type=v.med_type, dise_codg=v.dise_codg,
-        external_rx=v.external_rx, acct_used_flag=v.acct_used_flag,
-        codes=list(r.codes), explain=list(r.explain), state="settled",
-        **{k: getattr(r, k) for k in AMOUNT_FIELDS})
-    s.add(row)
-    s.flush()
-    _record_items(s, row, v)
-    for i, (holder, amount) in enumerate(r.mulaid_detail):
-        s.add(m.MulaidPayment(settlement_id=row.id, seq=i, holder=holder, amount=amount))
-    _move(uow, ctx.day, row, [(v.psn_no, r.acct_pay)] + list(r.mulaid_detail), sign=1, kind="settle")
-    # the answer from the result just stored: what a retry reads back from the row is the same
-    return output(r) | {"setl_id": row.setl_id}, True
-
-
 def _record_items(s, row: m.Settlement, visit: VisitRef) -> None:
     for i, it in enumerate(visit.items):
         s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
                                list_class=it.list_class, category=it.category, amount=it.amount,
-                               selfpay_prop=_ratio_text(it.selfpay_prop)))
+                               selfpay_prop=ratio_text(it.selfpay_prop)))
 
 
 def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str, int]],
           sign: int, kind: str) -> None:
-    """The ledger entry of a settlement (sign 1) or its reversal (sign −1), and the counters."""
+    """The ledger entry of a settlement (sign 1; ``settle_batch`` writes those set-based) or of
+    its reversal (sign −1), and the counters."""
     s = uow.session
     lines = [(ledger.personal(s, no), -sign * amt) for no, amt in payers if amt]
     lines.append((ledger.account(s, f"pool:{row.region}", "pool"), -sign * row.hifp_pay))

@@ -1,0 +1,98 @@
+"""Group commit: settlements that arrive together are written in one transaction.
+
+Callers queue their request and wait. One of them (the leader) takes up to ``max_batch`` queued
+requests, runs them one after another in a single transaction and commits once, then hands the
+lead to the next waiter. Each request keeps its own outcome: a refusal (``DomainError``) is
+raised to its caller alone and, because a settlement writes nothing before its checks pass,
+leaves nothing behind. Any other failure rolls the batch back and its requests run again one by
+one, so only the request at fault sees it. No answer is given before the commit.
+
+No background thread: with one caller at a time every batch is a batch of one.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence
+
+from gongji.domain.errors import DomainError
+
+_LEAD = object()
+
+
+class _Waiter:
+    __slots__ = ("request", "event", "outcome", "error")
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self.event = threading.Event()
+        self.outcome: Any = None
+        self.error: BaseException | None = None
+
+
+# run_batch(requests) -> one entry per request: its result, or the DomainError that refused it
+BatchRunner = Callable[[Sequence[Any]], list[Any]]
+
+
+class GroupCommit:
+    def __init__(self, run_batch: BatchRunner, max_batch: int = 64) -> None:
+        self._run_batch = run_batch
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Waiter] = []
+        self._leading = False
+        self.batches = 0  # how many transactions were committed (for the benchmarks)
+        self.requests = 0
+
+    def submit(self, request: Any) -> Any:
+        me = _Waiter(request)
+        with self._lock:
+            self._queue.append(me)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            me.event.wait()
+            if me.outcome is not _LEAD:
+                return self._answer(me)
+        self._lead()
+        return self._answer(me)
+
+    @staticmethod
+    def _answer(w: _Waiter) -> Any:
+        if w.error is not None:
+            raise w.error
+        return w.outcome
+
+    def _lead(self) -> None:
+        """Run one batch (the leader's own request first among them), then pass the lead on."""
+        with self._lock:
+            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+        try:
+            self._settle(batch)
+        finally:
+            with self._lock:
+                nxt = self._queue[0] if self._queue else None
+                self._leading = nxt is not None
+            if nxt is not None:
+                nxt.outcome = _LEAD
+                nxt.event.set()
+            for w in batch:
+                w.event.set()
+
+    def _settle(self, batch: list[_Waiter]) -> None:
+        try:
+            outcomes = self._run_batch([w.request for w in batch])
+        except BaseException as e:  # noqa: BLE001 - each request is retried alone just below
+            if len(batch) == 1:
+                batch[0].error = e
+                return
+            for w in batch:
+                self._settle([w])
+            return
+        self.batches += 1
+        self.requests += len(batch)
+        for w, out in zip(batch, outcomes, strict=True):
+            if isinstance(out, DomainError):
+                w.error = out
+            else:
+                w.outcome = out

@@ -1,0 +1,189 @@
+"""What settlements read, for one visit or a whole batch, in a handful of set-based queries.
+
+``load`` reads the patients, their bound holders (locked, in ``psn_no`` order, when the caller
+will write), balances, year counters, sanctions and filings; ``situation`` turns one visit into
+the pure domain's ``Situation``. A batch applies each settlement's effect to the snapshot before
+the next is calculated, so settlements in one transaction see each other exactly as if they had
+run one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, bindparam, select
+
+from gongji.domain import binding as b
+from gongji.domain import situation as d
+from gongji.domain.errors import DomainError
+from gongji.policy.loader import PolicyError
+from gongji.service.commands import VisitRef
+from gongji.service.common import Ctx, region_of
+from gongji.store import models as m
+
+SERVING = (b.APPROVED, b.UNBOUND, b.ENDED)  # states that may have served on some day
+COUNTERS = ("mulaid_received", "mulaid_paid", "zeroed_received", "zeroed_paid")
+
+P, A, B = m.Person.__table__, m.Account.__table__, m.Binding.__table__
+U, S, F, I = m.YearUsage.__table__, m.Sanction.__table__, m.Filing.__table__, m.Institution.__table__
+
+
+@dataclass
+class Usage:
+    """A person's counters for the year; ``stored`` is False until the row exists."""
+    stored: bool
+    mulaid_received: int = 0
+    mulaid_paid: int = 0
+    zeroed_received: int = 0
+    zeroed_paid: int = 0
+    changed: bool = False
+
+
+@dataclass
+class Snapshot:
+    year: int
+    people: dict[str, Any] = field(default_factory=dict)
+    institutions: dict[str, Any] = field(default_factory=dict)
+    bindings: dict[str, list[Any]] = field(default_factory=dict)  # by beneficiary, by id
+    accounts: dict[str, list[int]] = field(default_factory=dict)  # psn_no → [account id, balance]
+    sanctions: dict[str, list[Any]] = field(default_factory=dict)
+    filings: dict[str, list[Any]] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
+
+    def balance(self, psn_no: str) -> int:
+        acct = self.accounts.get(psn_no)
+        return acct[1] if acct else 0
+
+    def counters(self, psn_no: str) -> Usage:
+        u = self.usage.get(psn_no)
+        if u is None:
+            u = self.usage[psn_no] = Usage(stored=False)
+        return u
+
+
+def _group(rows: Iterable[Any], key: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in rows:
+        out.setdefault(getattr(r, key), []).append(r)
+    return out
+
+
+def _in(name: str):
+    return bindparam(name, expanding=True)
+
+
+# Built once: a statement made per call costs more Python than its round trip to the database.
+_INSTITUTIONS = select(I.c.code, I.c.level, I.c.admdvs, I.c.kind).where(I.c.code.in_(_in("codes")))
+_BINDINGS = select(B).where(B.c.beneficiary.in_(_in("nos")), B.c.state.in_(SERVING)).order_by(B.c.id)
+_PEOPLE = select(P.c.psn_no, P.c.insutype, P.c.insu_admdvs, P.c.status, P.c.mulaid_frozen).where(
+    P.c.psn_no.in_(_in("nos"))).order_by(P.c.psn_no)
+_PEOPLE_LOCKED = _PEOPLE.with_for_update()
+_ACCOUNTS = select(A.c.psn_no, A.c.id, A.c.balance).where(A.c.psn_no.in_(_in("nos")))
+_SANCTIONS = select(S.c.psn_no, S.c.start, S.c.end).where(S.c.psn_no.in_(_in("nos")))
+_FILINGS = select(F.c.psn_no, F.c.admdvs, F.c.start, F.c.end).where(F.c.psn_no.in_(_in("nos")))
+_USAGE = select(U.c.psn_no, *(U.c[k] for k in COUNTERS)).where(U.c.psn_no.in_(_in("nos")),
+                                                               U.c.year == bindparam("year"))
+
+
+def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool) -> Snapshot:
+    snap = Snapshot(year)
+    patients = sorted({v.psn_no for v in visits})
+    snap.institutions = {r.code: r for r in conn.execute(_INSTITUTIONS, {"codes": sorted({v.fixmedins for v in visits})})}
+    snap.bindings = _group(conn.execute(_BINDINGS, {"nos": patients}), "beneficiary")
+    everyone = sorted(set(patients) | {x.holder for rows in snap.bindings.values() for x in rows})
+    locked = lock and conn.dialect.name != "sqlite"  # SQLite writers already hold the database
+    snap.people = {r.psn_no: r for r in conn.execute(_PEOPLE_LOCKED if locked else _PEOPLE, {"nos": everyone})}
+    snap.accounts = {r.psn_no: [r.id, r.balance] for r in conn.execute(_ACCOUNTS, {"nos": everyone})}
+    snap.sanctions = _group(conn.execute(_SANCTIONS, {"nos": everyone}), "psn_no")
+    snap.filings = _group(conn.execute(_FILINGS, {"nos": patients}), "psn_no")
+    snap.usage = {r.psn_no: Usage(True, *(getattr(r, k) for k in COUNTERS))
+                  for r in conn.execute(_USAGE, {"nos": everyone, "year": year})}
+    return snap
+
+
+def _stops(ctx: Ctx, x) -> bool:
+    return ctx.registry.find(x.region).at(ctx.day).unbind_stops_next_day
+
+
+def _domain_binding(ctx: Ctx, x) -> d.Binding:
+    last = b.last_day(x.state, x.approved_on, x.unbind_requested_on, x.ended_on, _stops(ctx, x))
+    return d.Binding(x.holder, x.beneficiary, x.relation, x.approved_on, last)
+
+
+def _region(ctx: Ctx, patient, rows: list):
+    """The policy that governs: the patient's bound holders' region (the patient's own if that
+    is among them), else the patient's own region."""
+    in_force = [x for x in rows if _domain_binding(ctx, x).in_force(ctx.day, _stops(ctx, x))]
+    regions = {x.region for x in in_force}
+    try:
+        own = ctx.registry.find(patient.insu_admdvs).region
+    except PolicyError:
+        own = None
+    if own and (own in regions or not regions):
+        return ctx.registry.find(own)
+    if regions:
+        return ctx.registry.find(min(in_force, key=lambda x: (x.approved_on, x.id)).region)
+    if rows:
+        return ctx.registry.find(rows[-1].region)
+    return region_of(ctx.registry, patient.insu_admdvs, "visit.psn_no")
+
+
+def _person(snap: Snapshot, no: str) -> d.Person:
+    p = snap.people[no]
+    return d.Person(p.psn_no, p.insutype, p.insu_admdvs, snap.balance(no), p.status, p.mulaid_frozen,
+                    tuple(d.Period(s.start, s.end) for s in snap.sanctions.get(no, ())))
+
+
+def situation(ctx: Ctx, snap: Snapshot, v: VisitRef, extra_filings: tuple[d.Filing, ...] = ()):
+    """The visit as the domain sees it, with the policy terms of the day and the institution."""
+    patient = snap.people.get(v.psn_no)
+    if patient is None:
+        raise DomainError("UNKNOWN_PERSON", f"查无此参保人 {v.psn_no}", "visit.psn_no")
+    if patient.status == d.DECEASED:
+        raise DomainError("PERSON_DECEASED", f"{patient.psn_no} 已身故,不能结算", "visit.psn_no")
+    inst = snap.institutions.get(v.fixmedins)
+    if inst is None:
+        raise DomainError("UNKNOWN_INSTITUTION", f"查无此定点医药机构 {v.fixmedins}", "visit.fixmedins")
+    rows = snap.bindings.get(v.psn_no, [])
+    region = _region(ctx, patient, rows)
+    try:
+        terms = region.at(ctx.day)
+    except PolicyError as e:
+        raise DomainError("INVALID_INPUT", str(e), "date") from None
+    rows = [x for x in rows if x.region == region.region]
+    holders = sorted({x.holder for x in rows})
+    persons = {no: _person(snap, no) for no in [v.psn_no] + holders}
+    used = snap.usage
+    received = {v.psn_no: used[v.psn_no].mulaid_received + used[v.psn_no].zeroed_received} \
+        if v.psn_no in used else {}
+    paid = {h: used[h].mulaid_paid + used[h].zeroed_paid for h in holders if h in used}
+    filings = tuple(d.Filing(f.psn_no, f.admdvs, d.Period(f.start, f.end))
+                    for f in snap.filings.get(v.psn_no, ())) + extra_filings
+    visit = d.Visit(
+        v.psn_no, d.Institution(inst.code, inst.level, inst.admdvs, inst.kind), v.med_type,
+        tuple(d.Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop)
+              for it in v.items),
+        v.dise_codg, v.external_rx, v.acct_used_flag)
+    situation = d.Situation(region.region, ctx.day, persons, visit,
+                            tuple(_domain_binding(ctx, x) for x in rows), filings, received, paid)
+    return situation, terms, inst
+
+
+def spend(snap: Snapshot, patient: str, acct_pay: int, acct_mulaid_pay: int,
+          mulaid: list[tuple[str, int]]) -> None:
+    """A settlement's effect on the snapshot: balances down, counters up (never below zero)."""
+    for no, amt in [(patient, acct_pay)] + mulaid:
+        if amt:
+            acct = snap.accounts[no]
+            acct[1] -= amt
+            assert acct[1] >= 0, f"personal:{no} would go below zero"
+    if acct_mulaid_pay:
+        u = snap.counters(patient)
+        u.mulaid_received += acct_mulaid_pay
+        u.changed = True
+    for holder, amt in mulaid:
+        u = snap.counters(holder)
+        u.mulaid_paid += amt
+        u.changed = True
