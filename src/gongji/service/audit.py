@@ -11,10 +11,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from gongji.service.clock import CHINA
 from gongji.store import models as m
+from gongji.store.raw import Raw
 
 GENESIS = "0" * 64
 
@@ -38,25 +39,22 @@ def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
     if not entries:
         return
     uow.session.flush()
-    conn = uow.session.connection()
-    head_t, audit_t = m.AuditHead.__table__, m.AuditEntry.__table__
-    q = select(head_t.c.last_hash).where(head_t.c.id == 1)
-    if not uow.sqlite:
-        q = q.with_for_update()
-    prev = conn.execute(q).scalar()
-    if prev is None:  # the first entry ever; a racing first writer loses on the key and retries
-        prev = GENESIS
-        conn.execute(insert(head_t).values(id=1, last_id=0, last_hash=GENESIS))
+    db = Raw(uow.session.connection())
+    row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + ("" if uow.sqlite else " FOR UPDATE"))
+    if row is None:  # the first entry ever; a racing first writer loses on the key and retries
+        db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
+    prev = row[0] if row else GENESIS
     rows = []
     for actor, action, target, payload in entries:
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
         d = digest(payload)
         h = link(prev, at, actor[:80], action, target[:120], d)
-        rows.append(dict(at=at, actor=actor[:80], action=action, target=target[:120], payload_digest=d,
-                         prev_hash=prev, hash=h))
+        rows.append((at, actor[:80], action, target[:120], d, prev, h))
         prev = h
-    ids = conn.execute(insert(audit_t).returning(audit_t.c.id, sort_by_parameter_order=True), rows).scalars().all()
-    conn.execute(update(head_t).where(head_t.c.id == 1).values(last_id=ids[-1], last_hash=prev))
+    made = db.insert_returning("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"),
+                               rows, "hash")
+    last = max(id_ for id_, _ in made)
+    db.run("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", last, prev)
 
 
 def verify_chain(session) -> list[str]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongji.store import models as m
+from gongji.store.raw import Raw
 
 CNY, QUOTA = "CNY", "QUOTA"
 CONTRIBUTIONS = "contributions"  # where monthly credits and opening balances come from
@@ -77,28 +78,28 @@ def balance(session: Session, psn_no: str) -> int:
     return acct or 0
 
 
-def counter_ids(conn: Connection, wanted: dict[str, str]) -> dict[str, int]:
+def counter_ids(db: Raw, wanted: dict[str, str]) -> dict[str, int]:
     """Ids of counter-accounts by name (``wanted``: name → kind), made on first use."""
-    t = m.Account.__table__
-    found = {r.name: r.id for r in conn.execute(select(t.c.name, t.c.id).where(t.c.name.in_(wanted)))}
-    for name in sorted(set(wanted) - set(found)):
-        found[name] = conn.execute(insert(t).values(name=name, kind=wanted[name], ledger=CNY, balance=None)
-                                   .returning(t.c.id)).scalar_one()
+    names = sorted(wanted)
+    found = dict(db.rows("SELECT name, id FROM accounts WHERE name IN ({})", lists=[names]))
+    missing = [n for n in names if n not in found]
+    for id_, name in db.insert_returning("accounts", ("name", "kind", "ledger"),
+                                         [(n, wanted[n], CNY) for n in missing], "name"):
+        found[name] = id_
     return found
 
 
-def post_many(conn: Connection, on: date, entries: list[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
+def post_many(db: Raw, on: date, entries: list[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
     """Journal entries (kind, settlement id, lines of (account id, amount)) in CNY, written with
     one insert per table. Balances of personal accounts are the caller's to update, under its
-    locks. Zero lines are dropped; an entry with no line is not written."""
+    locks. Zero lines are dropped; an entry with no line is not written. One entry per
+    settlement (the settlement id finds its journal id again)."""
     entries = [(kind, sid, [(a, amt) for a, amt in lines if amt]) for kind, sid, lines in entries]
     entries = [e for e in entries if e[2]]
     for kind, sid, lines in entries:
         assert sum(amt for _, amt in lines) == 0, f"unbalanced entry {kind} of settlement {sid}"
-    if not entries:
-        return
-    j, p = m.Journal.__table__, m.Posting.__table__
-    ids = conn.execute(insert(j).returning(j.c.id, sort_by_parameter_order=True),
-                       [{"kind": kind, "on": on, "settlement_id": sid} for kind, sid, _ in entries]).scalars().all()
-    conn.execute(insert(p), [{"journal_id": jid, "account_id": a, "amount": amt}
-                             for jid, (_, _, lines) in zip(ids, entries, strict=True) for a, amt in lines])
+    made = db.insert_returning("journal", ("kind", '"on"', "settlement_id"),
+                               [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
+    ids = {sid: jid for jid, sid in made}
+    db.many("INSERT INTO postings (journal_id, account_id, amount) VALUES (?,?,?)",
+            [(ids[sid], a, amt) for _, sid, lines in entries for a, amt in lines])

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import Connection, bindparam, insert, select, update
 
 from gongji.calc_format import AMOUNT_FIELDS, output
 from gongji.domain.errors import DomainError
@@ -28,9 +27,9 @@ from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
 from gongji.service.settlements import ratio_text, request_hash, settled_output
 from gongji.store import models as m
+from gongji.store.raw import Raw, shape
 
-ST, IT, MP = m.Settlement.__table__, m.SettlementItem.__table__, m.MulaidPayment.__table__
-A, U = m.Account.__table__, m.YearUsage.__table__
+Stored = shape("Stored", "id fixmedins idem_key request_hash")
 
 
 @dataclass
@@ -43,17 +42,18 @@ class _Made:
     id: int = 0
 
 
-def _stored(conn: Connection, requests: list[tuple[str, VisitRef, str]]) -> dict[tuple[str, str], Any]:
+def _stored(db: Raw, requests: list[tuple[str, VisitRef, str]]) -> dict[tuple[str, str], Any]:
     """Settlements already made under these keys (by institution and key)."""
-    codes = {v.fixmedins for _, v, _ in requests}
-    keys = {k for k, _, _ in requests}
-    rows = conn.execute(select(ST.c.id, ST.c.fixmedins, ST.c.idem_key, ST.c.request_hash).where(
-        ST.c.fixmedins.in_(codes), ST.c.idem_key.in_(keys)))
+    codes = sorted({v.fixmedins for _, v, _ in requests})
+    keys = sorted({k for k, _, _ in requests})
+    rows = db.rows("SELECT id, fixmedins, idem_key, request_hash FROM settlements"
+                   " WHERE fixmedins IN ({}) AND idem_key IN ({})", lists=[codes, keys], shape=Stored)
     return {(r.fixmedins, r.idem_key): r for r in rows}
 
 
-def _conflict(key: str, setl_id: str) -> DomainError:
-    return DomainError("IDEMPOTENCY_CONFLICT", f"请求号 {key} 已用于另一笔结算 {setl_id},内容不同", "key")
+def _conflict(key: str, first) -> Callable[[], DomainError]:
+    return lambda: DomainError("IDEMPOTENCY_CONFLICT",
+                               f"请求号 {key} 已用于另一笔结算 {m.setl_id_of(first.id)},内容不同", "key")
 
 
 def settle_many(uow, registry: Registry, day: date,
@@ -61,17 +61,17 @@ def settle_many(uow, registry: Registry, day: date,
     """``requests``: (key, visit, actor). One entry per request: (output, made now) or the refusal."""
     uow.session.flush()
     conn = uow.session.connection()
-    stored = _stored(conn, requests)
+    db = Raw(conn)
+    stored = _stored(db, requests)
     fresh = [v for k, v, _ in requests if (v.fixmedins, k) not in stored]
     snap = snapshot.load(conn, fresh, day.year, lock=True) if fresh else None
     made: dict[tuple[str, str], _Made] = {}
-    plan: list[Any] = []  # per request: a DomainError, a stored row, or (_Made, made now)
+    plan: list[Any] = []  # per request: the refusal, or the settlement (made now or before) that answers
     for key, v, actor in requests:
         k, digest = (v.fixmedins, key), request_hash(v)
-        first = stored.get(k) or made.get(k)
+        first = made.get(k) or stored.get(k)
         if first is not None:
-            plan.append(("conflict", key, first) if first.request_hash != digest else
-                        (first, False) if isinstance(first, _Made) else first)
+            plan.append(_conflict(key, first) if first.request_hash != digest else first)
             continue
         try:
             situation, terms, _ = snapshot.situation(Ctx(registry, day, actor), snap, v)
@@ -81,48 +81,54 @@ def settle_many(uow, registry: Registry, day: date,
             continue
         snapshot.spend(snap, v.psn_no, r.acct_pay, r.acct_mulaid_pay, list(r.mulaid_detail))
         made[k] = _Made(key, v, digest, situation.region, r)
-        plan.append((made[k], True))
+        plan.append(made[k])
     if made:
-        _write(conn, day, snap, list(made.values()))
-    return [_answer(uow, p) for p in plan]
+        _write(db, day, snap, list(made.values()))
+    answered: set[int] = set()
+    return [_answer(uow, p, answered) for p in plan]
 
 
-def _answer(uow, p) -> tuple[dict, bool] | DomainError:
+def _answer(uow, p, answered: set[int]) -> tuple[dict, bool] | DomainError:
+    """The output, and whether this request made the settlement (a repeat in the batch did not)."""
+    if callable(p):  # a conflict, worded once the first settlement's id is known
+        return p()
     if isinstance(p, DomainError):
         return p
-    if isinstance(p, tuple) and p[0] == "conflict":
-        first = p[2]
-        return _conflict(p[1], m.setl_id_of(first.id))
-    if isinstance(p, tuple):
-        x, now = p
-        return output(x.result) | {"setl_id": m.setl_id_of(x.id)}, now
+    if isinstance(p, _Made):
+        now = p.id not in answered
+        answered.add(p.id)
+        return output(p.result) | {"setl_id": m.setl_id_of(p.id)}, now
     return settled_output(uow.session.get(m.Settlement, p.id)), False
 
 
-def _write(conn: Connection, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
-    rows = [dict(fixmedins=x.visit.fixmedins, idem_key=x.key, request_hash=x.request_hash, psn_no=x.visit.psn_no,
-                 region=x.region, setl_date=day, med_type=x.visit.med_type, dise_codg=x.visit.dise_codg,
-                 external_rx=x.visit.external_rx, acct_used_flag=x.visit.acct_used_flag,
-                 codes=list(x.result.codes), explain=list(x.result.explain), state="settled", channel="direct",
-                 **{f: getattr(x.result, f) for f in AMOUNT_FIELDS}) for x in made]
-    ids = conn.execute(insert(ST).returning(ST.c.id, sort_by_parameter_order=True), rows).scalars().all()
-    for x, id_ in zip(made, ids, strict=True):
-        x.id = id_
-    conn.execute(insert(IT), [
-        dict(settlement_id=x.id, seq=i, code=it.code, name=it.name, list_class=it.list_class,
-             category=it.category, amount=it.amount, selfpay_prop=ratio_text(it.selfpay_prop))
-        for x in made for i, it in enumerate(x.visit.items)])
-    mulaid = [dict(settlement_id=x.id, seq=i, holder=h, amount=a)
-              for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)]
-    if mulaid:
-        conn.execute(insert(MP), mulaid)
-    _post(conn, day, snap, made)
-    _counters(conn, snap)
+SETTLEMENT_COLUMNS = ("fixmedins", "idem_key", "request_hash", "psn_no", "region", "setl_date", "med_type",
+                      "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel",
+                      *AMOUNT_FIELDS)
 
 
-def _post(conn: Connection, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
+def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
+    on = db.date(day)
+    rows = [(x.visit.fixmedins, x.key, x.request_hash, x.visit.psn_no, x.region, on, x.visit.med_type,
+             x.visit.dise_codg, x.visit.external_rx, x.visit.acct_used_flag, db.json(list(x.result.codes)),
+             db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS))
+            for x in made]
+    ids = {(fix, key): id_ for id_, fix, key in
+           db.insert_returning("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
+    for x in made:
+        x.id = ids[(x.visit.fixmedins, x.key)]
+    db.many("INSERT INTO settlement_items (settlement_id, seq, code, name, list_class, category, amount,"
+            " selfpay_prop) VALUES (?,?,?,?,?,?,?,?)",
+            [(x.id, i, it.code, it.name, it.list_class, it.category, it.amount, ratio_text(it.selfpay_prop))
+             for x in made for i, it in enumerate(x.visit.items)])
+    db.many("INSERT INTO settlement_mulaid (settlement_id, seq, holder, amount) VALUES (?,?,?,?)",
+            [(x.id, i, h, a) for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)])
+    _post(db, day, snap, made)
+    _counters(db, snap)
+
+
+def _post(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
     """The ledger entries (as ``service.settlements._move`` writes one) and the new balances."""
-    counters = ledger.counter_ids(conn, {f"pool:{x.region}": "pool" for x in made}
+    counters = ledger.counter_ids(db, {f"pool:{x.region}": "pool" for x in made}
                                   | {f"institution:{x.visit.fixmedins}": "institution" for x in made})
     entries = []
     for x in made:
@@ -132,24 +138,20 @@ def _post(conn: Connection, day: date, snap: snapshot.Snapshot, made: list[_Made
         lines.append((counters[f"pool:{x.region}"], -r.hifp_pay))
         lines.append((counters[f"institution:{x.visit.fixmedins}"], r.hifp_pay + r.acct_pay + r.acct_mulaid_pay))
         entries.append(("settle", x.id, lines))
-    ledger.post_many(conn, day, entries)
+    ledger.post_many(db, day, entries)
     spent = {no for x in made for no, amt in [(x.visit.psn_no, x.result.acct_pay)] + list(x.result.mulaid_detail)
              if amt}
-    if spent:
-        conn.execute(update(A).where(A.c.id == bindparam("aid")).values(balance=bindparam("bal")),
-                     [{"aid": snap.accounts[no][0], "bal": snap.accounts[no][1]} for no in sorted(spent)])
+    db.many("UPDATE accounts SET balance = ? WHERE id = ?",
+            [(snap.accounts[no][1], snap.accounts[no][0]) for no in sorted(spent)])
 
 
-def _counters(conn: Connection, snap: snapshot.Snapshot) -> None:
+def _counters(db: Raw, snap: snapshot.Snapshot) -> None:
     changed = sorted((no, u) for no, u in snap.usage.items() if u.changed)
-    old = [{"pno": no, "yr": snap.year, **{f"v_{k}": getattr(u, k) for k in snapshot.COUNTERS}}
-           for no, u in changed if u.stored]
-    new = [{"psn_no": no, "year": snap.year, **{k: getattr(u, k) for k in snapshot.COUNTERS}}
-           for no, u in changed if not u.stored]
-    if old:
-        conn.execute(update(U).where(U.c.psn_no == bindparam("pno"), U.c.year == bindparam("yr"))
-                     .values({k: bindparam(f"v_{k}") for k in snapshot.COUNTERS}), old)
-    if new:
-        conn.execute(insert(U), new)
+    counters = lambda u: tuple(getattr(u, k) for k in snapshot.COUNTERS)  # noqa: E731
+    db.many(f"UPDATE year_usage SET {', '.join(k + ' = ?' for k in snapshot.COUNTERS)}"
+            " WHERE psn_no = ? AND year = ?",
+            [(*counters(u), no, snap.year) for no, u in changed if u.stored])
+    db.many(f"INSERT INTO year_usage (psn_no, year, {', '.join(snapshot.COUNTERS)}) VALUES (?,?,?,?,?,?)",
+            [(no, snap.year, *counters(u)) for no, u in changed if not u.stored])
     for _, u in changed:
         u.stored, u.changed = True, False

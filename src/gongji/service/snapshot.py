@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from gongji.domain import binding as b
 from gongji.domain import situation as d
@@ -21,13 +21,11 @@ from gongji.domain.errors import DomainError
 from gongji.policy.loader import PolicyError
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx, region_of
-from gongji.store import models as m
+from gongji.store.raw import Raw, shape
 
 SERVING = (b.APPROVED, b.UNBOUND, b.ENDED)  # states that may have served on some day
 COUNTERS = ("mulaid_received", "mulaid_paid", "zeroed_received", "zeroed_paid")
 
-P, A, B = m.Person.__table__, m.Account.__table__, m.Binding.__table__
-U, S, F, I = m.YearUsage.__table__, m.Sanction.__table__, m.Filing.__table__, m.Institution.__table__
 
 
 @dataclass
@@ -70,36 +68,39 @@ def _group(rows: Iterable[Any], key: str) -> dict[str, list[Any]]:
     return out
 
 
-def _in(name: str):
-    return bindparam(name, expanding=True)
-
-
-# Built once: a statement made per call costs more Python than its round trip to the database.
-_INSTITUTIONS = select(I.c.code, I.c.level, I.c.admdvs, I.c.kind).where(I.c.code.in_(_in("codes")))
-_BINDINGS = select(B).where(B.c.beneficiary.in_(_in("nos")), B.c.state.in_(SERVING)).order_by(B.c.id)
-_PEOPLE = select(P.c.psn_no, P.c.insutype, P.c.insu_admdvs, P.c.status, P.c.mulaid_frozen).where(
-    P.c.psn_no.in_(_in("nos"))).order_by(P.c.psn_no)
-_PEOPLE_LOCKED = _PEOPLE.with_for_update()
-_ACCOUNTS = select(A.c.psn_no, A.c.id, A.c.balance).where(A.c.psn_no.in_(_in("nos")))
-_SANCTIONS = select(S.c.psn_no, S.c.start, S.c.end).where(S.c.psn_no.in_(_in("nos")))
-_FILINGS = select(F.c.psn_no, F.c.admdvs, F.c.start, F.c.end).where(F.c.psn_no.in_(_in("nos")))
-_USAGE = select(U.c.psn_no, *(U.c[k] for k in COUNTERS)).where(U.c.psn_no.in_(_in("nos")),
-                                                               U.c.year == bindparam("year"))
+Binding = shape("Binding", "id region holder beneficiary relation state approved_on unbind_requested_on ended_on")
+Person = shape("Person", "psn_no insutype insu_admdvs status mulaid_frozen")
+Institution = shape("Institution", "code level admdvs kind")
+Dated = shape("Dated", "psn_no admdvs start end")
 
 
 def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool) -> Snapshot:
+    db = Raw(conn)
     snap = Snapshot(year)
     patients = sorted({v.psn_no for v in visits})
-    snap.institutions = {r.code: r for r in conn.execute(_INSTITUTIONS, {"codes": sorted({v.fixmedins for v in visits})})}
-    snap.bindings = _group(conn.execute(_BINDINGS, {"nos": patients}), "beneficiary")
-    everyone = sorted(set(patients) | {x.holder for rows in snap.bindings.values() for x in rows})
-    locked = lock and conn.dialect.name != "sqlite"  # SQLite writers already hold the database
-    snap.people = {r.psn_no: r for r in conn.execute(_PEOPLE_LOCKED if locked else _PEOPLE, {"nos": everyone})}
-    snap.accounts = {r.psn_no: [r.id, r.balance] for r in conn.execute(_ACCOUNTS, {"nos": everyone})}
-    snap.sanctions = _group(conn.execute(_SANCTIONS, {"nos": everyone}), "psn_no")
-    snap.filings = _group(conn.execute(_FILINGS, {"nos": patients}), "psn_no")
-    snap.usage = {r.psn_no: Usage(True, *(getattr(r, k) for k in COUNTERS))
-                  for r in conn.execute(_USAGE, {"nos": everyone, "year": year})}
+    codes = sorted({v.fixmedins for v in visits})
+    snap.institutions = {r.code: r for r in db.rows(
+        "SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", lists=[codes], shape=Institution)}
+    d_ = db.read_date
+    bindings = [Binding(*r[:6], d_(r[6]), d_(r[7]), d_(r[8])) for r in db.rows(
+        "SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
+        " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", lists=[patients, SERVING])]
+    snap.bindings = _group(bindings, "beneficiary")
+    everyone = sorted(set(patients) | {x.holder for x in bindings})
+    # SQLite writers already hold the database; PostgreSQL locks the rows, in psn_no order
+    lock_sql = " FOR UPDATE" if lock and db.pg else ""
+    snap.people = {r[0]: Person(*r[:4], bool(r[4])) for r in db.rows(
+        "SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE psn_no IN ({})"
+        " ORDER BY psn_no" + lock_sql, lists=[everyone])}
+    snap.accounts = {r[0]: [r[1], r[2]] for r in db.rows(
+        "SELECT psn_no, id, balance FROM accounts WHERE psn_no IN ({})", lists=[everyone])}
+    snap.sanctions = _group([Dated(r[0], None, d_(r[1]), d_(r[2])) for r in db.rows(
+        'SELECT psn_no, start, "end" FROM sanctions WHERE psn_no IN ({})', lists=[everyone])], "psn_no")
+    snap.filings = _group([Dated(r[0], r[1], d_(r[2]), d_(r[3])) for r in db.rows(
+        'SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', lists=[patients])], "psn_no")
+    snap.usage = {r[0]: Usage(True, *r[1:]) for r in db.rows(
+        f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE psn_no IN ({{}}) AND year = ?", year,
+        lists=[everyone])}
     return snap
 
 
