@@ -49,7 +49,7 @@ class Service:
         self.engine = engine
         self.registry = registry or default_registry()
         self.clock = clock
-        self.settles = GroupCommit(self._settle_batch)
+        self.settles = GroupCommit(self.settle_batch)
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
         """Run a use case; a writing one appends to the audit trail in the same transaction."""
@@ -117,7 +117,9 @@ class Service:
         commit (``service.group``)."""
         return self.settles.submit((key, v, actor))
 
-    def _settle_batch(self, batch) -> list:
+    def settle_batch(self, batch: list[tuple[str, VisitRef, str]]) -> list:
+        """Settle (key, visit, actor) requests in order in one transaction; per request its
+        (output, made now), or the ``DomainError`` that refused it alone."""
         day = self.clock()
 
         def work(uow) -> list:
