@@ -51,8 +51,7 @@ def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
         h = link(prev, at, actor[:80], action, target[:120], d)
         rows.append((at, actor[:80], action, target[:120], d, prev, h))
         prev = h
-    made = db.insert_returning("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"),
-                               rows, "hash")
+    made = db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"), rows, "hash")
     last = max(id_ for id_, _ in made)
     db.run("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", last, prev)
 

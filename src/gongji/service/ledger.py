@@ -83,8 +83,7 @@ def counter_ids(db: Raw, wanted: dict[str, str]) -> dict[str, int]:
     names = sorted(wanted)
     found = dict(db.rows("SELECT name, id FROM accounts WHERE name IN ({})", lists=[names]))
     missing = [n for n in names if n not in found]
-    for id_, name in db.insert_returning("accounts", ("name", "kind", "ledger"),
-                                         [(n, wanted[n], CNY) for n in missing], "name"):
+    for id_, name in db.insert("accounts", ("name", "kind", "ledger"), [(n, wanted[n], CNY) for n in missing], "name"):
         found[name] = id_
     return found
 
@@ -98,8 +97,8 @@ def post_many(db: Raw, on: date, entries: list[tuple[str, int | None, list[tuple
     entries = [e for e in entries if e[2]]
     for kind, sid, lines in entries:
         assert sum(amt for _, amt in lines) == 0, f"unbalanced entry {kind} of settlement {sid}"
-    made = db.insert_returning("journal", ("kind", '"on"', "settlement_id"),
-                               [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
+    made = db.insert("journal", ("kind", '"on"', "settlement_id"),
+                     [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
     ids = {sid: jid for jid, sid in made}
-    db.many("INSERT INTO postings (journal_id, account_id, amount) VALUES (?,?,?)",
-            [(ids[sid], a, amt) for _, sid, lines in entries for a, amt in lines])
+    db.insert("postings", ("journal_id", "account_id", "amount"),
+              [(ids[sid], a, amt) for _, sid, lines in entries for a, amt in lines])

@@ -113,15 +113,13 @@ def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> No
              db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS))
             for x in made]
     ids = {(fix, key): id_ for id_, fix, key in
-           db.insert_returning("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
+           db.insert("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
     for x in made:
         x.id = ids[(x.visit.fixmedins, x.key)]
-    db.many("INSERT INTO settlement_items (settlement_id, seq, code, name, list_class, category, amount,"
-            " selfpay_prop) VALUES (?,?,?,?,?,?,?,?)",
-            [(x.id, i, it.code, it.name, it.list_class, it.category, it.amount, ratio_text(it.selfpay_prop))
+    db.insert("settlement_items", ("settlement_id", "seq", "code", "name", "list_class", "category", "amount",
+                                   "selfpay_prop"), [(x.id, i, it.code, it.name, it.list_class, it.category, it.amount, ratio_text(it.selfpay_prop))
              for x in made for i, it in enumerate(x.visit.items)])
-    db.many("INSERT INTO settlement_mulaid (settlement_id, seq, holder, amount) VALUES (?,?,?,?)",
-            [(x.id, i, h, a) for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)])
+    db.insert("settlement_mulaid", ("settlement_id", "seq", "holder", "amount"), [(x.id, i, h, a) for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)])
     _post(db, day, snap, made)
     _counters(db, snap)
 
@@ -141,17 +139,15 @@ def _post(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> Non
     ledger.post_many(db, day, entries)
     spent = {no for x in made for no, amt in [(x.visit.psn_no, x.result.acct_pay)] + list(x.result.mulaid_detail)
              if amt}
-    db.many("UPDATE accounts SET balance = ? WHERE id = ?",
-            [(snap.accounts[no][1], snap.accounts[no][0]) for no in sorted(spent)])
+    db.update("accounts", ("id",), ("balance",), [tuple(snap.accounts[no]) for no in sorted(spent)])
 
 
 def _counters(db: Raw, snap: snapshot.Snapshot) -> None:
     changed = sorted((no, u) for no, u in snap.usage.items() if u.changed)
     counters = lambda u: tuple(getattr(u, k) for k in snapshot.COUNTERS)  # noqa: E731
-    db.many(f"UPDATE year_usage SET {', '.join(k + ' = ?' for k in snapshot.COUNTERS)}"
-            " WHERE psn_no = ? AND year = ?",
-            [(*counters(u), no, snap.year) for no, u in changed if u.stored])
-    db.many(f"INSERT INTO year_usage (psn_no, year, {', '.join(snapshot.COUNTERS)}) VALUES (?,?,?,?,?,?)",
-            [(no, snap.year, *counters(u)) for no, u in changed if not u.stored])
+    db.update("year_usage", ("psn_no", "year"), snapshot.COUNTERS,
+              [(no, snap.year, *counters(u)) for no, u in changed if u.stored])
+    db.insert("year_usage", ("psn_no", "year", *snapshot.COUNTERS),
+              [(no, snap.year, *counters(u)) for no, u in changed if not u.stored])
     for _, u in changed:
         u.stored, u.changed = True, False
