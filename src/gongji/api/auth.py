@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from gongji.domain.errors import DomainError
 from gongji.service import security
@@ -58,7 +59,8 @@ async def principal(request: Request) -> Principal:
     code = request.headers.get("x-inst-code")
     if code is not None:
         body = await request.body()
-        why = security.check_signature(
+        why = await run_in_threadpool(  # a database write: never on the event loop
+            security.check_signature,
             engine, code, request.headers.get("x-timestamp", ""), request.headers.get("x-nonce", ""),
             request.headers.get("x-signature", ""), request.method, request.url.path, body,
             int(time.time()))

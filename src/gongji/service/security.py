@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from gongji.domain.errors import DomainError
 from gongji.service.common import institution, person
+from gongji.service.group import GroupCommit
 from gongji.service.uow import UnitOfWork, run
 from gongji.store import models as m
 
@@ -168,32 +170,55 @@ def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: 
 def check_signature(engine, code: str, timestamp: str, nonce: str, signature: str, method: str,
                     path: str, body: bytes, now: int) -> str | None:
     """None when the request is the institution's own, fresh and first; else why not (the
-    refusal code: BAD_SIGNATURE, STALE_REQUEST, REPLAYED_NONCE, INSTITUTION_SUSPENDED)."""
+    refusal code: BAD_SIGNATURE, STALE_REQUEST, REPLAYED_NONCE, INSTITUTION_SUSPENDED). The nonce
+    is recorded before the answer; nonces of requests arriving together share one commit."""
     if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > CLOCK_SKEW:
         return "STALE_REQUEST"
     if not nonce or len(nonce) > 64:
         return "BAD_SIGNATURE"
+    return _nonce_book(engine).submit((code, timestamp, nonce, signature, method, path, body, now))
 
-    def work(uow: UnitOfWork) -> str | None:
-        inst = uow.session.get(m.Institution, code)
-        if inst is None or not inst.secret:
-            return "BAD_SIGNATURE"
-        want = sign(inst.secret, method, path, timestamp, nonce, body)
-        if not hmac.compare_digest(want, signature.lower()):
-            return "BAD_SIGNATURE"
-        if inst.suspended:
-            return "INSTITUTION_SUSPENDED"
-        if uow.session.get(m.Nonce, (code, nonce)) is not None:
-            return "REPLAYED_NONCE"
-        uow.session.add(m.Nonce(inst_code=code, nonce=nonce, seen_at=now))
-        uow.session.flush()
-        uow.session.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * CLOCK_SKEW))
-        return None
 
-    try:
-        return run(engine, work)
-    except IntegrityError:
-        return "REPLAYED_NONCE"
+_books: WeakKeyDictionary = WeakKeyDictionary()
+_books_lock = threading.Lock()
+
+
+def _nonce_book(engine) -> GroupCommit:
+    with _books_lock:
+        book = _books.get(engine)
+        if book is None:
+            book = _books[engine] = GroupCommit(lambda reqs: _check_many(engine, reqs))
+        return book
+
+
+def _check_many(engine, reqs: list[tuple]) -> list[str | None]:
+    codes = sorted({r[0] for r in reqs})
+    now = max(r[7] for r in reqs)
+
+    def work(uow: UnitOfWork) -> list[str | None]:
+        s = uow.session
+        insts = {i.code: i for i in s.scalars(select(m.Institution).where(m.Institution.code.in_(codes)))}
+        seen = set(s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
+            m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs}))).all())
+        out: list[str | None] = []
+        for code, timestamp, nonce, signature, method, path, body, at in reqs:
+            inst = insts.get(code)
+            want = sign(inst.secret, method, path, timestamp, nonce, body) if inst and inst.secret else ""
+            if not want or not hmac.compare_digest(want, signature.lower()):
+                out.append("BAD_SIGNATURE")
+            elif inst.suspended:
+                out.append("INSTITUTION_SUSPENDED")
+            elif (code, nonce) in seen:
+                out.append("REPLAYED_NONCE")
+            else:
+                seen.add((code, nonce))
+                s.add(m.Nonce(inst_code=code, nonce=nonce, seen_at=at))
+                out.append(None)
+        s.flush()
+        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * CLOCK_SKEW))
+        return out
+
+    return run(engine, work)  # a racing process's same nonce fails the key: the retry sees it
 
 
 def institution_secret(engine, code: str) -> str | None:
