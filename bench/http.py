@@ -45,12 +45,12 @@ def prepare(url: str, run_id: str, families: int) -> tuple[str, str, list[str]]:
     return inst, secret, patients
 
 
-def start_server(url: str, port: int, log: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     """``gongji serve`` as an operator runs it; its log goes to a file (a pipe nobody reads
     would fill and stall the server)."""
     exe = shutil.which("gongji") or str(Path(sys.executable).with_name("gongji"))
     with open(log, "wb") as f:
-        return subprocess.Popen([exe, "serve", "--db", url, "--port", str(port)], stdout=f, stderr=f)
+        return subprocess.Popen([exe, "serve", "--db", url, "--port", str(port), "--workers", str(workers)], stdout=f, stderr=f)
 
 
 def free_port() -> int:
@@ -154,6 +154,18 @@ def rss_of(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and its children so far."""
+    total = 0.0
+    for p in [pid] + children_of(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
+
+
 def children_of(pid: int) -> list[int]:
     try:
         kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -168,6 +180,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--db", default=None, help="database URL; default a new SQLite file")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="server processes (PostgreSQL only); on 2 cores 2 measured slower than 1")
     ap.add_argument("--families", type=int, default=200, help="patients to spread the bills over")
     ap.add_argument("--readme", action="store_true", help="write the figures into README.md")
     args = ap.parse_args(argv)
@@ -178,11 +192,16 @@ def main(argv: list[str] | None = None) -> dict:
     inst, secret, patients = prepare(url, run_id, args.families)
     port = free_port()
     log = Path(tmp.name) / "server.log"
-    server = start_server(url, port, log)
+    workers = args.workers
+    server = start_server(url, port, log, workers)
     try:
         asyncio.run(wait_up(port, server, log))
         asyncio.run(load(port, inst, secret, patients, min(200, args.n), args.clients, run_id + "w", server.pid))
+        if os.environ.get("BENCH_PROFILE"):  # e.g. py-spy record --pid, given the server's pid
+            subprocess.Popen(os.environ["BENCH_PROFILE"].replace("{pid}", str(server.pid)), shell=True)
+        cpu = cpu_seconds(server.pid)
         got = asyncio.run(load(port, inst, secret, patients, args.n, args.clients, run_id, server.pid))
+        cpu = cpu_seconds(server.pid) - cpu
     finally:
         server.terminate()
         server.wait(30)
@@ -191,14 +210,16 @@ def main(argv: list[str] | None = None) -> dict:
     db = "postgresql" if url.startswith("postgres") else "sqlite"
     result = {"db": db, "settles_per_s": round(rate, 1), "p50_ms": round(percentile(lat, .5), 1),
               "p99_ms": round(percentile(lat, .99), 1), "server_rss_mb": round(got["rss_mb"], 1),
-              "clients": args.clients, "n": args.n, "cpus": os.cpu_count()}
+              "server_cpu_ms_per_settle": round(cpu * 1000 / args.n, 2),
+              "clients": args.clients, "workers": workers, "n": args.n, "cpus": os.cpu_count()}
     print(f"{db}: {rate:,.0f} signed settlements/s over HTTP, p50 {result['p50_ms']} ms,"
-          f" p99 {result['p99_ms']} ms, server RSS {result['server_rss_mb']} MB ({args.clients} connections)")
+          f" p99 {result['p99_ms']} ms, server RSS {result['server_rss_mb']} MB, server CPU"
+          f" {result['server_cpu_ms_per_settle']} ms a settlement ({args.clients} connections, {workers} server processes)")
     tmp.cleanup()
     print(json.dumps(result))
     if args.readme:
         from bench.readme import write_line
-        write_line("http", db, f"`python -m bench.http --n {args.n} --clients {args.clients}` → `{json.dumps(result)}`")
+        write_line("http", db, f"`python -m bench.http{' --db URL' if args.db else ''} --n {args.n} --clients {args.clients}` → `{json.dumps(result)}`")
     return result
 
 

@@ -398,21 +398,32 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes (PostgreSQL; SQLite takes one writer)")] = 1,
 ) -> None:
-    """Serve the API (and, with issue 6, the pages) on http://HOST:PORT."""
+    """Serve the API and the pages on http://HOST:PORT."""
+    import os
+
     import uvicorn
 
-    from gongji.api.app import create_app
-
     from gongji.logs import configure
+    from gongji.store.db import database_url
 
     configure()
-    app_ = create_app(_engine(db))
+    engine = _engine(db)  # migrated once, here, before any worker starts
+    if workers > 1 and engine.dialect.name == "sqlite":
+        fail("SQLite 只能单进程写入,请去掉 --workers 或使用 PostgreSQL / SQLite takes one server process")
     base = f"http://{host}:{port}"
     out.print(f"gongji 共济 → {base}\n  接口文档 API docs   {base}/docs\n  OpenAPI            {base}/openapi.json\n"
               f"  健康检查 health     {base}/healthz\n  监控指标 metrics    {base}/metrics\n"
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    if workers == 1:
+        from gongji.api.app import create_app
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        return
+    engine.dispose()
+    os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
+    uvicorn.run("gongji.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 @policy_app.command("examples")

@@ -102,3 +102,38 @@ def test_backup_and_restore_commands(tmp_path) -> None:
     assert r.returncode == 0 and "restored and verified" in r.stdout, r.stderr
     r = gongji("restore", str(file), "--db", str(copy))
     assert r.returncode == 1 and "not empty" in r.stderr
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path) -> None:
+    r = gongji("serve", "--db", str(tmp_path / "one.db"), "--workers", "2")
+    assert r.returncode == 2  # refused like every bad option, with one line
+    assert "SQLite" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_with_two_workers_on_postgresql_answers(pg_url, tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.api.server import free_port
+
+    port = free_port()
+    exe = Path(sys.executable).with_name("gongji")
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen([str(exe), "serve", "--db", pg_url, "--port", str(port), "--workers", "2"],
+                                stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "no answer from the workers"
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -38,6 +38,33 @@ STATIC = Path(pages.__file__).with_name("static")
 access = structlog.get_logger("gongji.access")
 
 
+class AccessLog:
+    """One log line per request: method, path, status, time, who. Plain ASGI: Starlette's
+    ``BaseHTTPMiddleware`` costs a task and a stream per request, measured on the settle path."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+
+        async def send_(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_)
+        finally:
+            who = scope.get("state", {}).get("principal")
+            access.info("request", method=scope["method"], path=scope["path"],
+                        query=scope.get("query_string", b"").decode("latin-1"), status=status[0],
+                        ms=round((time.perf_counter() - started) * 1000, 1),
+                        actor=who.actor if who else "anonymous")
+
+
 def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today) -> FastAPI:
     install_record_masking()
     app = FastAPI(title="gongji 共济", version="0.1.0",
@@ -47,15 +74,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.include_router(v1.router)
     app.include_router(nhsa.router)
     app.include_router(login.router)
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        who = getattr(request.state, "principal", None)
-        access.info("request", method=request.method, path=request.url.path, query=request.url.query,
-                    status=response.status_code, ms=round((time.perf_counter() - started) * 1000, 1),
-                    actor=who.actor if who else "anonymous")
-        return response
+    app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(pages.router)
@@ -110,3 +129,12 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
 
     app.openapi = openapi
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app on ``$GONGJI_DB``: what each worker process of ``gongji serve --workers N`` runs."""
+    from gongji.logs import configure
+    from gongji.store.db import make_engine
+
+    configure()
+    return create_app(make_engine())
