@@ -364,8 +364,13 @@ def _default_db() -> str:
 
 
 @app.command()
-def demo(db: DbOption = None) -> None:
-    """Load the demo families into an empty database (default ./gongji.db); a year up to today."""
+def demo(
+    db: DbOption = None,
+    persons: Annotated[Optional[int], typer.Option(min=4, help="bulk: this many persons, in families of 4")] = None,
+    settlements: Annotated[int, typer.Option(min=0, help="bulk: this many settlements this year")] = 0,
+) -> None:
+    """Load the demo families into an empty database (default ./gongji.db); a year up to today.
+    With --persons (and --settlements): a large database for benchmarks, written in bulk."""
     from rich.progress import Progress
 
     from gongji.demo import load
@@ -378,6 +383,9 @@ def demo(db: DbOption = None) -> None:
         out.print("数据库已有数据,跳过演示数据 / database not empty: demo data not loaded")
         return
     today = china_today()
+    if persons is not None:
+        _bulk(engine, persons, settlements, today)
+        return
     clock = FixedClock(today)
     svc = Service(engine, clock=clock)
     with Progress(console=err, transient=True) as bar:
@@ -391,6 +399,26 @@ def demo(db: DbOption = None) -> None:
               f"demo-auditor、demo-admin;参保人 {counts['demo_holder']};收费员 demo-cashier({counts['demo_cashier_at']})", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def _bulk(engine, persons: int, settlements: int, today) -> None:
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from gongji.bulk import BulkError, fill
+
+    started = time.perf_counter()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("批量写入结算 writing settlements", total=settlements or 1)
+        try:
+            counts = fill(engine, persons, settlements, today, lambda done: bar.update(task, completed=done))
+        except BulkError as e:
+            fail(str(e))
+    took = time.perf_counter() - started
+    out.print(f"批量演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['settlements']} 笔结算,"
+              f"用时 {took:.0f} 秒 / bulk demo: {counts['settlements']} settlements in {took:.0f} s", highlight=False)
 
 
 @app.command()
