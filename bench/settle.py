@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--readme", action="store_true", help="write the figures into README.md")
+    ap.add_argument("--no-pgbench", action="store_true", help="skip pgbench (bench.scale runs it once)")
     args = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory()
     url = args.db or str(Path(tmp.name) / "bench.db")
@@ -191,8 +192,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"floor:  {floor_rate:,.0f} settlements/s, p50 {percentile(f_lat, .5):.1f} ms, p99 {percentile(f_lat, .99):.1f} ms")
     result = {"db": engine.dialect.name, "gongji_per_s": round(gongji, 1), "floor_per_s": round(floor_rate, 1),
               "ratio_to_floor": round(gongji / floor_rate, 3), "pgbench_tps": None, "ratio_to_pgbench": None,
-              "p99_ms": round(percentile(lat, .99), 1)}
-    if engine.dialect.name == "postgresql":
+              "p99_ms": round(percentile(lat, .99), 1),
+              "p50_ms": round(percentile(lat, .5), 1)}
+    if engine.dialect.name == "postgresql" and not args.no_pgbench:
         tps = pgbench(engine_url, args.clients)
         if tps:
             result["pgbench_tps"], result["ratio_to_pgbench"] = round(tps, 1), round(gongji / tps, 3)

@@ -1,0 +1,90 @@
+"""Settlement latency as the database grows: bench.settle on 0, 1M and 10M settlements.
+
+For each size a new database is made and filled by ``gongji demo --persons P --settlements S``
+(P = S/10, at least 4), then ``bench.settle`` runs on it. Prints p50/p99 at each size against
+the empty database's; the last line is JSON. Flat means every p50 within 20% of the first.
+
+    python -m bench.scale [--db postgresql://postgres@127.0.0.1] [--sizes 0,1000000,10000000]
+                          [--n 1000] [--clients 4] [--readme] [--keep]
+
+Without --db it uses SQLite files in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import settle
+
+
+def database(base: str | None, tmp: str, size: int) -> str:
+    if base is None:
+        return str(Path(tmp) / f"scale-{size}.db")
+    import psycopg
+    name = f"gongji_scale_{size}"
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name}")
+        c.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+def drop(base: str | None, url: str) -> None:
+    if base is not None:
+        import psycopg
+        with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]}")
+
+
+def fill(url: str, size: int) -> float:
+    persons = max(4, (size // 10) // 4 * 4)
+    exe = str(Path(sys.executable).with_name("gongji"))
+    started = time.perf_counter()
+    subprocess.run([exe, "demo", "--db", url, "--persons", str(persons), "--settlements", str(size)], check=True)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", default=None, help="PostgreSQL server URL without a database name")
+    ap.add_argument("--sizes", default="0,1000000,10000000")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--keep", action="store_true", help="keep the filled databases")
+    ap.add_argument("--readme", action="store_true")
+    args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    tmp = tempfile.TemporaryDirectory()
+    rows = []
+    for size in sizes:
+        url = database(args.db, tmp.name, size)
+        took = fill(url, size) if size else 0.0
+        print(f"— {size:,} settlements loaded in {took:.0f} s; bench.settle:", flush=True)
+        r = settle.main(["--db", url, "--n", str(args.n), "--clients", str(args.clients), "--no-pgbench"])
+        rows.append({"settlements": size, "fill_s": round(took), "per_s": r["gongji_per_s"],
+                     "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]})
+        if not args.keep:
+            drop(args.db, url)
+    base = rows[0]
+    for r in rows:
+        r["p50_ratio"] = round(r["p50_ms"] / base["p50_ms"], 2)
+        r["p99_ratio"] = round(r["p99_ms"] / base["p99_ms"], 2)
+        print(f"{r['settlements']:>12,} settlements: {r['per_s']:,.0f}/s, p50 {r['p50_ms']} ms (×{r['p50_ratio']}),"
+              f" p99 {r['p99_ms']} ms (×{r['p99_ratio']})")
+    flat = all(abs(r["p50_ratio"] - 1) <= 0.2 for r in rows)
+    result = {"db": "postgresql" if args.db else "sqlite", "flat_within_20pct": flat, "sizes": rows}
+    print(json.dumps(result))
+    if args.readme:
+        from bench.readme import write_line
+        write_line("scale", result["db"], f"`python -m bench.scale --sizes {args.sizes}` → `{json.dumps(result)}`")
+    tmp.cleanup()
+    return result
+
+
+if __name__ == "__main__":
+    main()
