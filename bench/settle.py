@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(result))
     if args.readme:
         from bench.readme import write_line
-        write_line("settle", result["db"], f"`python -m bench.settle --n {args.n} --clients {args.clients}`"
+        write_line("settle", f"{result['db']}, {args.clients} clients",
+                   f"`python -m bench.settle{' --db URL' if args.db else ''} --n {args.n} --clients {args.clients}`"
                    f" → `{json.dumps(result)}`")
     return result
 
