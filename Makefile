@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench check clean
+.PHONY: run test bench bench-settle bench-http bench-scale check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ test: $(STAMP) $(CHROMIUM)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.calc
+
+# One command per benchmark from a clean clone; DB=postgresql://... to run on PostgreSQL
+# (bench-scale takes the server URL, without a database name). ARGS passes more options.
+bench-settle: $(STAMP)
+	$(BIN)/python -m bench.settle $(if $(DB),--db $(DB)) $(ARGS)
+
+bench-http: $(STAMP)
+	$(BIN)/python -m bench.http $(if $(DB),--db $(DB)) $(ARGS)
+
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(if $(DB),--db $(DB)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,39 @@
+"""The benchmark scripts run from a clean clone and print what the README shows (tiny sizes:
+these check that they work and what they report, not how fast anything is)."""
+
+from __future__ import annotations
+
+import json
+
+from bench import http, scale, settle
+
+
+def _last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_settle_on_sqlite_prints_the_ratio_to_its_floor(capsys) -> None:
+    result = settle.main(["--n", "40", "--clients", "4"])
+    assert _last_json(capsys) == result
+    assert result["db"] == "sqlite" and result["gongji_per_s"] > 0 and result["floor_per_s"] > 0
+    assert result["ratio_to_floor"] == round(result["gongji_per_s"] / result["floor_per_s"], 3)
+
+
+def test_settle_on_postgresql(pg_url, capsys) -> None:
+    result = settle.main(["--db", pg_url, "--n", "40", "--clients", "4", "--no-pgbench"])
+    assert result["db"] == "postgresql" and result["gongji_per_s"] > 0 and result["p99_ms"] >= result["p50_ms"]
+
+
+def test_http_drives_a_real_server_with_signed_requests(capsys) -> None:
+    result = http.main(["--n", "60", "--clients", "4", "--families", "5"])
+    assert _last_json(capsys) == result
+    assert result["settles_per_s"] > 0 and result["p99_ms"] >= result["p50_ms"]
+    assert 0 < result["server_rss_mb"] <= 300  # issue 7: the server's memory under load
+
+
+def test_scale_compares_each_size_with_the_empty_database(capsys) -> None:
+    result = scale.main(["--sizes", "0,80", "--n", "20", "--clients", "2"])
+    sizes = [r["settlements"] for r in result["sizes"]]
+    assert sizes == [0, 80]
+    assert result["sizes"][0]["p50_ratio"] == 1.0
+    assert result["flat_within_20pct"] == all(abs(r["p50_ratio"] - 1) <= 0.2 for r in result["sizes"])
