@@ -118,3 +118,32 @@ def test_waiting_requests_share_the_next_commit_and_a_fault_stays_with_its_reque
     assert isinstance(out["bad"], RuntimeError)
     assert isinstance(out["refused"], DomainError)
     assert group.requests == 4  # committed: first, then a, refused, b one by one; bad never
+
+
+def test_with_two_leaders_two_batches_are_in_flight_and_each_request_is_answered_once() -> None:
+    both_inside = threading.Barrier(2, timeout=10)
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def run_batch(reqs):
+        if reqs[0] in ("x", "y"):
+            both_inside.wait()  # breaks (and the test fails) unless both batches run at once
+        with lock:
+            seen.extend(reqs)
+        return [r.upper() for r in reqs]
+
+    group = GroupCommit(run_batch, leaders=2)
+    out: dict[str, object] = {}
+    threads = [threading.Thread(target=lambda r=r: out.__setitem__(r, group.submit(r))) for r in "xy"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    more = [threading.Thread(target=lambda r=r: out.__setitem__(r, group.submit(r))) for r in "abcdefgh"]
+    for t in more:
+        t.start()
+    for t in more:
+        t.join(10)
+    assert out == {r: r.upper() for r in "xyabcdefgh"}
+    assert sorted(seen) == sorted("xyabcdefgh")  # each request in exactly one batch
+    assert group._leading == 0
