@@ -75,11 +75,7 @@ def templates(day: date) -> dict[tuple[str, bool], Template]:
 def fill(engine: Engine, persons: int, settlements: int, today: date,
          progress: Callable[[int], None] = lambda n: None) -> dict:
     """Fill an empty database; ``progress`` is called with the settlements written so far."""
-    if persons < 4 or persons % 4:
-        raise BulkError("--persons 须为 4 的倍数(每户 4 人)/ --persons must be a multiple of 4, at least 4")
-    if settlements > persons * MAX_VISITS:
-        raise BulkError(f"每人最多 {MAX_VISITS} 笔:--settlements 不能超过 {persons * MAX_VISITS}"
-                        f" / at most {MAX_VISITS} settlements a person")
+    check_sizes(persons, settlements)
     start = date(today.year, 1, 1)
     tpl = templates(start)
     regions = list(COUNTIES)
@@ -94,6 +90,15 @@ def fill(engine: Engine, persons: int, settlements: int, today: date,
         progress(written)
     _finish(engine, persons, settlements)
     return {"persons": persons, "families": families, "settlements": written}
+
+
+def check_sizes(persons: int, settlements: int) -> None:
+    """Refuse what cannot be loaded within the caps, before anything is written."""
+    if persons < 4 or persons % 4:
+        raise BulkError("--persons 须为 4 的倍数(每户 4 人)/ --persons must be a multiple of 4, at least 4")
+    if settlements > persons * MAX_VISITS:
+        raise BulkError(f"每人最多 {MAX_VISITS} 笔:--settlements 不能超过 {persons * MAX_VISITS}"
+                        f" / at most {MAX_VISITS} settlements a person")
 
 
 def _institutions(engine: Engine, regions: list[str], start: date, ids: dict) -> None:

@@ -406,8 +406,12 @@ def _bulk(engine, persons: int, settlements: int, today) -> None:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from gongji.bulk import BulkError, fill
+    from gongji.bulk import BulkError, check_sizes, fill
 
+    try:
+        check_sizes(persons, settlements)
+    except BulkError as e:
+        fail(str(e))
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err) as bar:

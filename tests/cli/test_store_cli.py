@@ -137,3 +137,17 @@ def test_serve_with_two_workers_on_postgresql_answers(pg_url, tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_bulk_demo_refuses_impossible_sizes_in_one_line(tmp_path) -> None:
+    r = gongji("demo", "--db", str(tmp_path / "b.db"), "--persons", "6", "--settlements", "10")
+    assert r.returncode == 2
+    assert "multiple of 4" in r.stderr and "Traceback" not in r.stderr and "writing" not in r.stderr
+
+
+def test_bulk_demo_fills_and_verify_passes(tmp_path) -> None:
+    db = str(tmp_path / "b.db")
+    r = gongji("demo", "--db", db, "--persons", "40", "--settlements", "300")
+    assert r.returncode == 0, r.stderr
+    assert "300 笔结算" in r.stdout
+    assert gongji("verify", "--db", db).returncode == 0
