@@ -218,7 +218,9 @@ def _write(db: Raw, rows: dict[str, list[tuple]]) -> None:
 
 
 def _finish(engine: Engine, persons: int, settlements: int) -> None:
-    """Sequences past the ids written (PostgreSQL), and one audit entry for the whole load."""
+    """Sequences past the ids written (PostgreSQL), one audit entry for the whole load, and fresh
+    planner statistics: without them the first queries plan for the empty tables (nested loops
+    over millions of rows) until autovacuum catches up."""
     def work(uow):
         db = Raw(uow.session.connection())
         if db.pg:
@@ -228,4 +230,6 @@ def _finish(engine: Engine, persons: int, settlements: int) -> None:
         audit.append(uow, "system", "bulk_demo", f"persons={persons} settlements={settlements}",
                      {"persons": persons, "settlements": settlements})
     run(engine, work)
+    with engine.begin() as c:
+        c.exec_driver_sql("ANALYZE")
 

@@ -211,12 +211,29 @@ def verify(db: DbOption = None) -> None:
     """Check the ledger and the counters; print each violation and exit 1 if there is any."""
     from gongji.service.facade import Service
 
-    problems = Service(_engine(db)).verify()
-    for p in problems:
-        err.print(f"[red]✗[/red] {p}", highlight=False)
+    problems = _checked(Service(_engine(db)))
     if problems:
         raise typer.Exit(1)
     out.print("[green]✓[/green] 账务一致 ledger, balances, counters and caps: ok", highlight=False)
+
+
+def _checked(service) -> list[str]:
+    """``verify`` with a progress bar per check (minutes on tens of millions of rows); each
+    problem printed in red."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("校验 {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def show(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+        problems = service.verify(show)
+    for p in problems:
+        err.print(f"[red]✗[/red] {p}", highlight=False)
+    return problems
 
 
 credits_app = typer.Typer(help="个人账户月度划入", no_args_is_help=True)
@@ -349,9 +366,7 @@ def restore(file: Annotated[Path, typer.Argument(help="backup file to read")], d
         run_restore(db or _default_db(), file)
     except BackupError as e:
         fail(str(e), 1)
-    problems = Service(make_engine(db or _default_db())).verify()
-    for p in problems:
-        err.print(f"[red]✗[/red] {p}", highlight=False)
+    problems = _checked(Service(make_engine(db or _default_db())))
     if problems:
         raise typer.Exit(1)
     out.print(f"[green]✓[/green] 已恢复并校验通过 restored and verified ← {file}", highlight=False)
@@ -391,7 +406,7 @@ def demo(
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("载入演示数据 loading demo", total=14)
         counts = load(svc, clock, today, lambda step: bar.advance(task))
-    problems = Service(engine).verify()
+    problems = _checked(Service(engine))
     out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
               f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)

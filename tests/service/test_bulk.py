@@ -30,6 +30,13 @@ def test_fill_writes_consistent_families_and_settlements(engine) -> None:
     assert (persons, bindings, settlements) == (16, 12, 150)
     assert mulaid_rows > 0 and mulaid == detail
     assert Service(engine).verify() == []  # ledger, balances, counters, caps and the audit chain
+    with engine.connect() as c:  # the planner knows the tables are no longer empty
+        if engine.dialect.name == "postgresql":
+            analyzed = c.exec_driver_sql("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables"
+                                         " WHERE relname = 'settlements'").scalar_one()
+        else:
+            analyzed = c.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'settlements'").scalar_one()
+        assert analyzed
 
 
 def test_a_settlement_after_the_fill_goes_on_from_the_loaded_ids(engine) -> None:

@@ -186,6 +186,7 @@ class Service:
         """A read-only query from ``service.queries`` in its own transaction."""
         return run(self.engine, lambda uow: fn(uow, *args, **kw), write=False)
 
-    def verify(self) -> list[str]:
-        return run(self.engine, lambda uow: verify(uow.session, self.registry) + audit.verify_chain(uow.session),
+    def verify(self, progress=None) -> list[str]:
+        """Every invariant (``service.verify``); ``progress(check, done, total)`` on long runs."""
+        return run(self.engine, lambda uow: verify(uow.session.connection(), self.registry, progress),
                    write=False)

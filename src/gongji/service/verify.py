@@ -1,187 +1,251 @@
 """``gongji verify``: the ledger's and the counters' invariants, checked on any database.
 
-Each check reads what it needs in bulk and reports every violation it finds, in plain words; an
-empty list means the database is sound."""
+Each check reports every violation it finds, in plain words; an empty list means the database is
+sound. Sums and comparisons run in SQL and only the violations come back; what needs the policy
+(caps) or a per-settlement picture streams in order or in id ranges, so memory stays flat and the
+check finishes on a database of tens of millions of rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from itertools import groupby
+from typing import Callable, Iterator
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Connection, Integer, cast, exists, extract, func, literal, or_, select, union_all
 
 from gongji.calc_format import AMOUNT_FIELDS
 from gongji.domain.money import format_yuan as y
 from gongji.policy.loader import Registry
+from gongji.service import audit
 from gongji.store import models as m
 
+Tick = Callable[[int, int], None]  # (done, total) within one check
+Progress = Callable[[str, int, int], None]  # (check label, done, total)
+CHUNK = 20_000  # settlements per id range
+STREAM = {"yield_per": 10_000}  # server-side cursor on PostgreSQL, batches of rows on SQLite
+S, P, A, J = m.Settlement, m.Posting, m.Account, m.Journal
 
-def verify(session: Session, registry: Registry) -> list[str]:
+
+def verify(conn: Connection, registry: Registry, progress: Progress | None = None) -> list[str]:
     out: list[str] = []
-    for check in (_entries_balance, _balances, _never_negative, _settlements_add_up,
-                  _settlement_entries, _counters, _caps):
-        out.extend(check(session, registry))
+    if conn.dialect.name == "postgresql":  # cursors here are read to the end: plan for all rows
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+    for label, check in CHECKS:
+        def tick(done: int, total: int, label: str = label) -> None:
+            if progress:
+                progress(label, done, total)
+        tick(0, 1)
+        out.extend(check(conn, registry, tick))
+        tick(1, 1)
     return out
 
 
-def _entries_balance(s: Session, _r) -> Iterator[str]:
-    q = (select(m.Posting.journal_id, m.Account.ledger, func.sum(m.Posting.amount), func.count())
-         .join(m.Account, m.Account.id == m.Posting.account_id)
-         .group_by(m.Posting.journal_id, m.Account.ledger))
-    seen = set()
-    for jid, ledger, total, n in s.execute(q):
-        seen.add(jid)
-        if total != 0:
-            yield f"分录 {jid} 不平({ledger} 合计 {y(int(total))}) / journal entry does not sum to zero"
-        if n < 2:
-            yield f"分录 {jid} 只有 {n} 行 / journal entry with a single posting"
-    for (jid,) in s.execute(select(m.Journal.id)):
-        if jid not in seen:
-            yield f"分录 {jid} 没有记账行 / journal entry without postings"
+def _entries_balance(c: Connection, _r, _t) -> Iterator[str]:
+    total, n = func.sum(P.amount), func.count()
+    q = (select(P.journal_id, A.ledger, total, n).join(A, A.id == P.account_id)
+         .group_by(P.journal_id, A.ledger).having(or_(total != 0, n < 2)).order_by(P.journal_id))
+    for jid, ledger, amount, rows in c.execute(q):
+        if amount != 0:
+            yield f"分录 {jid} 不平({ledger} 合计 {y(int(amount))}) / journal entry does not sum to zero"
+        if rows < 2:
+            yield f"分录 {jid} 只有 {rows} 行 / journal entry with a single posting"
+    for (jid,) in c.execute(select(J.id).where(~exists().where(P.journal_id == J.id)).order_by(J.id)):
+        yield f"分录 {jid} 没有记账行 / journal entry without postings"
 
 
-def _balances(s: Session, _r) -> Iterator[str]:
-    sums = dict(s.execute(select(m.Posting.account_id, func.sum(m.Posting.amount))
-                          .group_by(m.Posting.account_id)).all())
-    for a in s.scalars(select(m.Account).where(m.Account.kind == "personal")):
-        posted = int(sums.get(a.id) or 0)
-        if a.balance != posted:
-            yield f"{a.name} 余额 {y(a.balance)} ≠ 记账合计 {y(posted)} / balance differs from its postings"
-        if a.balance < 0:
-            yield f"{a.name} 余额为负 {y(a.balance)} / negative balance"
+def _balances(c: Connection, _r, _t) -> Iterator[str]:
+    sums = select(P.account_id, func.sum(P.amount).label("total")).group_by(P.account_id).subquery()
+    posted = func.coalesce(sums.c.total, 0)
+    q = (select(A.name, A.balance, posted).outerjoin(sums, sums.c.account_id == A.id)
+         .where(A.kind == "personal", or_(A.balance != posted, A.balance < 0)).order_by(A.id))
+    for name, balance, total in c.execute(q):
+        if balance != total:
+            yield f"{name} 余额 {y(balance)} ≠ 记账合计 {y(int(total))} / balance differs from its postings"
+        if balance < 0:
+            yield f"{name} 余额为负 {y(balance)} / negative balance"
 
 
-def _never_negative(s: Session, _r) -> Iterator[str]:
+def _never_negative(c: Connection, _r, _t) -> Iterator[str]:
     """The running balance of every personal account, in posting order, never dips below zero."""
-    q = (select(m.Account.name, m.Posting.id, m.Posting.amount)
-         .join(m.Account, m.Account.id == m.Posting.account_id)
-         .where(m.Account.kind == "personal").order_by(m.Account.id, m.Posting.id))
-    running: dict[str, int] = defaultdict(int)
-    reported = set()
-    for name, pid, amount in s.execute(q):
-        running[name] += amount
-        if running[name] < 0 and name not in reported:
-            reported.add(name)
-            yield f"{name} 在记账行 {pid} 后余额为负 {y(running[name])} / went below zero"
+    running = func.sum(P.amount).over(partition_by=P.account_id, order_by=P.id).label("running")
+    walk = (select(P.account_id, P.id, running).join(A, A.id == P.account_id)
+            .where(A.kind == "personal").subquery())
+    q = (select(A.name, walk.c.id, walk.c.running).join(A, A.id == walk.c.account_id)
+         .where(walk.c.running < 0).order_by(walk.c.account_id, walk.c.id))
+    for name, rows in groupby(c.execution_options(**STREAM).execute(q), key=lambda r: r[0]):
+        _, pid, balance = next(rows)
+        yield f"{name} 在记账行 {pid} 后余额为负 {y(int(balance))} / went below zero"
 
 
-def _settlements_add_up(s: Session, _r) -> Iterator[str]:
-    items = dict(s.execute(select(m.SettlementItem.settlement_id, func.sum(m.SettlementItem.amount))
-                           .group_by(m.SettlementItem.settlement_id)).all())
-    detail = dict(s.execute(select(m.MulaidPayment.settlement_id, func.sum(m.MulaidPayment.amount))
-                            .group_by(m.MulaidPayment.settlement_id)).all())
-    for r in s.scalars(select(m.Settlement)):
-        who = f"结算 {r.setl_id}"
-        if any(getattr(r, k) < 0 for k in AMOUNT_FIELDS):
-            yield f"{who} 有负数金额 / a negative amount"
-        if r.medfee_sumamt != r.fulamt_ownpay_amt + r.preselfpay_amt + r.inscp_scp_amt:
-            yield f"{who} 总额 ≠ 全自费 + 先行自付 + 符合范围 / medfee_sumamt does not add up"
-        if r.medfee_sumamt != r.hifp_pay + r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay:
-            yield f"{who} 总额 ≠ 统筹 + 账户 + 共济 + 现金 / payments do not add up"
-        if r.act_pay_dedc > r.inscp_scp_amt:
-            yield f"{who} 起付线超过符合范围金额 / deductible above the in-scope amount"
-        if int(items.get(r.id) or 0) != r.medfee_sumamt:
-            yield f"{who} 明细合计 ≠ 总额 / items do not sum to medfee_sumamt"
-        if int(detail.get(r.id) or 0) != r.acct_mulaid_pay:
-            yield f"{who} 共济明细合计 ≠ 共济支付 / mulaid_detail does not sum to acct_mulaid_pay"
+def _settlements(c: Connection, _r, tick: Tick) -> Iterator[str]:
+    """Per settlement, in id ranges: its amounts add up, and its ledger entries match them."""
+    low, high = c.execute(select(func.min(S.id), func.max(S.id))).one()
+    if low is None:
+        return
+    ranges = range(low, high + 1, CHUNK)
+    for done, lo in enumerate(ranges):
+        yield from _settlement_range(c, lo, lo + CHUNK)
+        tick(done + 1, len(ranges))
 
 
-def _settlement_entries(s: Session, _r) -> Iterator[str]:
-    """Each settlement has exactly its ledger entry; a reversed one also the exact opposite."""
-    per: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+def _settlement_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
+    yield from _sums_in_range(c, lo, hi)
+    mulaid: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    MP = m.MulaidPayment
+    for sid, holder, amount in c.execute(select(MP.settlement_id, MP.holder, MP.amount)
+                                         .where(MP.settlement_id >= lo, MP.settlement_id < hi)).all():
+        mulaid[sid].append((holder, amount))
     count: dict[tuple[int, str], int] = defaultdict(int)
-    for jid, sid, kind in s.execute(select(m.Journal.id, m.Journal.settlement_id, m.Journal.kind)
-                                    .where(m.Journal.settlement_id.is_not(None))):
-        count[(sid, kind)] += 1
-    q = (select(m.Journal.settlement_id, m.Journal.kind, m.Account.name, m.Posting.amount)
-         .join(m.Posting, m.Posting.journal_id == m.Journal.id)
-         .join(m.Account, m.Account.id == m.Posting.account_id)
-         .where(m.Journal.settlement_id.is_not(None)))
-    for sid, kind, name, amount in s.execute(q):
+    for sid, kind, n in c.execute(select(J.settlement_id, J.kind, func.count())
+                                  .where(J.settlement_id >= lo, J.settlement_id < hi)
+                                  .group_by(J.settlement_id, J.kind)):
+        count[(sid, kind)] = n
+    per: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sid, kind, name, amount in c.execute(
+            select(J.settlement_id, J.kind, A.name, P.amount).join(P, P.journal_id == J.id)
+            .join(A, A.id == P.account_id).where(J.settlement_id >= lo, J.settlement_id < hi)).all():
         per[(sid, kind)][name] += amount
-    for r in s.scalars(select(m.Settlement).options(selectinload(m.Settlement.mulaid))):
-        if r.channel == "manual":
-            want = {k: v for k, v in {f"pool:{r.region}": -r.hifp_pay, f"payout:{r.psn_no}": r.hifp_pay}.items() if v}
-            if r.acct_pay or r.acct_mulaid_pay or count[(r.id, "reimburse")] > 1 \
-                    or dict(per[(r.id, "reimburse")]) != want:
-                yield f"手工报销 {r.setl_id} 的记账与报销金额不符 / manual reimbursement entry differs"
-            continue
-        want: dict[str, int] = defaultdict(int)
-        want[f"personal:{r.psn_no}"] -= r.acct_pay
-        for p in r.mulaid:
-            want[f"personal:{p.holder}"] -= p.amount
-        want[f"pool:{r.region}"] -= r.hifp_pay
-        want[f"institution:{r.fixmedins}"] += r.hifp_pay + r.acct_pay + r.acct_mulaid_pay
-        want = {k: v for k, v in want.items() if v}
-        if count[(r.id, "settle")] > 1 or (want and dict(per[(r.id, "settle")]) != want):
-            yield f"结算 {r.setl_id} 的记账与结算金额不符 / ledger entry differs from the settlement"
-        reversed_ = {k: -v for k, v in per[(r.id, "reverse")].items()}
-        if r.state == "reversed" and (count[(r.id, "reverse")] > 1 or reversed_ != want):
-            yield f"结算 {r.setl_id} 的冲正记账不是原记账的反向 / reversal is not the exact opposite"
-        if r.state != "reversed" and count[(r.id, "reverse")]:
-            yield f"结算 {r.setl_id} 未冲正却有冲正记账 / reversal entry for a settlement not reversed"
+    cols = (S.id, S.channel, S.state, S.region, S.psn_no, S.fixmedins, S.hifp_pay, S.acct_pay, S.acct_mulaid_pay)
+    for r in c.execute(select(*cols).where(S.id >= lo, S.id < hi).order_by(S.id)).all():
+        yield from _entries_match(r, mulaid[r.id], count, per)
 
 
-def _settled(s: Session):
-    return s.scalars(select(m.Settlement).where(m.Settlement.state == "settled")
-                     .options(selectinload(m.Settlement.mulaid)))
+def _sums_in_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
+    """The settlements whose own amounts, items or mutual-aid detail do not add up: found in SQL,
+    worded in ``_adds_up``."""
+    def summed(table):
+        return (select(table.settlement_id, func.sum(table.amount).label("total"))
+                .where(table.settlement_id >= lo, table.settlement_id < hi).group_by(table.settlement_id).subquery())
+    items, detail = summed(m.SettlementItem), summed(m.MulaidPayment)
+    it, dt = func.coalesce(items.c.total, 0), func.coalesce(detail.c.total, 0)
+    amounts = [getattr(S, k) for k in AMOUNT_FIELDS]
+    wrong = or_(*(a < 0 for a in amounts),
+                S.medfee_sumamt != S.fulamt_ownpay_amt + S.preselfpay_amt + S.inscp_scp_amt,
+                S.medfee_sumamt != S.hifp_pay + S.acct_pay + S.acct_mulaid_pay + S.psn_cash_pay,
+                S.act_pay_dedc > S.inscp_scp_amt, it != S.medfee_sumamt, dt != S.acct_mulaid_pay)
+    q = (select(S.id, *amounts, it, dt).outerjoin(items, items.c.settlement_id == S.id)
+         .outerjoin(detail, detail.c.settlement_id == S.id).where(S.id >= lo, S.id < hi, wrong).order_by(S.id))
+    for r in c.execute(q):
+        yield from _adds_up(r, int(r[-2]), int(r[-1]))
 
 
-def _counters(s: Session, _r) -> Iterator[str]:
-    received: dict[tuple[str, int], int] = defaultdict(int)
-    paid: dict[tuple[str, int], int] = defaultdict(int)
-    for r in _settled(s):
-        year = r.setl_date.year
-        if r.acct_mulaid_pay:
-            received[(r.psn_no, year)] += r.acct_mulaid_pay
-        for p in r.mulaid:
-            paid[(p.holder, year)] += p.amount
-    zeroed = {name: -int(total) for name, total in s.execute(
-        select(m.Account.name, func.sum(m.Posting.amount))
-        .join(m.Posting, m.Posting.account_id == m.Account.id)
-        .where(m.Account.kind == "quota").group_by(m.Account.name))}
-    rows = {(u.psn_no, u.year): u for u in s.scalars(select(m.YearUsage))}
-    for key in sorted(set(received) | set(paid) | set(rows)):
-        u = rows.get(key)
-        who = f"{key[0]} {key[1]} 年"
-        got = (u.mulaid_received, u.mulaid_paid) if u else (0, 0)
-        if got != (received[key], paid[key]):
-            yield (f"{who} 计数器(收 {y(got[0])} 付 {y(got[1])})≠ 结算合计(收 {y(received[key])}"
-                   f" 付 {y(paid[key])}) / usage counter differs from its settlements")
-        if u and (u.zeroed_received != zeroed.get(f"quota:received:{key[0]}:{key[1]}", 0)
-                  or u.zeroed_paid != zeroed.get(f"quota:paid:{key[0]}:{key[1]}", 0)):
-            yield f"{who} 清零额度与额度分录不符 / zeroed quota differs from its QUOTA entries"
+def _adds_up(r, items: int, detail: int) -> Iterator[str]:
+    who = lambda: f"结算 {m.setl_id_of(r.id)}"  # noqa: E731 - only when something is wrong
+    if min(r.medfee_sumamt, r.fulamt_ownpay_amt, r.preselfpay_amt, r.inscp_scp_amt, r.act_pay_dedc,
+           r.hifp_pay, r.acct_pay, r.acct_mulaid_pay, r.psn_cash_pay) < 0:
+        yield f"{who()} 有负数金额 / a negative amount"
+    if r.medfee_sumamt != r.fulamt_ownpay_amt + r.preselfpay_amt + r.inscp_scp_amt:
+        yield f"{who()} 总额 ≠ 全自费 + 先行自付 + 符合范围 / medfee_sumamt does not add up"
+    if r.medfee_sumamt != r.hifp_pay + r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay:
+        yield f"{who()} 总额 ≠ 统筹 + 账户 + 共济 + 现金 / payments do not add up"
+    if r.act_pay_dedc > r.inscp_scp_amt:
+        yield f"{who()} 起付线超过符合范围金额 / deductible above the in-scope amount"
+    if items != r.medfee_sumamt:
+        yield f"{who()} 明细合计 ≠ 总额 / items do not sum to medfee_sumamt"
+    if detail != r.acct_mulaid_pay:
+        yield f"{who()} 共济明细合计 ≠ 共济支付 / mulaid_detail does not sum to acct_mulaid_pay"
 
 
-def _caps(s: Session, registry: Registry) -> Iterator[str]:
+def _entries_match(r, mulaid, count, per) -> Iterator[str]:
+    """Each settlement has exactly its ledger entry; a reversed one also the exact opposite."""
+    who = lambda: m.setl_id_of(r.id)  # noqa: E731
+    if r.channel == "manual":
+        want = {k: v for k, v in {f"pool:{r.region}": -r.hifp_pay, f"payout:{r.psn_no}": r.hifp_pay}.items() if v}
+        if r.acct_pay or r.acct_mulaid_pay or count[(r.id, "reimburse")] > 1 \
+                or dict(per[(r.id, "reimburse")]) != want:
+            yield f"手工报销 {who()} 的记账与报销金额不符 / manual reimbursement entry differs"
+        return
+    want: dict[str, int] = defaultdict(int)
+    want[f"personal:{r.psn_no}"] -= r.acct_pay
+    for holder, amount in mulaid:
+        want[f"personal:{holder}"] -= amount
+    want[f"pool:{r.region}"] -= r.hifp_pay
+    want[f"institution:{r.fixmedins}"] += r.hifp_pay + r.acct_pay + r.acct_mulaid_pay
+    want = {k: v for k, v in want.items() if v}
+    if count[(r.id, "settle")] > 1 or (want and dict(per[(r.id, "settle")]) != want):
+        yield f"结算 {who()} 的记账与结算金额不符 / ledger entry differs from the settlement"
+    reversed_ = {k: -v for k, v in per[(r.id, "reverse")].items()}
+    if r.state == "reversed" and (count[(r.id, "reverse")] > 1 or reversed_ != want):
+        yield f"结算 {who()} 的冲正记账不是原记账的反向 / reversal is not the exact opposite"
+    if r.state != "reversed" and count[(r.id, "reverse")]:
+        yield f"结算 {who()} 未冲正却有冲正记账 / reversal entry for a settlement not reversed"
+
+
+def _counters(c: Connection, _r, _t) -> Iterator[str]:
+    """Each person-year's usage row equals the sums of that year's settled mutual aid."""
+    year, zero, U = cast(extract("year", S.setl_date), Integer), literal(0), m.YearUsage
+    MP = m.MulaidPayment
+    parts = union_all(
+        select(S.psn_no.label("psn"), year.label("yr"), func.sum(S.acct_mulaid_pay).label("rec"),
+               zero.label("paid"), zero.label("urec"), zero.label("upaid"))
+        .where(S.state == "settled", S.acct_mulaid_pay != 0).group_by(S.psn_no, year),
+        select(MP.holder, year, zero, func.sum(MP.amount), zero, zero).join(S, S.id == MP.settlement_id)
+        .where(S.state == "settled").group_by(MP.holder, year),
+        select(U.psn_no, U.year, zero, zero, U.mulaid_received, U.mulaid_paid),
+    ).subquery()
+    rec, paid, urec, upaid = (func.sum(getattr(parts.c, k)) for k in ("rec", "paid", "urec", "upaid"))
+    q = (select(parts.c.psn, parts.c.yr, urec, upaid, rec, paid).group_by(parts.c.psn, parts.c.yr)
+         .having(or_(rec != urec, paid != upaid)).order_by(parts.c.psn, parts.c.yr))
+    for psn, yr, got_r, got_p, want_r, want_p in c.execution_options(**STREAM).execute(q):
+        yield (f"{psn} {yr} 年 计数器(收 {y(int(got_r))} 付 {y(int(got_p))})≠ 结算合计(收 {y(int(want_r))}"
+               f" 付 {y(int(want_p))}) / usage counter differs from its settlements")
+    # quota forfeited at death: rare, so both sides fit in memory
+    zeroed = {name: -int(total) for name, total in c.execute(
+        select(A.name, func.sum(P.amount)).join(P, P.account_id == A.id)
+        .where(A.kind == "quota").group_by(A.name))}
+    keys = {(k.split(":")[2], int(k.split(":")[3])) for k in zeroed}
+    rows = c.execute(select(U.psn_no, U.year, U.zeroed_received, U.zeroed_paid)
+                     .where(or_(U.zeroed_received != 0, U.zeroed_paid != 0,
+                                U.psn_no.in_(sorted({psn for psn, _ in keys}))))).all()
+    for psn, yr, zr, zp in sorted(rows):
+        if (zr, zp) != (zeroed.get(f"quota:received:{psn}:{yr}", 0), zeroed.get(f"quota:paid:{psn}:{yr}", 0)):
+            yield f"{psn} {yr} 年 清零额度与额度分录不符 / zeroed quota differs from its QUOTA entries"
+
+
+def _caps(c: Connection, registry: Registry, tick: Tick) -> Iterator[str]:
     """No settlement above its per-settlement cap; no year total above the highest cap that
-    applied to any of that year's settlements (a sound bound even when caps change mid-year)."""
-    ben_cap: dict[tuple[str, int], int | None] = {}
-    holder_cap: dict[tuple[str, int], int | None] = {}
-    received: dict[tuple[str, int], int] = defaultdict(int)
-    paid: dict[tuple[str, int], int] = defaultdict(int)
-    insutype = dict(s.execute(select(m.Person.psn_no, m.Person.insutype)).all())
-    for r in _settled(s):
-        terms = registry.find(r.region).at(r.setl_date)
-        if terms.settlement_cap is not None and r.acct_mulaid_pay > terms.settlement_cap:
-            yield f"结算 {r.setl_id} 共济 {y(r.acct_mulaid_pay)} 超过单次限额 {y(terms.settlement_cap)}"
-        key = (r.psn_no, r.setl_date.year)
-        cap = terms.annual_cap_beneficiary.get(insutype[r.psn_no])
-        if cap is not None and r.med_type == "14" and terms.chronic_extra_quota is not None \
-                and terms.is_chronic(r.dise_codg):
-            cap += terms.chronic_extra_quota
-        if r.acct_mulaid_pay:
-            received[key] += r.acct_mulaid_pay
-            ben_cap[key] = None if cap is None or ben_cap.get(key, 0) is None else max(cap, ben_cap.get(key, 0))
-        for p in r.mulaid:
-            hk = (p.holder, r.setl_date.year)
-            paid[hk] += p.amount
-            hc = terms.annual_cap_holder
-            holder_cap[hk] = None if hc is None or holder_cap.get(hk, 0) is None else max(hc, holder_cap.get(hk, 0))
-    for key, total in received.items():
-        if ben_cap[key] is not None and total > ben_cap[key]:
-            yield f"{key[0]} {key[1]} 年受益 {y(total)} 超过被绑定人年度限额 {y(ben_cap[key])}"
-    for key, total in paid.items():
-        if holder_cap[key] is not None and total > holder_cap[key]:
-            yield f"{key[0]} {key[1]} 年支出 {y(total)} 超过主账户年度限额 {y(holder_cap[key])}"
+    applied to any of that year's settlements (a sound bound even when caps change mid-year).
+    Streams in person order, so only one person-year is held at a time."""
+    terms = lambda r: registry.find(r.region).at(r.setl_date)  # noqa: E731 - cached per span
+    q = (select(S.id, S.psn_no, S.region, S.setl_date, S.med_type, S.dise_codg, S.acct_mulaid_pay,
+                m.Person.insutype).join(m.Person, m.Person.psn_no == S.psn_no)
+         .where(S.state == "settled", S.acct_mulaid_pay > 0).order_by(S.psn_no, S.setl_date, S.id))
+    for (psn, yr), rows in groupby(c.execution_options(**STREAM).execute(q),
+                                   key=lambda r: (r.psn_no, r.setl_date.year)):
+        total, cap = 0, 0
+        for r in rows:
+            t = terms(r)
+            if t.settlement_cap is not None and r.acct_mulaid_pay > t.settlement_cap:
+                yield f"结算 {m.setl_id_of(r.id)} 共济 {y(r.acct_mulaid_pay)} 超过单次限额 {y(t.settlement_cap)}"
+            this = t.annual_cap_beneficiary.get(r.insutype)
+            if this is not None and r.med_type == "14" and t.chronic_extra_quota is not None \
+                    and t.is_chronic(r.dise_codg):
+                this += t.chronic_extra_quota
+            total += r.acct_mulaid_pay
+            cap = None if this is None or cap is None else max(cap, this)
+        if cap is not None and total > cap:
+            yield f"{psn} {yr} 年受益 {y(total)} 超过被绑定人年度限额 {y(cap)}"
+    tick(1, 2)
+    MP = m.MulaidPayment
+    q = (select(MP.holder, S.region, S.setl_date, MP.amount).join(S, S.id == MP.settlement_id)
+         .where(S.state == "settled").order_by(MP.holder, S.setl_date))
+    for (holder, yr), rows in groupby(c.execution_options(**STREAM).execute(q),
+                                      key=lambda r: (r.holder, r.setl_date.year)):
+        total, cap = 0, 0
+        for r in rows:
+            this = terms(r).annual_cap_holder
+            total += r.amount
+            cap = None if this is None or cap is None else max(cap, this)
+        if cap is not None and total > cap:
+            yield f"{holder} {yr} 年支出 {y(total)} 超过主账户年度限额 {y(cap)}"
+
+
+CHECKS: tuple[tuple[str, Callable[[Connection, Registry, Tick], Iterator[str]]], ...] = (
+    ("分录平衡 journal entries balance", _entries_balance),
+    ("余额 = 记账合计 balances", _balances),
+    ("余额从未为负 running balances", _never_negative),
+    ("结算与记账 settlements and their entries", _settlements),
+    ("年度计数器 usage counters", _counters),
+    ("限额 caps", _caps),
+    ("审计链 audit chain", lambda c, _r, tick: audit.verify_chain(c, tick)),
+)
