@@ -110,3 +110,15 @@ def test_verify_reports_progress_per_check(engine, monkeypatch) -> None:
         low, high = c.execute(text("SELECT min(id), max(id) FROM settlements")).one()
     ranges = len(range(low, high + 1, 2))
     assert settlement_ticks == [(i, ranges) for i in range(1, ranges + 1)]
+
+
+@pytest.mark.tampers
+@pytest.mark.parametrize("update", ["zeroed_received = 0", "zeroed_received = zeroed_received - 1"])
+def test_verify_matches_zeroed_quota_to_its_entries(engine, update: str) -> None:
+    """Quota forfeited at death is a QUOTA entry; the usage row that says otherwise is reported,
+    also when it says nothing was forfeited at all."""
+    story = STORY.parent / "lifecycle.yaml"
+    assert replay(load_document(story.read_text(encoding="utf-8")), engine)["final"]["invariants"] == "ok"
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE year_usage SET {update} WHERE psn_no = 'E'"))
+    assert Service(engine).verify() == ["E 2025 年 清零额度与额度分录不符 / zeroed quota differs from its QUOTA entries"]

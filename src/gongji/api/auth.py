@@ -70,7 +70,8 @@ async def principal(request: Request) -> Principal:
             raise AuthError(status, why, "机构签名校验未通过 / request signature refused")
         p = Principal("institution", code, "institution")
     elif COOKIE in request.cookies:
-        info = security.session_of(engine, request.cookies[COOKIE], datetime.now())
+        info = await run_in_threadpool(  # a database read: off the event loop too
+            security.session_of, engine, request.cookies[COOKIE], datetime.now())
         if info is None:  # expired or logged out: a stranger, who may still log in again
             request.state.principal = ANONYMOUS
             return ANONYMOUS

@@ -193,7 +193,7 @@ def _counters(c: Connection, _r, _t) -> Iterator[str]:
     zeroed = {name: -int(total) for name, total in c.execute(
         select(A.name, func.sum(P.amount)).join(P, P.account_id == A.id)
         .where(A.kind == "quota").group_by(A.name))}
-    keys = {(k.split(":")[2], int(k.split(":")[3])) for k in zeroed}
+    keys = {tuple(k.split(":")[2:]) for k in zeroed if k.count(":") == 3}  # not quota:forfeited
     rows = c.execute(select(U.psn_no, U.year, U.zeroed_received, U.zeroed_paid)
                      .where(or_(U.zeroed_received != 0, U.zeroed_paid != 0,
                                 U.psn_no.in_(sorted({psn for psn, _ in keys}))))).all()
