@@ -1,7 +1,8 @@
 """Settlement latency as the database grows: bench.settle on 0, 1M and 10M settlements.
 
 For each size a new database is made and filled by ``gongji demo --persons P --settlements S``
-(P = S/10, at least 4), then ``bench.settle`` runs on it. Prints p50/p99 at each size against
+(P = S/10, at least 4), then ``bench.settle`` runs on it, then ``gongji verify`` (its time and
+peak memory: the check must stay usable as the ledger grows). Prints p50/p99 at each size against
 the empty database's; the last line is JSON. Flat means every p50 within 20% of the first.
 
     python -m bench.scale [--db postgresql://postgres@127.0.0.1] [--sizes 0,1000000,10000000]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,18 @@ def fill(url: str, size: int) -> float:
     return time.perf_counter() - started
 
 
+def verify(url: str) -> tuple[float, float]:
+    """``gongji verify`` on the database: seconds and the process's peak RSS in MB; it must pass."""
+    exe = str(Path(sys.executable).with_name("gongji"))
+    started = time.perf_counter()
+    child = subprocess.Popen([exe, "verify", "--db", url], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"gongji verify failed on {url} (exit {child.returncode})")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default=None, help="PostgreSQL server URL without a database name")
@@ -66,8 +80,11 @@ def main(argv: list[str] | None = None) -> dict:
         took = fill(url, size) if size else 0.0
         print(f"— {size:,} settlements loaded in {took:.0f} s; bench.settle:", flush=True)
         r = settle.main(["--db", url, "--n", str(args.n), "--clients", str(args.clients), "--no-pgbench"])
+        checked, rss = verify(url)
+        print(f"— gongji verify: {checked:.1f} s, peak RSS {rss:.0f} MB", flush=True)
         rows.append({"settlements": size, "fill_s": round(took), "per_s": r["gongji_per_s"],
-                     "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]})
+                     "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "verify_s": round(checked, 1),
+                     "verify_rss_mb": round(rss)})
         if not args.keep:
             drop(args.db, url)
     base = rows[0]
