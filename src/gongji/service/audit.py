@@ -51,9 +51,10 @@ def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
         h = link(prev, at, actor[:80], action, target[:120], d)
         rows.append((at, actor[:80], action, target[:120], d, prev, h))
         prev = h
-    made = db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"), rows, "hash")
-    last = max(id_ for id_, _ in made)
-    db.run("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", last, prev)
+    with db.pipeline():  # insert and head move in one round trip: the head is found by its hash
+        db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"), rows)
+        db.run("UPDATE audit_head SET last_id = (SELECT id FROM audit WHERE hash = ?), last_hash = ? WHERE id = 1",
+               prev, prev)
 
 
 def verify_chain(conn, tick=lambda done, total: None) -> list[str]:

@@ -78,9 +78,12 @@ def balance(session: Session, psn_no: str) -> int:
     return acct or 0
 
 
-def counter_ids(db: Raw, wanted: dict[str, str]) -> dict[str, int]:
-    """Ids of counter-accounts by name (``wanted``: name → kind), made on first use."""
+def counter_ids(db: Raw, wanted: dict[str, str], known: dict[str, int] | None = None) -> dict[str, int]:
+    """Ids of counter-accounts by name (``wanted``: name → kind), made on first use; ``known``
+    (read earlier in the transaction) saves the lookup when it has them all."""
     names = sorted(wanted)
+    if known is not None and all(n in known for n in names):
+        return {n: known[n] for n in names}
     found = dict(db.rows("SELECT name, id FROM accounts WHERE name IN ({})", lists=[names]))
     missing = [n for n in names if n not in found]
     for id_, name in db.insert("accounts", ("name", "kind", "ledger"), [(n, wanted[n], CNY) for n in missing], "name"):

@@ -27,9 +27,7 @@ from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
 from gongji.service.settlements import ratio_text, request_hash, settled_output
 from gongji.store import models as m
-from gongji.store.raw import Raw, shape
-
-Stored = shape("Stored", "id fixmedins idem_key request_hash")
+from gongji.store.raw import Raw
 
 
 @dataclass
@@ -40,15 +38,6 @@ class _Made:
     region: str
     result: Result
     id: int = 0
-
-
-def _stored(db: Raw, requests: list[tuple[str, VisitRef, str]]) -> dict[tuple[str, str], Any]:
-    """Settlements already made under these keys (by institution and key)."""
-    codes = sorted({v.fixmedins for _, v, _ in requests})
-    keys = sorted({k for k, _, _ in requests})
-    rows = db.rows("SELECT id, fixmedins, idem_key, request_hash FROM settlements"
-                   " WHERE fixmedins IN ({}) AND idem_key IN ({})", lists=[codes, keys], shape=Stored)
-    return {(r.fixmedins, r.idem_key): r for r in rows}
 
 
 def _conflict(key: str, first) -> Callable[[], DomainError]:
@@ -62,9 +51,8 @@ def settle_many(uow, registry: Registry, day: date,
     uow.session.flush()
     conn = uow.session.connection()
     db = Raw(conn)
-    stored = _stored(db, requests)
-    fresh = [v for k, v, _ in requests if (v.fixmedins, k) not in stored]
-    snap = snapshot.load(conn, fresh, day.year, lock=True) if fresh else None
+    snap = snapshot.load(conn, [v for _, v, _ in requests], day.year, lock=True, keys=[k for k, _, _ in requests])
+    stored = snap.stored
     made: dict[tuple[str, str], _Made] = {}
     plan: list[Any] = []  # per request: the refusal, or the settlement (made now or before) that answers
     for key, v, actor in requests:
@@ -83,7 +71,8 @@ def settle_many(uow, registry: Registry, day: date,
         made[k] = _Made(key, v, digest, situation.region, r)
         plan.append(made[k])
     if made:
-        _write(db, day, snap, list(made.values()))
+        with db.pipeline():
+            _write(db, day, snap, list(made.values()))
     answered: set[int] = set()
     return [_answer(uow, p, answered) for p in plan]
 
@@ -127,7 +116,8 @@ def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> No
 def _post(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
     """The ledger entries (as ``service.settlements._move`` writes one) and the new balances."""
     counters = ledger.counter_ids(db, {f"pool:{x.region}": "pool" for x in made}
-                                  | {f"institution:{x.visit.fixmedins}": "institution" for x in made})
+                                  | {f"institution:{x.visit.fixmedins}": "institution" for x in made},
+                                  snap.counter_accounts)
     entries = []
     for x in made:
         r = x.result

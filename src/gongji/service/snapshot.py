@@ -49,6 +49,8 @@ class Snapshot:
     sanctions: dict[str, list[Any]] = field(default_factory=dict)
     filings: dict[str, list[Any]] = field(default_factory=dict)
     usage: dict[str, Usage] = field(default_factory=dict)
+    stored: dict[tuple[str, str], Any] = field(default_factory=dict)  # (fixmedins, key) → settlement made
+    counter_accounts: dict[str, int] = field(default_factory=dict)  # pool:… and institution:… → id
 
     def balance(self, psn_no: str) -> int:
         acct = self.accounts.get(psn_no)
@@ -74,33 +76,50 @@ Institution = shape("Institution", "code level admdvs kind")
 Dated = shape("Dated", "psn_no admdvs start end")
 
 
-def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool) -> Snapshot:
+Stored = shape("Stored", "id fixmedins idem_key request_hash")
+
+
+def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: list[str] = ()) -> Snapshot:
+    """Everything a batch reads, in two round trips: what the visits name, then the people they
+    lead to (patients and their holders). With ``keys`` (a batch that writes): also the
+    settlements already made under them and the counter-accounts its entries will name."""
     db = Raw(conn)
     snap = Snapshot(year)
     patients = sorted({v.psn_no for v in visits})
     codes = sorted({v.fixmedins for v in visits})
-    snap.institutions = {r.code: r for r in db.rows(
-        "SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", lists=[codes], shape=Institution)}
+    writing = [
+        ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
+         (), [codes, sorted(set(keys))]),
+        ("SELECT name, id FROM accounts WHERE kind = 'pool' OR name IN ({})", (), [[f"institution:{c}" for c in codes]]),
+    ] if keys else []
+    institutions, bindings, filings, *written = db.many([
+        ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),
+        ("SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
+         " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", (), [patients, SERVING]),
+        ('SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', (), [patients]), *writing])
+    if written:
+        snap.stored = {(r[1], r[2]): Stored(*r) for r in written[0]}
+        snap.counter_accounts = dict(written[1])
     d_ = db.read_date
-    bindings = [Binding(*r[:6], d_(r[6]), d_(r[7]), d_(r[8])) for r in db.rows(
-        "SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
-        " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", lists=[patients, SERVING])]
+    snap.institutions = {r[0]: Institution(*r) for r in institutions}
+    bindings = [Binding(*r[:6], d_(r[6]), d_(r[7]), d_(r[8])) for r in bindings]
     snap.bindings = _group(bindings, "beneficiary")
+    snap.filings = _group([Dated(r[0], r[1], d_(r[2]), d_(r[3])) for r in filings], "psn_no")
     everyone = sorted(set(patients) | {x.holder for x in bindings})
-    # SQLite writers already hold the database; PostgreSQL locks the rows, in psn_no order
+    # SQLite writers already hold the database; PostgreSQL locks the rows, in psn_no order, and
+    # the reads after the lock (same round trip, in order) see what the last holder committed
     lock_sql = " FOR UPDATE" if lock and db.pg else ""
-    snap.people = {r[0]: Person(*r[:4], bool(r[4])) for r in db.rows(
-        "SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE psn_no IN ({})"
-        " ORDER BY psn_no" + lock_sql, lists=[everyone])}
-    snap.accounts = {r[0]: [r[1], r[2]] for r in db.rows(
-        "SELECT psn_no, id, balance FROM accounts WHERE psn_no IN ({})", lists=[everyone])}
-    snap.sanctions = _group([Dated(r[0], None, d_(r[1]), d_(r[2])) for r in db.rows(
-        'SELECT psn_no, start, "end" FROM sanctions WHERE psn_no IN ({})', lists=[everyone])], "psn_no")
-    snap.filings = _group([Dated(r[0], r[1], d_(r[2]), d_(r[3])) for r in db.rows(
-        'SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', lists=[patients])], "psn_no")
-    snap.usage = {r[0]: Usage(True, *r[1:]) for r in db.rows(
-        f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE psn_no IN ({{}}) AND year = ?", year,
-        lists=[everyone])}
+    people, accounts, sanctions, usage = db.many([
+        ("SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE psn_no IN ({})"
+         " ORDER BY psn_no" + lock_sql, (), [everyone]),
+        ("SELECT psn_no, id, balance FROM accounts WHERE psn_no IN ({})", (), [everyone]),
+        ('SELECT psn_no, start, "end" FROM sanctions WHERE psn_no IN ({})', (), [everyone]),
+        (f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE psn_no IN ({{}}) AND year = ?", (year,),
+         [everyone])])
+    snap.people = {r[0]: Person(*r[:4], bool(r[4])) for r in people}
+    snap.accounts = {r[0]: [r[1], r[2]] for r in accounts}
+    snap.sanctions = _group([Dated(r[0], None, d_(r[1]), d_(r[2])) for r in sanctions], "psn_no")
+    snap.usage = {r[0]: Usage(True, *r[1:]) for r in usage}
     return snap
 
 

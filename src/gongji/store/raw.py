@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from contextlib import nullcontext
 from datetime import date
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
@@ -24,11 +25,6 @@ def _sql(text: str, pg: bool, sizes: tuple[int, ...]) -> str:
     for n in sizes:
         text = text.replace("{}", ",".join("?" * n), 1)
     return text.replace("?", "%s") if pg else text
-
-
-@lru_cache(maxsize=256)
-def _values(width: int, count: int) -> str:
-    return ",".join(["(" + ",".join("?" * width) + ")"] * count)
 
 
 @lru_cache(maxsize=256)
@@ -64,6 +60,26 @@ class Raw:
         self.cur.execute(self.sql(text, lists), args)
         out = self.cur.fetchall()
         return [shape._make(r) for r in out] if shape else out
+
+    def many(self, queries: Sequence[tuple[str, Sequence[Any], Sequence[Sequence[Any]]]]) -> list[list]:
+        """The rows of several independent selects, each (text, params, lists), sent together:
+        one round trip on PostgreSQL (pipeline mode), one after another on SQLite."""
+        if not self.pg:
+            return [self.rows(text, *params, lists=lists) for text, params, lists in queries]
+        conn, cursors = self.cur.connection, []
+        with conn.pipeline():
+            for text, params, lists in queries:
+                Raw.statements += 1
+                cur = conn.cursor()
+                cur.execute(self.sql(text, lists), [a for x in lists for a in x] + list(params))
+                cursors.append(cur)
+        return [cur.fetchall() for cur in cursors]
+
+    def pipeline(self):
+        """Within it, statements whose answer is not read (inserts without RETURNING, updates) are
+        queued and sent with the next read or at the end: fewer round trips on PostgreSQL. A
+        failure among them surfaces at that later point, still inside the same transaction."""
+        return self.cur.connection.pipeline() if self.pg else nullcontext()
 
     def one(self, text: str, *params: Any):
         Raw.statements += 1
