@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(result))
     if args.readme:
         from bench.readme import write_line
-        write_line("scale", result["db"], f"`python -m bench.scale --sizes {args.sizes}` → `{json.dumps(result)}`")
+        db = f"--db {args.db} " if args.db else ""
+        write_line("scale", result["db"], f"`python -m bench.scale {db}--sizes {args.sizes} --n {args.n}"
+                                          f" --clients {args.clients}` → `{json.dumps(result)}`")
     tmp.cleanup()
     return result
 
