@@ -51,7 +51,10 @@ def settle_many(uow, registry: Registry, day: date,
     uow.session.flush()
     conn = uow.session.connection()
     db = Raw(conn)
-    snap = snapshot.load(conn, [v for _, v, _ in requests], day.year, lock=True, keys=[k for k, _, _ in requests])
+    # the counter-accounts any entry may name: the institutions', and every region's pool
+    counters = [f"institution:{v.fixmedins}" for _, v, _ in requests] + [f"pool:{r.region}" for r in registry.regions]
+    snap = snapshot.load(conn, [v for _, v, _ in requests], day.year, lock=True, keys=[k for k, _, _ in requests],
+                         counters=counters)
     stored = snap.stored
     made: dict[tuple[str, str], _Made] = {}
     plan: list[Any] = []  # per request: the refusal, or the settlement (made now or before) that answers

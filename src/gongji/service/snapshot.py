@@ -79,10 +79,12 @@ Dated = shape("Dated", "psn_no admdvs start end")
 Stored = shape("Stored", "id fixmedins idem_key request_hash")
 
 
-def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: list[str] = ()) -> Snapshot:
+def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: list[str] = (),
+         counters: list[str] = ()) -> Snapshot:
     """Everything a batch reads, in two round trips: what the visits name, then the people they
     lead to (patients and their holders). With ``keys`` (a batch that writes): also the
-    settlements already made under them and the counter-accounts its entries will name."""
+    settlements already made under them, and the ids of the ``counters`` accounts (by name, so
+    the lookup stays on the index however many personal accounts there are)."""
     db = Raw(conn)
     snap = Snapshot(year)
     patients = sorted({v.psn_no for v in visits})
@@ -90,7 +92,7 @@ def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: 
     writing = [
         ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
          (), [codes, sorted(set(keys))]),
-        ("SELECT name, id FROM accounts WHERE kind = 'pool' OR name IN ({})", (), [[f"institution:{c}" for c in codes]]),
+        ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters)) or ["-"]]),
     ] if keys else []
     institutions, bindings, filings, *written = db.many([
         ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),
