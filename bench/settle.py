@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"db": engine.dialect.name, "gongji_per_s": round(gongji, 1), "floor_per_s": round(floor_rate, 1),
               "ratio_to_floor": round(gongji / floor_rate, 3), "pgbench_tps": None, "ratio_to_pgbench": None,
               "p99_ms": round(percentile(lat, .99), 1),
-              "p50_ms": round(percentile(lat, .5), 1)}
+              "p50_ms": round(percentile(lat, .5), 1), "floor_p50_ms": round(percentile(f_lat, .5), 1)}
     if engine.dialect.name == "postgresql" and not args.no_pgbench:
         tps = pgbench(engine_url, args.clients)
         if tps:

@@ -37,4 +37,6 @@ def test_scale_compares_each_size_with_the_empty_database(capsys) -> None:
     assert sizes == [0, 80]
     assert result["sizes"][0]["p50_ratio"] == 1.0
     assert all(r["verify_s"] > 0 and r["verify_rss_mb"] > 0 for r in result["sizes"])  # verify passed on each
+    assert all(r["floor_p50_ratio"] == round(r["floor_p50_ms"] / result["sizes"][0]["floor_p50_ms"], 2)
+               for r in result["sizes"])
     assert result["flat_within_20pct"] == all(abs(r["p50_ratio"] - 1) <= 0.2 for r in result["sizes"])
