@@ -1,0 +1,46 @@
+"""Every statement a settlement sends finds its rows through an index (PostgreSQL).
+
+On a test database every table is small and the planner scans them all, so the plans are asked
+for with sequential scans priced out of reach (``enable_seqscan = off``): a statement that still
+scans has no index it can use, and on a region's database of millions of rows it would grow with
+the number of insured persons. (``bench.scale`` found one such lookup, by account kind.)"""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy import text
+
+from gongji.store.db import make_engine
+from gongji.store.models import Base
+from tests.service.helpers import family, service, visit
+
+
+def test_every_statement_of_a_settlement_uses_an_index(pg_url, monkeypatch) -> None:
+    engine = make_engine(pg_url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as c:
+        c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    svc = service(engine)
+    children = family(svc, "900.00", beneficiaries=2)
+    sent: list[tuple[str, object]] = []
+    real = psycopg.Cursor.execute
+
+    def recording(cur, query, params=None, **kw):
+        sent.append((str(query), params))
+        return real(cur, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    outcomes = svc.settle_batch([(f"k{i}", visit(b, "120.00"), "test") for i, b in enumerate(children * 2)])
+    monkeypatch.undo()
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    reads = [(q, p) for q, p in sent if q.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))]
+    assert len(reads) >= 10  # the batch's reads, its updates and the audit head
+    scans = []
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("SET enable_seqscan = off")
+        for query, params in reads:
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params))
+            if "Seq Scan" in plan:
+                scans.append(f"{query}\n{plan}")
+    engine.dispose()
+    assert scans == [], "\n\n".join(scans)
