@@ -57,10 +57,10 @@ def verify(url: str) -> tuple[float, float]:
     exe = str(Path(sys.executable).with_name("gongji"))
     started = time.perf_counter()
     child = subprocess.Popen([exe, "verify", "--db", url], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"gongji verify failed on {url} (exit {child.returncode})")
+    _, status, usage = os.wait4(child.pid, 0)  # wait4: this child's own peak RSS
+    code = child.returncode = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"gongji verify failed on {url} (exit {code})")
     return time.perf_counter() - started, usage.ru_maxrss / 1024
 
 

@@ -97,7 +97,17 @@ def sqlite_template(tmp_path_factory) -> Path:
 def engine(request, tmp_path):
     """An engine on a migrated, empty database of each kind. After the test, ``verify`` must be
     clean, unless the test damages the database on purpose (marked ``tampers``)."""
-    if request.param == "sqlite":
+    yield from _empty_engine(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def pg_engine(request, tmp_path):
+    """The PostgreSQL one alone, for what only PostgreSQL has (query plans)."""
+    yield from _empty_engine("postgresql", request, tmp_path)
+
+
+def _empty_engine(kind: str, request, tmp_path):
+    if kind == "sqlite":
         path = tmp_path / "gongji.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         eng = make_engine(str(path))

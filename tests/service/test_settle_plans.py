@@ -8,19 +8,12 @@ the number of insured persons. (``bench.scale`` found one such lookup, by accoun
 from __future__ import annotations
 
 import psycopg
-from sqlalchemy import text
 
-from gongji.store.db import make_engine
-from gongji.store.models import Base
 from tests.service.helpers import family, service, visit
 
 
-def test_every_statement_of_a_settlement_uses_an_index(pg_url, monkeypatch) -> None:
-    engine = make_engine(pg_url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as c:
-        c.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    svc = service(engine)
+def test_every_statement_of_a_settlement_uses_an_index(pg_engine, pg_url, monkeypatch) -> None:
+    svc = service(pg_engine)
     children = family(svc, "900.00", beneficiaries=2)
     sent: list[tuple[str, object]] = []
     real = psycopg.Cursor.execute
@@ -42,5 +35,4 @@ def test_every_statement_of_a_settlement_uses_an_index(pg_url, monkeypatch) -> N
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params))
             if "Seq Scan" in plan:
                 scans.append(f"{query}\n{plan}")
-    engine.dispose()
     assert scans == [], "\n\n".join(scans)

@@ -21,11 +21,12 @@ def test_many_answers_each_query_as_alone(engine) -> None:
         _accounts(conn, db, ["pool:A", "pool:B", "pool:C"])
         queries = [("SELECT name FROM accounts WHERE name IN ({}) ORDER BY name", (), [["pool:A", "pool:C"]]),
                    ("SELECT count(*) FROM accounts WHERE kind = ?", ("pool",), []),
-                   ("SELECT name FROM accounts WHERE name = ?", ("nobody",), [])]
+                   ("SELECT name FROM accounts WHERE name = ?", ("nobody",), []),
+                   ("SELECT name FROM accounts WHERE name IN ({})", (), [[]])]  # an empty list: no rows
         alone = [[tuple(r) for r in db.rows(t, *p, lists=ls)] for t, p, ls in queries]
         together = [[tuple(r) for r in rows] for rows in db.many(queries)]
         conn.rollback()
-    assert together == alone == [[("pool:A",), ("pool:C",)], [(3,)], []]
+    assert together == alone == [[("pool:A",), ("pool:C",)], [(3,)], [], []]
 
 
 def test_pipelined_writes_are_done_by_the_end_of_the_block(engine) -> None:

@@ -92,7 +92,7 @@ def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: 
     writing = [
         ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
          (), [codes, sorted(set(keys))]),
-        ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters)) or ["-"]]),
+        ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters))]),
     ] if keys else []
     institutions, bindings, filings, *written = db.many([
         ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),

@@ -111,39 +111,28 @@ def _settlement_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
 
 
 def _sums_in_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
-    """The settlements whose own amounts, items or mutual-aid detail do not add up: found in SQL,
-    worded in ``_adds_up``."""
+    """The settlements whose own amounts, items or mutual-aid detail do not add up: each rule is
+    one SQL condition, selected as a column, so only the settlements that break one come back."""
     def summed(table):
         return (select(table.settlement_id, func.sum(table.amount).label("total"))
                 .where(table.settlement_id >= lo, table.settlement_id < hi).group_by(table.settlement_id).subquery())
     items, detail = summed(m.SettlementItem), summed(m.MulaidPayment)
-    it, dt = func.coalesce(items.c.total, 0), func.coalesce(detail.c.total, 0)
-    amounts = [getattr(S, k) for k in AMOUNT_FIELDS]
-    wrong = or_(*(a < 0 for a in amounts),
-                S.medfee_sumamt != S.fulamt_ownpay_amt + S.preselfpay_amt + S.inscp_scp_amt,
-                S.medfee_sumamt != S.hifp_pay + S.acct_pay + S.acct_mulaid_pay + S.psn_cash_pay,
-                S.act_pay_dedc > S.inscp_scp_amt, it != S.medfee_sumamt, dt != S.acct_mulaid_pay)
-    q = (select(S.id, *amounts, it, dt).outerjoin(items, items.c.settlement_id == S.id)
-         .outerjoin(detail, detail.c.settlement_id == S.id).where(S.id >= lo, S.id < hi, wrong).order_by(S.id))
-    for r in c.execute(q):
-        yield from _adds_up(r, int(r[-2]), int(r[-1]))
-
-
-def _adds_up(r, items: int, detail: int) -> Iterator[str]:
-    who = lambda: f"结算 {m.setl_id_of(r.id)}"  # noqa: E731 - only when something is wrong
-    if min(r.medfee_sumamt, r.fulamt_ownpay_amt, r.preselfpay_amt, r.inscp_scp_amt, r.act_pay_dedc,
-           r.hifp_pay, r.acct_pay, r.acct_mulaid_pay, r.psn_cash_pay) < 0:
-        yield f"{who()} 有负数金额 / a negative amount"
-    if r.medfee_sumamt != r.fulamt_ownpay_amt + r.preselfpay_amt + r.inscp_scp_amt:
-        yield f"{who()} 总额 ≠ 全自费 + 先行自付 + 符合范围 / medfee_sumamt does not add up"
-    if r.medfee_sumamt != r.hifp_pay + r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay:
-        yield f"{who()} 总额 ≠ 统筹 + 账户 + 共济 + 现金 / payments do not add up"
-    if r.act_pay_dedc > r.inscp_scp_amt:
-        yield f"{who()} 起付线超过符合范围金额 / deductible above the in-scope amount"
-    if items != r.medfee_sumamt:
-        yield f"{who()} 明细合计 ≠ 总额 / items do not sum to medfee_sumamt"
-    if detail != r.acct_mulaid_pay:
-        yield f"{who()} 共济明细合计 ≠ 共济支付 / mulaid_detail does not sum to acct_mulaid_pay"
+    rules = [
+        (or_(*(getattr(S, k) < 0 for k in AMOUNT_FIELDS)), "有负数金额 / a negative amount"),
+        (S.medfee_sumamt != S.fulamt_ownpay_amt + S.preselfpay_amt + S.inscp_scp_amt,
+         "总额 ≠ 全自费 + 先行自付 + 符合范围 / medfee_sumamt does not add up"),
+        (S.medfee_sumamt != S.hifp_pay + S.acct_pay + S.acct_mulaid_pay + S.psn_cash_pay,
+         "总额 ≠ 统筹 + 账户 + 共济 + 现金 / payments do not add up"),
+        (S.act_pay_dedc > S.inscp_scp_amt, "起付线超过符合范围金额 / deductible above the in-scope amount"),
+        (func.coalesce(items.c.total, 0) != S.medfee_sumamt, "明细合计 ≠ 总额 / items do not sum to medfee_sumamt"),
+        (func.coalesce(detail.c.total, 0) != S.acct_mulaid_pay,
+         "共济明细合计 ≠ 共济支付 / mulaid_detail does not sum to acct_mulaid_pay"),
+    ]
+    q = (select(S.id, *(rule for rule, _ in rules)).outerjoin(items, items.c.settlement_id == S.id)
+         .outerjoin(detail, detail.c.settlement_id == S.id)
+         .where(S.id >= lo, S.id < hi, or_(*(rule for rule, _ in rules))).order_by(S.id))
+    for sid, *broken in c.execute(q):
+        yield from (f"结算 {m.setl_id_of(sid)} {words}" for hit, (_, words) in zip(broken, rules) if hit)
 
 
 def _entries_match(r, mulaid, count, per) -> Iterator[str]:
@@ -222,7 +211,7 @@ def _caps(c: Connection, registry: Registry, tick: Tick) -> Iterator[str]:
                     and t.is_chronic(r.dise_codg):
                 this += t.chronic_extra_quota
             total += r.acct_mulaid_pay
-            cap = None if this is None or cap is None else max(cap, this)
+            cap = _widest(cap, this)
         if cap is not None and total > cap:
             yield f"{psn} {yr} 年受益 {y(total)} 超过被绑定人年度限额 {y(cap)}"
     tick(1, 2)
@@ -235,9 +224,14 @@ def _caps(c: Connection, registry: Registry, tick: Tick) -> Iterator[str]:
         for r in rows:
             this = terms(r).annual_cap_holder
             total += r.amount
-            cap = None if this is None or cap is None else max(cap, this)
+            cap = _widest(cap, this)
         if cap is not None and total > cap:
             yield f"{holder} {yr} 年支出 {y(total)} 超过主账户年度限额 {y(cap)}"
+
+
+def _widest(cap: int | None, this: int | None) -> int | None:
+    """The highest cap so far; none (no cap) once any settlement had none."""
+    return None if this is None or cap is None else max(cap, this)
 
 
 CHECKS: tuple[tuple[str, Callable[[Connection, Registry, Tick], Iterator[str]]], ...] = (

@@ -22,8 +22,8 @@ from sqlalchemy import Connection
 
 @lru_cache(maxsize=None)
 def _sql(text: str, pg: bool, sizes: tuple[int, ...]) -> str:
-    for n in sizes:
-        text = text.replace("{}", ",".join("?" * n), 1)
+    for n in sizes:  # an empty list matches nothing, as IN () would if SQL allowed it
+        text = text.replace("{}", ",".join("?" * n) or "NULL", 1)
     return text.replace("?", "%s") if pg else text
 
 
