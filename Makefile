@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-settle bench-http bench-scale check clean
+.PHONY: run test bench bench-settle bench-http bench-scale bench-flood check lock clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every transitive version (regenerate with `make lock` after changing pyproject.toml).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "gongji needs Python 3.11"'
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 # Serves the demo on http://127.0.0.1:8000 from ./gongji.db (or $$GONGJI_DB), loading it first
@@ -30,6 +31,14 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/gongji policy check
 	$(BIN)/pytest
+
+# Lint (pyflakes, bugbear, isort, pyupgrade) and types of the pure core and the service layer.
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^gongji' > constraints.txt
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.calc

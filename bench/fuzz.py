@@ -22,7 +22,9 @@ import schemathesis
 from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from bench.world import World
@@ -65,7 +67,7 @@ def fuzz(world: World, per_operation: int) -> dict:
         @hypothesis.given(case=op.as_strategy())
         @hypothesis.settings(max_examples=per_operation, deadline=None, database=None, derandomize=True,
                              suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
-        def run(case) -> None:
+        def run(case, client=client, op=op) -> None:
             kw = case.as_transport_kwargs(base_url="http://testserver")
             body = kw.get("json")
             if isinstance(body, dict) and isinstance(body.get("visit"), dict):

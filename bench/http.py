@@ -24,13 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.settle import VISIT_ITEMS, percentile, setup
 from gongji.client import signed_headers
 from gongji.service import security
 from gongji.service.facade import Service
 from gongji.service.uow import run
 from gongji.store.db import make_engine, migrate
-
-from bench.settle import VISIT_ITEMS, percentile, setup
 
 PATH = "/api/v1/settlements"
 
@@ -114,7 +113,7 @@ async def load(port: int, inst: str, secret: str, patients: list[str], n: int, c
             rss[0] = max(rss[0], rss_of(server_pid))
             try:
                 await asyncio.wait_for(done.wait(), 0.2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def client(k: int) -> None:

@@ -120,7 +120,7 @@ def floor(url: str, n: int, clients: int, statements: int, run: str) -> tuple[fl
                  for _ in range(clients)]
         ph = "%s"
     writes = [
-        f"INSERT INTO journal (kind, \"on\", created_at) VALUES ('floor', '2025-06-01', CURRENT_TIMESTAMP)",
+        "INSERT INTO journal (kind, \"on\", created_at) VALUES ('floor', '2025-06-01', CURRENT_TIMESTAMP)",
         f"UPDATE accounts SET balance = balance WHERE name = {ph}",
         f"UPDATE year_usage SET mulaid_paid = mulaid_paid WHERE psn_no = {ph}",
         f"INSERT INTO audit (at, actor, action, target, payload_digest, prev_hash, hash) VALUES ('t', 'floor', 'floor', {ph}, 'd', 'p', {ph})",

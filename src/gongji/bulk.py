@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Engine
 
@@ -108,7 +108,7 @@ def _institutions(engine: Engine, regions: list[str], start: date, ids: dict) ->
                   [(f"BULK{r}", f"批量演示医院 {r}", 1, COUNTIES[r], "hospital", db.date(start)) for r in regions])
         names = [("contributions", "contributions")] + [(f"pool:{r}", "pool") for r in regions] \
             + [(f"institution:BULK{r}", "institution") for r in regions]
-        for i, (name, kind) in enumerate(names, 1):
+        for i, (name, _kind) in enumerate(names, 1):
             ids[name] = i
         db.insert("accounts", ("id", "name", "kind", "ledger"), [(ids[n], n, k, "CNY") for n, k in names])
         ids["account"] = len(names)

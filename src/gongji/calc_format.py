@@ -16,7 +16,15 @@ from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio, format_yuan, parse_yuan
 from gongji.domain.settlement import Settlement, calculate
 from gongji.domain.situation import (
-    STATUSES, Binding, Filing, Institution, Item, Period, Person, Situation, Visit,
+    STATUSES,
+    Binding,
+    Filing,
+    Institution,
+    Item,
+    Period,
+    Person,
+    Situation,
+    Visit,
 )
 from gongji.domain.terms import CATEGORIES, MED_TYPES, RELATIONS
 from gongji.policy import exact_yaml

@@ -6,13 +6,14 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gongji.calc_format import InputError, calc as calc_doc, load_document
+from gongji.calc_format import InputError, load_document
+from gongji.calc_format import calc as calc_doc
 from gongji.domain.codes import label
 from gongji.domain.errors import DomainError
 from gongji.policy.compare import comparison, grounding, value_text
@@ -33,7 +34,7 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _day(text: Optional[str]) -> date:
+def _day(text: str | None) -> date:
     if text is None:
         return date.today()
     try:
@@ -54,14 +55,14 @@ def calc(
         fail(str(e))
     except DomainError as e:
         print(json.dumps({"error": e.code, "message": e.message, "field": e.field}, ensure_ascii=False))
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
 @policy_app.command("show")
 def policy_show(
     region: Annotated[str, typer.Argument(help="region code, e.g. 652800")],
-    on: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
 ) -> None:
     """Every parameter of a region as in force on a date, with its source or flag."""
     day = _day(on)
@@ -81,7 +82,7 @@ def policy_show(
 
 @policy_app.command("compare")
 def policy_compare(
-    on: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD, default today")] = None,
 ) -> None:
     """All regions side by side, generated from the policy files."""
     day = _day(on)
@@ -95,8 +96,8 @@ def policy_compare(
     table.add_column("对比项", style="bold")
     for p in regions:
         table.add_column(f"{p.file.province}{p.name}", overflow="fold")
-    for label, cells in rows:
-        table.add_row(label, *cells)
+    for name, cells in rows:
+        table.add_row(name, *cells)
     out.print(table)
 
 
@@ -140,7 +141,7 @@ def policy_test() -> None:
 
 @policy_app.command("trace")
 def policy_trace(
-    seed: Annotated[Optional[str], typer.Argument(help="seed file name; default: all")] = None,
+    seed: Annotated[str | None, typer.Argument(help="seed file name; default: all")] = None,
 ) -> None:
     """Each sentence of a seed and the parameters that implement it (or why none does)."""
     from gongji.policy.sources import seed_names
@@ -165,7 +166,7 @@ def _read(file: str) -> str:
         fail(f"{file}: not UTF-8 text")
 
 
-def _engine(db: Optional[str]):
+def _engine(db: str | None):
     """An engine on a migrated database, or a clear one-line failure."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -179,18 +180,19 @@ def _engine(db: Optional[str]):
         fail(f"数据库不可用 database unavailable ({redacted(db or '')}): {str(e.orig if hasattr(e, 'orig') else e).splitlines()[0]}")
 
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="database URL or SQLite file; default $GONGJI_DB or ./gongji.db")]
+DbOption = Annotated[str | None, typer.Option("--db", help="database URL or SQLite file; default $GONGJI_DB or ./gongji.db")]
 
 
 @app.command()
 def replay(
     file: Annotated[str, typer.Argument(help="story YAML/JSON file, or - for stdin")],
-    db: Annotated[Optional[str], typer.Option("--db", help="database URL; default a new empty SQLite file")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="database URL; default a new empty SQLite file")] = None,
 ) -> None:
     """Run a story (shared/spec/story-format.md) through the service; prints JSON."""
     import tempfile
 
-    from gongji.replay import is_fresh, replay as run_story
+    from gongji.replay import is_fresh
+    from gongji.replay import replay as run_story
 
     text = _read(file)
     with tempfile.TemporaryDirectory() as tmp:
@@ -345,7 +347,8 @@ def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | sup
 @app.command()
 def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], db: DbOption = None) -> None:
     """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
-    from gongji.store.backup import BackupError, backup as run_backup
+    from gongji.store.backup import BackupError
+    from gongji.store.backup import backup as run_backup
 
     _engine(db).dispose()  # migrated and reachable
     try:
@@ -359,7 +362,8 @@ def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], d
 def restore(file: Annotated[Path, typer.Argument(help="backup file to read")], db: DbOption = None) -> None:
     """Restore a backup into an empty database, then check it with verify."""
     from gongji.service.facade import Service
-    from gongji.store.backup import BackupError, restore as run_restore
+    from gongji.store.backup import BackupError
+    from gongji.store.backup import restore as run_restore
     from gongji.store.db import make_engine
 
     try:
@@ -381,7 +385,7 @@ def _default_db() -> str:
 @app.command()
 def demo(
     db: DbOption = None,
-    persons: Annotated[Optional[int], typer.Option(min=4, help="bulk: this many persons, in families of 4")] = None,
+    persons: Annotated[int | None, typer.Option(min=4, help="bulk: this many persons, in families of 4")] = None,
     settlements: Annotated[int, typer.Option(min=0, help="bulk: this many settlements this year")] = 0,
 ) -> None:
     """Load the demo families into an empty database (default ./gongji.db); a year up to today.

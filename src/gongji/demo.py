@@ -5,9 +5,9 @@ their deadline). Everything goes through the service, so the demo database passe
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
 
 from stdnum.cn import ric
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from gongji.api.auth import api_routes, rules_of
 from tests.api.test_rest import VISIT, family, ok
 

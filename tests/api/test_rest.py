@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 WORKED_ITEMS = [
     {"code": "X1", "name": "血常规", "list_class": "A", "category": "exam", "amount": "300.00"},
     {"code": "X2", "name": "阿莫西林", "list_class": "B", "category": "drug", "amount": "100.00", "selfpay_prop": "0.10"},

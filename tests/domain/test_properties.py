@@ -3,7 +3,8 @@
 from dataclasses import replace
 from datetime import date
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio

@@ -45,6 +45,7 @@ def test_explain_says_why_mutual_aid_is_refused():
 
 def test_every_code_has_a_chinese_label():
     import re
+
     from gongji.domain.codes import CODE_ZH, label
     from gongji.domain.settlement import CODE_ORDER
     story = {"RELATION_NOT_ALLOWED", "BENEFICIARY_REGION", "MEMBER_LIMIT", "ALREADY_BOUND",

@@ -35,7 +35,7 @@ def test_32_concurrent_settlements(engine, balance: str, paid: int) -> None:
         results = list(pool.map(settle, jobs))
 
     by_key: dict[str, dict] = {}
-    for (key, _), r in zip(jobs, results):
+    for (key, _), r in zip(jobs, results, strict=False):
         assert by_key.setdefault(key, r) == r, "a retry must return the first result"
 
     def totals(uow):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from gongji.domain.errors import DomainError
 from gongji.service.group import GroupCommit
 from gongji.store.db import make_engine, migrate
@@ -46,7 +44,7 @@ def test_a_batch_answers_as_one_by_one(engine, tmp_path) -> None:
             one_by_one.append(e)
 
     assert len(together) == len(reqs)
-    for a, b in zip(together, one_by_one):
+    for a, b in zip(together, one_by_one, strict=False):
         if isinstance(b, DomainError):
             assert isinstance(a, DomainError) and a.code == b.code
         else:

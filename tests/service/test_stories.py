@@ -25,7 +25,7 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
                 out.extend(differences(v, actual[k], f"{path}.{k}"))
         return out
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{path}[{i}]")]
+        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=False)) for d in differences(e, a, f"{path}[{i}]")]
     return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
 
 
@@ -38,7 +38,7 @@ def test_story(path: Path, engine) -> None:
     story = load(path)
     result = replay(story, engine)
     problems = []
-    for i, (step, got) in enumerate(zip(story["steps"], result["steps"])):
+    for i, (step, got) in enumerate(zip(story["steps"], result["steps"], strict=False)):
         if "expect" in step:
             problems += [f"step {i} ({step['do']} {step['on']}){d}" for d in differences(step["expect"], got)]
     problems += [f"final{d}" for d in differences(story.get("expect", {}), result["final"])]

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from gongji.calc_format import load_document
 from gongji.policy.loader import POLICY_DIR, load_dir
 from gongji.replay import replay
-from gongji.service.facade import Service
 from gongji.service import verify as verify_module
+from gongji.service.facade import Service
 
 STORY = Path(__file__).parent.parent / "stories" / "bayingolin-basics.yaml"
 

@@ -11,19 +11,23 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
 from gongji.api import login, nhsa, v1
-from gongji.web import pages
 from gongji.api.auth import allow
 from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
 from gongji.api.problems import (
-    document_problems, on_domain_error, on_input_error, on_validation_error, problem, status_of,
+    document_problems,
+    on_domain_error,
+    on_input_error,
+    on_validation_error,
+    problem,
+    status_of,
 )
 from gongji.calc_format import InputError
 from gongji.domain.codes import CODE_ZH
@@ -32,6 +36,7 @@ from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
+from gongji.web import pages
 
 log = logging.getLogger("gongji.api")
 STATIC = Path(pages.__file__).with_name("static")

@@ -36,9 +36,6 @@ class Principal:
         who = f"{self.kind}:{self.id}" if self.id else self.kind
         return f"{who}/{self.user}" if self.user else who
 
-    def is_staff(self, *roles: str) -> bool:
-        return self.kind == "staff" and (not roles or self.role in roles)
-
 
 ANONYMOUS = Principal("anonymous")
 

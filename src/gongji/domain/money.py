@@ -13,7 +13,7 @@ from dataclasses import dataclass
 Fen = int
 
 MAX_YUAN_DIGITS = 12  # a hundred billion yuan: far beyond any account, keeps garbage out
-_YUAN = re.compile(r"([0-9]{1,%d})(?:\.([0-9]{1,2}))?" % MAX_YUAN_DIGITS)
+_YUAN = re.compile(rf"([0-9]{{1,{MAX_YUAN_DIGITS}}})(?:\.([0-9]{{1,2}}))?")
 _DECIMAL = re.compile(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?")
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from gongji.domain.errors import DomainError
-from gongji.domain.money import Fen, format_yuan as y
+from gongji.domain.money import Fen
+from gongji.domain.money import format_yuan as y
 from gongji.domain.situation import ACTIVE, DECEASED, Person, Situation, Visit
 from gongji.domain.terms import EMPLOYEE, RESIDENT, Terms, VisitRule
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping
 
-from gongji.domain.money import Fen, Ratio, ZERO_RATIO
+from gongji.domain.money import ZERO_RATIO, Fen, Ratio
 
 ACTIVE, TRANSFERRED, INTERRUPTED, DECEASED = "active", "transferred", "interrupted", "deceased"
 STATUSES = (ACTIVE, TRANSFERRED, INTERRUPTED, DECEASED)

@@ -6,14 +6,13 @@ Built by ``gongji.policy`` from the region's YAML file; nothing here knows about
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 from gongji.domain.money import Fen, Ratio
 
 EMPLOYEE, RESIDENT = "310", "390"
-INSUTYPES = (EMPLOYEE, RESIDENT)
 RELATIONS = ("spouse", "parent", "child", "sibling")
 MED_TYPES = ("11", "14", "41")
 CATEGORIES = (

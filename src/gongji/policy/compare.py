@@ -6,9 +6,10 @@ rule the settlement uses. An unpublished value reads 未明确公布; an assumpt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from gongji.domain.money import Ratio, format_yuan
 from gongji.policy.loader import ParamRecord, RegionPolicy

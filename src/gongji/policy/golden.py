@@ -56,7 +56,7 @@ def load_cases(directory: Path = GOLDEN_DIR) -> list[Case]:
                 values = expect.pop("amounts").split()
                 if len(values) != len(AMOUNT_FIELDS):
                     raise ValueError(f"{path.name} case {i + 1}: amounts needs {len(AMOUNT_FIELDS)} values")
-                expect.update(zip(AMOUNT_FIELDS, values))
+                expect.update(zip(AMOUNT_FIELDS, values, strict=False))
                 if "codes" not in expect:
                     raise ValueError(f"{path.name} case {i + 1}: amounts without codes")
             cases.append(Case(path.name, i, c["name"], c.get("rule", ""),

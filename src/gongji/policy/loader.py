@@ -44,7 +44,7 @@ class Parameter(BaseModel):
     reason: str | None = None
 
     @model_validator(mode="after")
-    def _grounded(self) -> "Parameter":
+    def _grounded(self) -> Parameter:
         if not (self.source or self.assumption or self.unpublished):
             raise ValueError("needs a source (seed and quote), or assumption: true, or unpublished: true")
         if (self.assumption or self.unpublished) and not self.reason:

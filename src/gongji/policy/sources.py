@@ -7,7 +7,7 @@ files are written without the ruby and matched against the seed with it removed.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SOURCES_DIR = Path(__file__).resolve().parent.parent / "policies" / "sources"
@@ -25,7 +25,7 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", _clean(text)).strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def seed_text(name: str) -> str:
     path = SOURCES_DIR / name
     if not path.is_file() or path.parent != SOURCES_DIR:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], date]

@@ -51,7 +51,7 @@ class RegisterPerson(Command):
     phone: Phone | None = None
 
     @model_validator(mode="after")
-    def _resident_has_no_account(self) -> "RegisterPerson":
+    def _resident_has_no_account(self) -> RegisterPerson:
         if self.insutype == "390" and self.balance:
             raise ValueError("a resident (390) has no personal account, so no balance")
         return self
@@ -62,7 +62,7 @@ class Credit(Command):
     amount: Yuan
 
     @model_validator(mode="after")
-    def _positive(self) -> "Credit":
+    def _positive(self) -> Credit:
         if self.amount <= 0:
             raise ValueError("amount: a credit must be more than 0.00")
         return self
@@ -96,7 +96,7 @@ class Dated(Command):
     to: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Dated":
+    def _ordered(self) -> Dated:
         if self.to < self.from_:
             raise ValueError("to: ends before it starts")
         return self

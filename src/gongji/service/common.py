@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongji.domain import situation as d
@@ -52,13 +51,6 @@ def region_of(registry: Registry, admdvs: str, field: str) -> RegionPolicy:
 def domain_person(p: m.Person, balance: int, sanctions: list[m.Sanction]) -> d.Person:
     return d.Person(p.psn_no, p.insutype, p.insu_admdvs, balance, p.status, p.mulaid_frozen,
                     tuple(d.Period(s.start, s.end) for s in sanctions))
-
-
-def sanctions_of(session: Session, psn_nos: list[str]) -> dict[str, list[m.Sanction]]:
-    out: dict[str, list[m.Sanction]] = {p: [] for p in psn_nos}
-    for s in session.scalars(select(m.Sanction).where(m.Sanction.psn_no.in_(psn_nos))):
-        out[s.psn_no].append(s)
-    return out
 
 
 def usage(session: Session, psn_no: str, year: int) -> m.YearUsage:

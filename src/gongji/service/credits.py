@@ -11,12 +11,12 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from sqlalchemy import select
 
-from gongji.domain.money import MoneyError, format_yuan, parse_yuan
+from gongji.domain.money import MoneyError, parse_yuan
 from gongji.service import ledger
 from gongji.service.common import Ctx
 from gongji.service.uow import UnitOfWork
@@ -119,10 +119,6 @@ def apply_batch(uow: UnitOfWork, ctx: Ctx, sha: str, rows: list[Row]) -> int:
 def batches(rows: list[Row], size: int) -> Iterator[list[Row]]:
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
-
-
-def summary(rows: list[Row]) -> str:
-    return f"{len(rows)} 行,合计 {format_yuan(sum(r.amount for r in rows))} 元"
 
 
 ProgressFn = Callable[[int], None]

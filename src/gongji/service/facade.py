@@ -1,22 +1,32 @@
 """``Service``: every use case as one call, each in its own unit of work, dated by the clock.
 
-The API, the CLI, the replayer and the demo loader all go through here."""
+Every change the API, pages, CLI, replayer and demo make goes through here (so it is audited);
+reads use ``read`` with ``service.queries``, and settling in bulk ``gongji.bulk``."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from gongji.policy.loader import Registry, default_registry
+from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
+from gongji.policy.loader import Registry, default_registry
 from gongji.service import audit, bindings, credits, people, settle_batch, settlements
 from gongji.service.clock import Clock, china_today
-from gongji.domain.errors import DomainError
 from gongji.service.commands import (
-    Apply, Credit, FileRemote, Freeze, Pair, RegisterInstitution, RegisterPerson, Review,
-    SanctionCmd, StatusChange, VisitRef,
+    Apply,
+    Credit,
+    FileRemote,
+    Freeze,
+    Pair,
+    RegisterInstitution,
+    RegisterPerson,
+    Review,
+    SanctionCmd,
+    StatusChange,
+    VisitRef,
 )
 from gongji.service.common import Ctx
 from gongji.service.group import GroupCommit
@@ -125,7 +135,7 @@ class Service:
         def work(uow) -> list:
             outcomes = settle_batch.settle_many(uow, self.registry, day, batch)
             audit.append_many(uow, [(actor, "settle", _target((key, v)), {"args": _plain((key, v)), "result": out[0]})
-                                    for (key, v, actor), out in zip(batch, outcomes)
+                                    for (key, v, actor), out in zip(batch, outcomes, strict=False)
                                     if not isinstance(out, DomainError)])
             return outcomes
 

@@ -16,7 +16,8 @@ runs one.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from gongji.domain.errors import DomainError
 

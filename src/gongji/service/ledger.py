@@ -22,13 +22,6 @@ def _cache(session: Session) -> dict[str, m.Account]:
     return session.info.setdefault("accounts", {})
 
 
-def preload(session: Session, psn_nos: list[str]) -> dict[str, m.Account]:
-    """The personal accounts of these people, loaded once and kept for this transaction."""
-    found = {a.psn_no: a for a in session.scalars(select(m.Account).where(m.Account.psn_no.in_(psn_nos)))}
-    _cache(session).update({a.name: a for a in found.values()})
-    return found
-
-
 def personal(session: Session, psn_no: str) -> m.Account:
     acct = _cache(session).get(f"personal:{psn_no}")
     if acct is None:

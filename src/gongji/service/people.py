@@ -11,9 +11,15 @@ from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
 from gongji.service import ledger
 from gongji.service.commands import (
-    Credit, FileRemote, Freeze, RegisterInstitution, RegisterPerson, SanctionCmd, StatusChange,
+    Credit,
+    FileRemote,
+    Freeze,
+    RegisterInstitution,
+    RegisterPerson,
+    SanctionCmd,
+    StatusChange,
 )
-from gongji.service.common import Ctx, living, person, region_of, usage
+from gongji.service.common import Ctx, living, person, usage
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 

@@ -12,10 +12,10 @@ result, or ``IDEMPOTENCY_CONFLICT`` when the request differs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
-
+from typing import Any
 
 from gongji.calc_format import AMOUNT_FIELDS, output
 from gongji.domain.errors import DomainError

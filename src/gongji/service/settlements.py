@@ -26,6 +26,7 @@ from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 from gongji.store.models import settlement_pk
 
+
 def ratio_text(r: Ratio) -> str:
     g = gcd(r.num, r.den) or 1
     return f"{r.num // g}/{r.den // g}"
@@ -36,7 +37,7 @@ def request_hash(v: VisitRef) -> str:
     "100.00" are one request."""
     doc = v.model_dump(mode="python")
     doc["items"] = [dict(it, selfpay_prop=ratio_text(item.selfpay_prop))
-                    for it, item in zip(doc["items"], v.items)]
+                    for it, item in zip(doc["items"], v.items, strict=False)]
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

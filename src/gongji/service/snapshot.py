@@ -9,9 +9,9 @@ run one after another.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Connection
 

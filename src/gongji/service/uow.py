@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -32,9 +33,8 @@ class UnitOfWork:
         self.engine = engine
         self.write = write
         self.sqlite = engine.dialect.name == "sqlite"
-        self.keep: list = []  # objects a use case holds on to for the whole transaction
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self._queue = getattr(self.engine, "gongji_write_lock", None) if self.write else None
         if self._queue is not None:
             self._queue.acquire()

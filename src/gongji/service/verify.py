@@ -8,8 +8,8 @@ check finishes on a database of tens of millions of rows."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from itertools import groupby
-from typing import Callable, Iterator
 
 from sqlalchemy import Connection, Integer, cast, exists, extract, func, literal, or_, select, union_all
 
@@ -132,7 +132,7 @@ def _sums_in_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
          .outerjoin(detail, detail.c.settlement_id == S.id)
          .where(S.id >= lo, S.id < hi, or_(*(rule for rule, _ in rules))).order_by(S.id))
     for sid, *broken in c.execute(q):
-        yield from (f"结算 {m.setl_id_of(sid)} {words}" for hit, (_, words) in zip(broken, rules) if hit)
+        yield from (f"结算 {m.setl_id_of(sid)} {words}" for hit, (_, words) in zip(broken, rules, strict=False) if hit)
 
 
 def _entries_match(r, mulaid, count, per) -> Iterator[str]:

@@ -12,8 +12,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
-    String, Text, UniqueConstraint, func,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -61,7 +71,7 @@ class Account(Base):
     __tablename__ = "accounts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # personal | contributions | pool | institution | quota
+    kind: Mapped[str] = mapped_column(String(16))  # personal | contributions | pool | institution | payout | quota
     ledger: Mapped[str] = mapped_column(String(8), default="CNY")  # CNY | QUOTA
     psn_no: Mapped[str | None] = mapped_column(Psn, ForeignKey("persons.psn_no"), unique=True)
     balance: Mapped[int | None] = mapped_column(BigInteger)
@@ -74,12 +84,12 @@ class Account(Base):
 class Journal(Base):
     __tablename__ = "journal"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # opening | credit | settle | reverse | zero_quota
+    kind: Mapped[str] = mapped_column(String(16))  # opening | credit | settle | reverse | reimburse | zero_quota
     on: Mapped[date] = mapped_column(Date)
     ref: Mapped[str | None] = mapped_column(String(120), unique=True)  # e.g. a credits file row
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    postings: Mapped[list["Posting"]] = relationship(back_populates="journal", order_by="Posting.id")
+    postings: Mapped[list[Posting]] = relationship(back_populates="journal", order_by="Posting.id")
 
 
 class Posting(Base):
@@ -191,8 +201,8 @@ class Settlement(Base):
     reversed_on: Mapped[date | None] = mapped_column(Date)
     reverse_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    items: Mapped[list["SettlementItem"]] = relationship(order_by="SettlementItem.seq")
-    mulaid: Mapped[list["MulaidPayment"]] = relationship(order_by="MulaidPayment.seq")
+    items: Mapped[list[SettlementItem]] = relationship(order_by="SettlementItem.seq")
+    mulaid: Mapped[list[MulaidPayment]] = relationship(order_by="MulaidPayment.seq")
     @property
     def setl_id(self) -> str:
         return setl_id_of(self.id)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from datetime import date
-from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
 
 from sqlalchemy import Connection
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sql(text: str, pg: bool, sizes: tuple[int, ...]) -> str:
     for n in sizes:  # an empty list matches nothing, as IN () would if SQL allowed it
         text = text.replace("{}", ",".join("?" * n) or "NULL", 1)
@@ -100,7 +101,7 @@ class Raw:
         Raw.statements += 1
         if self.pg:  # one array per column: the text is the same for any number of rows, so prepared
             text = f"INSERT INTO {table} ({','.join(columns)}) SELECT * FROM {_unnest(table, tuple(columns))}"
-            args = [list(col) for col in zip(*rows)]
+            args = [list(col) for col in zip(*rows, strict=False)]
         else:
             text = f"INSERT INTO {table} ({','.join(columns)}) VALUES {_values(len(columns), len(rows))}"
             args = [v for r in rows for v in r]
@@ -118,7 +119,7 @@ class Raw:
         names = (*key, *columns)
         if self.pg:
             source = f"{_unnest(table, names)} AS v({', '.join(names)})"
-            args = [list(col) for col in zip(*rows)]
+            args = [list(col) for col in zip(*rows, strict=False)]
         else:
             source = (f"(SELECT {', '.join(f'column{i + 1} AS {n}' for i, n in enumerate(names))} FROM "
                       f"(VALUES {_values(len(names), len(rows))}) AS t) AS v")

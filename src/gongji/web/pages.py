@@ -16,7 +16,6 @@ from fastapi.templating import Jinja2Templates
 
 from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
 from gongji.api.v1 import party_settlement
-from gongji.domain.binding import STATE_ZH
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan, parse_yuan
@@ -377,7 +376,7 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
     f = s.read(q.dashboard, s.registry, today)
     f["daily_short"] = [(d[5:], n) for d, n in f["daily"]]
     f["regions_yuan"] = [(name, fen // 100) for name, fen in f["regions"]]  # whole yuan: bar heights only
-    f["bands_named"] = list(zip(("0–20%", "20–40%", "40–60%", "60–80%", "80–100%", "未设上限"), f["bands"]))
+    f["bands_named"] = list(zip(("0–20%", "20–40%", "40–60%", "60–80%", "80–100%", "未设上限"), f["bands"], strict=False))
     return render(request, "dashboard.html", who, figures=f, year=today.year)
 
 
@@ -457,7 +456,7 @@ def _visit(inst: str, form) -> c.VisitRef:
     items = []
     for code, name, cls, cat, amount, prop in zip(form.getlist("code"), form.getlist("name"),
                                                   form.getlist("list_class"), form.getlist("category"),
-                                                  form.getlist("amount"), form.getlist("selfpay_prop")):
+                                                  form.getlist("amount"), form.getlist("selfpay_prop"), strict=False):
         if not amount.strip():
             continue
         item = {"code": code.strip() or f"ITEM{len(items) + 1}", "name": name.strip(), "list_class": cls,
@@ -545,4 +544,4 @@ def cashier_reverse(request: Request, setl_id: str, who: Principal = Depends(pag
         svc(request).reverse(setl_id, f"rev-{setl_id}", actor=who.actor)
     except DomainError as e:
         return RedirectResponse(f"/cashier?err={e.code}&err_text={quote('未能冲正:' + e.message)}", 303)
-    return RedirectResponse(f"/cashier?ok=reversed", 303)
+    return RedirectResponse("/cashier?ok=reversed", 303)
