@@ -54,7 +54,9 @@ def parse(data: bytes) -> tuple[list[Row], list[str]]:
     header = next(reader, None)
     if header is None or [h.strip() for h in header] != HEADER:
         return [], [f"第 1 行:表头应为 {','.join(HEADER)} / header must be {','.join(HEADER)}"]
-    rows, problems, seen = [], [], {}
+    rows: list[Row] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
     for fields in reader:
         line = reader.line_num
         if not any(f.strip() for f in fields):
@@ -111,7 +113,7 @@ def apply_batch(uow: UnitOfWork, ctx: Ctx, sha: str, rows: list[Row]) -> int:
     for r in todo:
         ledger.post(s, "credit", ctx.day, [(source, -r.amount), (ledger.personal(s, r.psn_no), r.amount)],
                     ref=refs[r.line])
-    batch = s.get(m.CreditBatch, sha)
+    batch = s.get_one(m.CreditBatch, sha)
     batch.applied_rows += len(todo)
     return len(todo)
 

@@ -5,7 +5,7 @@ reads use ``read`` with ``service.queries``, and settling in bulk ``gongji.bulk`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -127,7 +127,7 @@ class Service:
         commit (``service.group``)."""
         return self.settles.submit((key, v, actor))
 
-    def settle_batch(self, batch: list[tuple[str, VisitRef, str]]) -> list:
+    def settle_batch(self, batch: Sequence[tuple[str, VisitRef, str]]) -> list:
         """Settle (key, visit, actor) requests in order in one transaction; per request its
         (output, made now), or the ``DomainError`` that refused it alone."""
         day = self.clock()

@@ -4,6 +4,7 @@ updated with the posting and asserted never negative here, before the database's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -84,7 +85,7 @@ def counter_ids(db: Raw, wanted: dict[str, str], known: dict[str, int] | None = 
     return found
 
 
-def post_many(db: Raw, on: date, entries: list[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
+def post_many(db: Raw, on: date, entries: Sequence[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
     """Journal entries (kind, settlement id, lines of (account id, amount)) in CNY, written with
     one insert per table. Balances of personal accounts are the caller's to update, under its
     locks. Zero lines are dropped; an entry with no line is not written. One entry per

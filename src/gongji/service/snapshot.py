@@ -9,7 +9,7 @@ run one after another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,8 +79,8 @@ Dated = shape("Dated", "psn_no admdvs start end")
 Stored = shape("Stored", "id fixmedins idem_key request_hash")
 
 
-def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: list[str] = (),
-         counters: list[str] = ()) -> Snapshot:
+def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: Sequence[str] = (),
+         counters: Sequence[str] = ()) -> Snapshot:
     """Everything a batch reads, in two round trips: what the visits name, then the people they
     lead to (patients and their holders). With ``keys`` (a batch that writes): also the
     settlements already made under them, and the ids of the ``counters`` accounts (by name, so

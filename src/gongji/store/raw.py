@@ -91,7 +91,7 @@ class Raw:
         Raw.statements += 1
         self.cur.execute(self.sql(text), params)
 
-    def insert(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]],
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
                returning: str | None = None) -> list[tuple]:
         """One multi-row insert (one statement for the server to plan, not one per row). With
         ``returning``: the rows made as (id, ``returning``...), for the caller to match on a
