@@ -110,15 +110,15 @@ def _annual_limit(p: RegionPolicy, day: date) -> str:
     parts = []
     if holder.at(day) is not None:
         parts.append(f"主账户{yuan(holder.at(day))}")
-    caps = ben.at(day)
-    if ben.summary_at(day):
-        parts.append(ben.summary_at(day))
+    caps, summary = ben.at(day), ben.summary_at(day)
+    if summary:
+        parts.append(summary)
     elif not _all_none(caps):
         parts.append(";".join(f"{INSUTYPE_ZH[k]}被绑定人{yuan(v)}" for k, v in caps.items() if v is not None))
     if not parts:
         return UNPUBLISHED
     assumed = holder.raw.assumption or (ben.raw.assumption and not _all_none(caps))
-    return ";".join(parts) + (ASSUMED if assumed and not ben.summary_at(day) else "")
+    return ";".join(parts) + (ASSUMED if assumed and not summary else "")
 
 
 @dataclass(frozen=True)
