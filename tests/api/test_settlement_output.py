@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import date
+from pathlib import Path
 
 from pypdf import PdfReader
 
@@ -82,3 +83,15 @@ def test_a_bill_beyond_the_regions_limits_is_refused_on_every_route(api) -> None
     # the same key then settles an ordinary bill: the refusal did not take it
     assert ok(signed.post("/api/v1/settlements", json={"visit": VISIT}, headers={"Idempotency-Key": "big"}))[
         "acct_mulaid_pay"] == "255.00"
+
+
+def test_the_statement_never_cuts_an_amount_in_two() -> None:
+    import re
+
+    from gongji.calc_format import calc
+    from gongji.web.documents import wrap
+    doc = json.loads((Path(__file__).resolve().parent.parent / "data" / "bayingolin-worked.json").read_text())
+    for step in calc(doc)["explain"]:
+        chunks = wrap(step, 52)
+        assert all(len(c) <= 52 for c in chunks) and "".join(chunks).replace(" ", "") == step.replace(" ", "")
+        assert re.findall(r"\d+\.\d\d", step) == [f for c in chunks for f in re.findall(r"\d+\.\d\d", c)]
