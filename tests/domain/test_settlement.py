@@ -3,8 +3,11 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from gongji.calc_format import calc
-from gongji.policy.loader import POLICY_DIR, Registry, parse_region
+from gongji.domain.errors import DomainError
+from gongji.policy.loader import POLICY_DIR, PolicyError, Registry, parse_region
 
 WORKED = json.loads((Path(__file__).resolve().parent.parent / "data" / "bayingolin-worked.json").read_text())
 
@@ -55,3 +58,43 @@ def test_every_code_has_a_chinese_label():
     assert set(CODE_ORDER) | story <= set(CODE_ZH)
     assert all(re.search(r"[\u4e00-\u9fff]", v) for v in CODE_ZH.values())
     assert label("BALANCE") == "主账户余额不足(BALANCE)"
+
+
+def _bill(*amounts):
+    doc = json.loads(json.dumps(WORKED))
+    doc["visit"]["items"] = [{"code": f"C{i + 1}", "name": "自费项目", "list_class": "C", "category": "drug",
+                              "amount": a} for i, a in enumerate(amounts)]
+    return doc
+
+
+def test_a_bill_at_the_regions_sanity_limits_settles():
+    out = calc(_bill("50000.00", "50000.00", "50000.00", "50000.00"))
+    assert (out["medfee_sumamt"], out["psn_cash_pay"]) == ("200000.00", "200000.00")
+
+
+def test_an_item_over_the_limit_is_refused_by_name():
+    with pytest.raises(DomainError) as e:
+        calc(_bill("10.00", "999999999999.99"))
+    assert (e.value.code, e.value.field) == ("INVALID_INPUT", "visit.items[1].amount")
+    assert "第 2 项费用“C2 自费项目”" in e.value.message and "50000.00 元" in e.value.message
+    with pytest.raises(DomainError) as e:
+        calc(_bill("50000.00", "50000.00", "50000.00", "50000.00", "0.01"))
+    assert (e.value.code, e.value.field) == ("INVALID_INPUT", "visit.items")
+    assert "费用总额 200000.01 元" in e.value.message and "200000.00 元" in e.value.message
+
+
+def test_the_limits_are_policy_data_and_must_be_positive():
+    text = (POLICY_DIR / "zibo.yaml").read_text(encoding="utf-8")
+    lower = text.replace("  max_item_amount:\n    values:\n      2025-01-01: 50000.00",
+                         "  max_item_amount:\n    values:\n      2025-01-01: 50000.00\n      2025-07-01: 100.00")
+    registry = Registry([parse_region(lower, "zibo.yaml")])
+    doc = _bill("150.00")
+    doc.update(region="370300", persons={"Z1": {"insutype": "310", "insu_admdvs": "370302"}}, bindings=[],
+               usage={}, filings=[])
+    doc["visit"].update(psn_no="Z1", fixmedins={"code": "H1", "level": 2, "admdvs": "370302", "kind": "hospital"})
+    assert calc(doc, registry)["medfee_sumamt"] == "150.00"  # 2025-06-10: still 50000
+    doc["date"] = "2025-07-01"
+    with pytest.raises(DomainError, match="max_item_amount"):
+        calc(doc, registry)
+    with pytest.raises(PolicyError, match="max_bill_amount"):
+        parse_region(text.replace("2025-01-01: 200000.00", "2025-01-01: 0"), "zibo.yaml")

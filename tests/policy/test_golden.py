@@ -57,6 +57,14 @@ def _mutations(value):
     raise AssertionError(f"no mutation for {value!r}")
 
 
+# sanity limits are never "none": moved either way, a golden at or over the limit must notice
+LIMITS = ("max_item_amount", "max_bill_amount")
+
+
+def _limit_moves(value):
+    return [("raised tenfold", value * 10), ("halved", value // 2)]
+
+
 def _absent_rule(name, value):
     """Mutations of a value that is "none": a null cap becomes a cap, an empty list stays."""
     if value is None and name in ("settlement_cap", "annual_cap_holder", "chronic_extra_quota",
@@ -88,7 +96,8 @@ def _mutants():
                 continue
             rec = policy.params[name]
             value = rec.values[-1]
-            for label, mutated in _mutations(value) + _absent_rule(name, value):
+            moves = _limit_moves(value) if name in LIMITS else _mutations(value) + _absent_rule(name, value)
+            for label, mutated in moves:
                 yield pytest.param(policy.region, name, mutated, id=f"{policy.region}-{name}-{label}")
 
 

@@ -59,3 +59,9 @@ def test_compare_reproduces_every_row_of_the_seed_table_and_adds_bayingolin():
         assert [_plain(c) for c in table[label][:3]] == [_plain(c) for c in cells], label
         assert table[label][3]  # the added Bayingolin column is filled
     assert table["年度限额"][3].startswith("主账户5000元")
+
+
+def test_compare_shows_the_bill_sanity_limits_as_assumptions():
+    table = dict(comparison(default_registry().regions, date(2025, 6, 10)))
+    assert table["单项费用上限(录入核验)"] == ["50000元(假设)"] * 4
+    assert table["单次结算总额上限(录入核验)"] == ["200000元(假设)"] * 4

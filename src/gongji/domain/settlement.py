@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Fen
 from gongji.domain.money import format_yuan as y
@@ -87,6 +88,23 @@ def check_bindings(s: Situation, terms: Terms) -> None:
                                   f"{b.beneficiary} 只能绑定一个主账户 (one_holder_per_beneficiary)", where)
 
 
+def check_amounts(visit: Visit, terms: Terms) -> None:
+    """Refuse a bill no outpatient visit could run up: a keying error, named item by item, before
+    anything is worked out (max_item_amount, max_bill_amount)."""
+    for i, item in enumerate(visit.items):
+        if item.amount > terms.max_item_amount:
+            what = f"{item.code} {item.name}".strip()
+            raise DomainError("INVALID_INPUT",
+                              f"第 {i + 1} 项费用“{what}”金额 {y(item.amount)} 元,超过{terms.name}单项费用上限"
+                              f" {y(terms.max_item_amount)} 元,请核对录入 (max_item_amount)",
+                              f"visit.items[{i}].amount")
+    total = sum(item.amount for item in visit.items)
+    if total > terms.max_bill_amount:
+        raise DomainError("INVALID_INPUT",
+                          f"费用总额 {y(total)} 元,超过{terms.name}单次结算费用总额上限"
+                          f" {y(terms.max_bill_amount)} 元,请核对录入 (max_bill_amount)", "visit.items")
+
+
 def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen, Fen, Fen]:
     """Step 1: self-pay (丙类 or out-of-scope category), class-B first self-pay, in scope."""
     ownpay = preself = inscp = prepreg = 0
@@ -101,34 +119,42 @@ def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen,
         else:
             inscp += item.amount - pre
     total = ownpay + preself + inscp + prepreg
+    of_which = f",其中孕前检查 {y(prepreg)}" if prepreg else ""
     explain.append(f"① 费用分类:总额 {y(total)} = 全自费 {y(ownpay)} + 乙类先行自付 {y(preself)}"
-                   f" + 符合范围 {y(inscp + prepreg)}(out_of_scope_categories)")
+                   f" + 符合范围 {y(inscp + prepreg)}{of_which}(out_of_scope_categories)")
     return ownpay, preself, inscp, prepreg
 
 
 def _pooling(visit: Visit, patient: Person, terms: Terms, inscp: Fen, prepreg: Fen,
              filed: bool, explain: list[str]) -> tuple[Fen, Fen]:
-    """Steps 2 and 3: deductible per visit, then the pooled fund's ratio by level."""
+    """Steps 2 and 3: deductible per visit, then the pooled fund's ratio by level; pre-pregnancy
+    items (where the region sets their own ratio) apart, without deductible. Each line is written
+    from the very values that make the amounts."""
     deductible = terms.deductible.get(patient.insutype)
-    rule = filed and deductible is not None and terms.pooling_ratio is not None and any(
-        matches(r, visit, terms) for r in terms.pooled_visits)
-    hifp = 0
-    if prepreg and filed:
-        hifp += terms.prepregnancy_ratio.of(prepreg)
-        explain.append(f"孕前检查:{y(prepreg)} × {terms.prepregnancy_ratio} (prepregnancy_ratio)")
-    if not rule:
+    ratios = terms.pooling_ratio
+    pooled = filed and any(matches(r, visit, terms) for r in terms.pooled_visits)
+    base = f"符合范围(孕前检查除外) {y(inscp)}" if prepreg else y(inscp)
+    if pooled and deductible is not None and ratios is not None:
+        ratio = ratios[patient.insutype][visit.fixmedins.level]
+        dedc = min(inscp, deductible)
+        general = ratio.of(inscp - dedc)
+        kind = INSUTYPE_ZH[patient.insutype]
+        explain.append(f"② 起付线:min({base}, 起付标准[{kind}] {y(deductible)}) = {y(dedc)}(deductible)")
+        parts = [f"({base} − 起付线 {y(dedc)}) × {ratio} = {y(general)}"
+                 f"(pooling_ratio[{kind}][{visit.fixmedins.level}级])"]
+    else:
         why = "异地就医未备案" if not filed else "本地区此类就诊无门诊统筹 (pooled_visits)"
+        dedc = general = 0
         explain.append(f"② 起付线:0.00({why})")
-        explain.append(f"③ 统筹:0.00({why})")
-        return 0, hifp
-    ratio = terms.pooling_ratio[patient.insutype][visit.fixmedins.level]
-    dedc = min(inscp, deductible)
-    hifp += ratio.of(inscp - dedc)
-    kind = INSUTYPE_ZH[patient.insutype]
-    explain.append(f"② 起付线:min({y(inscp)}, 起付标准[{kind}] {y(deductible)}) = {y(dedc)}(deductible)")
-    explain.append(f"③ 统筹:({y(inscp)} − 起付线 {y(dedc)}) × {ratio} = {y(hifp)}"
-                   f"(pooling_ratio[{kind}][{visit.fixmedins.level}级])")
-    return dedc, hifp
+        parts = [f"0.00({why})"]
+    pre_pooled, pre_ratio = 0, terms.prepregnancy_ratio
+    if prepreg and filed and pre_ratio is not None:
+        pre_pooled = pre_ratio.of(prepreg)
+        parts.append(f"孕前检查 {y(prepreg)} × {pre_ratio} = {y(pre_pooled)}"
+                     "(prepregnancy_ratio)")
+        parts.append(f"合计 {y(general)} + {y(pre_pooled)} = {y(general + pre_pooled)}")
+    explain.append("③ 统筹:" + ";".join(parts))
+    return dedc, general + pre_pooled
 
 
 def _refusals(s: Situation, terms: Terms, patient: Person) -> list[str]:
@@ -216,18 +242,35 @@ def _mutual_aid(s: Situation, terms: Terms, patient: Person, need: Fen, codes: s
         if pay > 0:
             detail.append((h.psn_no, pay))
             left -= pay
-    limits = [f"{_CAP_ZH[c]}剩余 {y(v)}({_CAP_PARAM[c]})" for c, v in caps.items()]
-    if terms.annual_cap_holder is not None:
-        limits.append(f"主账户年度限额 {y(terms.annual_cap_holder)}(annual_cap_holder)")
-    who = "、".join(f"{p} 付 {y(a)}" for p, a in detail) or "无人支付"
-    explain.append(f"⑥ 共济:需 {y(need)};{';'.join(limits) or '无额度上限'};"
-                   f"可用 {y(capacity)} → {y(paid)}({who})")
+    explain.append(_mutual_aid_line(s, terms, patient, need, paid, detail, codes))
     return detail
 
 
-_CAP_ZH = {"CAP_SETTLEMENT": "单次限额", "CAP_BENEFICIARY_YEAR": "被绑定人年度限额"}
-_CAP_PARAM = {"CAP_SETTLEMENT": "settlement_cap",
-              "CAP_BENEFICIARY_YEAR": "annual_cap_beneficiary + chronic_extra_quota"}
+def _mutual_aid_line(s: Situation, terms: Terms, patient: Person, need: Fen, paid: Fen,
+                     detail: list[tuple[str, Fen]], codes: set[str]) -> str:
+    """Step 6 in words. The patient and the cashier read it: it names the policy's caps by their
+    published values and the limits that bit by name, never anyone's balance or remaining quota."""
+    limits = []
+    if terms.settlement_cap is not None:
+        limits.append(f"单次共济上限 {y(terms.settlement_cap)} 元(settlement_cap)")
+    ben_cap = terms.annual_cap_beneficiary.get(patient.insutype)
+    if ben_cap is not None:
+        param = "annual_cap_beneficiary"
+        if s.visit.med_type == "14" and terms.chronic_extra_quota is not None \
+                and terms.is_chronic(s.visit.dise_codg):
+            ben_cap, param = ben_cap + terms.chronic_extra_quota, param + " + chronic_extra_quota"
+        limits.append(f"被绑定人年度共济上限 {y(ben_cap)} 元({param})")
+    if terms.annual_cap_holder is not None:
+        limits.append(f"主账户年度共济上限 {y(terms.annual_cap_holder)} 元(annual_cap_holder)")
+    who = "、".join(f"{p} 付 {y(a)}" for p, a in detail) or "无人支付"
+    bit = [CODE_ZH[c] for c in CODE_ORDER if c in codes and c in _LIMITS]
+    return (f"⑥ 共济:需 {y(need)};{'、'.join(limits) or '无额度上限'} → {y(paid)}({who})"
+            + (f";受限于:{'、'.join(bit)}" if bit else ""))
+
+
+# the codes step 6 adds when mutual-aid pays less than needed
+_LIMITS = frozenset({"CAP_SETTLEMENT", "CAP_BENEFICIARY_YEAR", "CAP_HOLDER_YEAR", "BALANCE", "FROZEN",
+                     "SANCTIONED", "HOLDER_INACTIVE"})
 _REFUSAL_ZH = {
     "OUT_OF_SCOPE": "不在共济支付范围 (mulaid_scope)",
     "NO_EXTERNAL_RX": "药店购药无外配处方 (mulaid_scope)",
@@ -242,11 +285,14 @@ def is_remote(patient: Person, visit: Visit) -> bool:
 
 
 def calculate(s: Situation, terms: Terms) -> Settlement:
+    check_amounts(s.visit, terms)
     patient = s.persons[s.visit.psn_no]
     if patient.status == DECEASED:
         raise DomainError("PERSON_DECEASED", f"{patient.psn_no} 已身故,不能结算", "visit.psn_no")
     check_bindings(s, terms)
-    visit, codes, explain = s.visit, set(), []
+    visit = s.visit
+    codes: set[str] = set()
+    explain: list[str] = []
 
     ownpay, preself, inscp, prepreg = _classify(visit, terms, explain)
     total = ownpay + preself + inscp + prepreg
@@ -258,23 +304,31 @@ def calculate(s: Situation, terms: Terms) -> Settlement:
     inscp += prepreg
 
     payable = inscp - hifp + preself
-    explain.append(f"④ 账户可支付部分:{y(inscp)} − {y(hifp)} + {y(preself)} = {y(payable)}")
+    explain.append(f"④ 账户可支付部分:符合范围 {y(inscp)} − 统筹 {y(hifp)} + 乙类先行自付 {y(preself)}"
+                   f" = {y(payable)}")
     acct = 0
     detail: list[tuple[str, Fen]] = []
     if not filed:
         explain.append("⑤ 本人账户:0.00(异地就医未备案,全部现金,回参保地手工报销 (remote_filing_required))")
+        explain.append("⑥ 共济:0.00(异地就医未备案)")
     elif visit.acct_used_flag == "0":
         if payable:
             codes.add("ACCOUNT_NOT_USED")
         explain.append("⑤ 本人账户:0.00(本次不使用个人账户 acct_used_flag=0)")
+        explain.append("⑥ 共济:0.00(本次不使用个人账户,也不使用共济)")
     else:
+        # the patient's own balance is not written either: the cashier reads this too
         acct = min(payable, patient.balance)
-        explain.append(f"⑤ 本人账户:余额 {y(patient.balance)},支付 {y(acct)}")
+        own = "(居民医保无个人账户)" if patient.insutype == RESIDENT else ""
+        explain.append(f"⑤ 本人账户:支付 {y(acct)}{own}")
         if payable > acct:
             detail = _mutual_aid(s, terms, patient, payable - acct, codes, explain)
+        else:
+            explain.append("⑥ 共济:0.00(本人账户已足额支付)")
     mulaid = sum(a for _, a in detail)
     cash = total - hifp - acct - mulaid
-    explain.append(f"⑦ 现金:{y(total)} − {y(hifp)} − {y(acct)} − {y(mulaid)} = {y(cash)}")
+    explain.append(f"⑦ 现金:总额 {y(total)} − 统筹 {y(hifp)} − 本人账户 {y(acct)} − 共济 {y(mulaid)}"
+                   f" = {y(cash)}")
     return Settlement(
         medfee_sumamt=total, fulamt_ownpay_amt=ownpay, preselfpay_amt=preself, inscp_scp_amt=inscp,
         act_pay_dedc=dedc, hifp_pay=hifp, acct_pay=acct, acct_mulaid_pay=mulaid, psn_cash_pay=cash,

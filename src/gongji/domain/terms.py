@@ -59,6 +59,9 @@ class Terms:
     annual_cap_holder: Fen | None
     remote_filing_required: bool
     cross_province_mulaid: bool
+    # sanity limits: an item or a bill above these is refused as a keying error, not settled
+    max_item_amount: Fen
+    max_bill_amount: Fen
 
     def is_chronic(self, dise_codg: str | None) -> bool:
         """Whether a diagnosis falls in a listed ICD-10 category range (``I10.x00`` in I10–I15)."""

@@ -118,7 +118,7 @@ def _annual_limit(p: RegionPolicy, day: date) -> str:
     if not parts:
         return UNPUBLISHED
     assumed = holder.raw.assumption or (ben.raw.assumption and not _all_none(caps))
-    return ";".join(parts) + (ASSUMED if assumed and not ben.summary_at(day) else "")
+    return ";".join(parts) + (ASSUMED if assumed and not summary else "")
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,8 @@ ROWS: tuple[Row, ...] = (
     _param_row("跨省就医可用共济", "cross_province_mulaid"),
     _param_row("多人共济顺序", "payer_order", lambda v: "余额从高到低"),
     _param_row("身故后额度清零", "death_zeroes_quota"),
+    _param_row("单项费用上限(录入核验)", "max_item_amount"),
+    _param_row("单次结算总额上限(录入核验)", "max_bill_amount"),
 )
 
 

@@ -165,6 +165,8 @@ class RegionPolicy:
             annual_cap_holder=v("annual_cap_holder"),
             remote_filing_required=v("remote_filing_required"),
             cross_province_mulaid=v("cross_province_mulaid"),
+            max_item_amount=v("max_item_amount"),
+            max_bill_amount=v("max_bill_amount"),
         )
 
 

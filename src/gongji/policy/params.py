@@ -15,6 +15,7 @@ from gongji.domain.money import Ratio, parse_yuan
 from gongji.domain.terms import CATEGORIES, MED_TYPES, RELATIONS, VisitRule
 
 Yuan = Annotated[int, BeforeValidator(parse_yuan)]
+PositiveYuan = Annotated[int, BeforeValidator(parse_yuan), Field(gt=0)]
 RatioValue = Annotated[Ratio, BeforeValidator(Ratio.parse)]
 Insutype = Literal["310", "390"]
 Level = Literal[1, 2, 3]
@@ -90,5 +91,8 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("annual_cap_holder", "主账户年度共济支出限额", Yuan | None, "calc", money=True),
     ParamSpec("remote_filing_required", "异地就医须先备案", bool, "calc"),
     ParamSpec("cross_province_mulaid", "跨省就医可用共济", bool, "calc"),
+    # sanity limits on what a bill may claim: a larger amount is a keying error, refused by name
+    ParamSpec("max_item_amount", "单项费用金额上限(录入核验)", PositiveYuan, "calc", money=True),
+    ParamSpec("max_bill_amount", "单次结算费用总额上限(录入核验)", PositiveYuan, "calc", money=True),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}

@@ -67,11 +67,23 @@ def settlement_pdf(s: dict, institution: dict) -> bytes:
     y -= 2 * mm
     line("计算过程(所用政策参数见括号)", size=12, gap=7)
     for step in s["explain"]:
-        for chunk in [step[i:i + 52] for i in range(0, len(step), 52)]:
+        for chunk in wrap(step, 52):
             line("  " + chunk)
     pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` characters, broken after a separator where one is near, so no
+    amount is cut in two on the printed statement."""
+    out = []
+    while len(text) > width:
+        cut = max(text.rfind(sep, 0, width) for sep in ";、,)→ ") + 1
+        cut = cut if cut > width // 2 else width
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return out + [text] if text else out
 
 
 def records_xlsx(person: str, transactions: list[dict], bindings: list[dict], frm: date | None,
