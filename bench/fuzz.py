@@ -64,33 +64,36 @@ def fuzz(world: World, per_operation: int) -> dict:
         if op.path == "/api/v1/auth/logout":
             continue  # would end the callers' sessions mid-run; covered by the matrix test
 
-        @hypothesis.given(case=op.as_strategy())
-        @hypothesis.settings(max_examples=per_operation, deadline=None, database=None, derandomize=True,
-                             suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
-        def run(case, client=client, op=op) -> None:
-            kw = case.as_transport_kwargs(base_url="http://testserver")
-            body = kw.get("json")
-            if isinstance(body, dict) and isinstance(body.get("visit"), dict):
-                body["visit"]["fixmedins"] = "H1"  # reach past "not your counter"
-            if isinstance(body, dict) and "fixmedins_code" in body:
-                body["fixmedins_code"] = "H1"
-            headers = {k: v for k, v in kw["headers"].items() if k.lower() not in ("cookie", "content-length")}
-            r = client.request(kw["method"], kw["url"].replace("http://testserver", ""), params=kw.get("params"),
-                               headers=headers, **({"json": body} if "json" in kw else
-                                                   {"content": kw["data"]} if "data" in kw else {}))
-            stats["requests"] += 1
-            if r.status_code >= 500:
-                stats["server_errors"] += 1
-            try:
-                case.validate_response(r, checks=CHECKS)
-            except BaseException as e:  # schemathesis raises a group of check failures
-                if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                    raise
-                stats["violations"] += 1
-                if len(stats["failures"]) < 20:
-                    stats["failures"].append(f"{op.method.upper()} {op.path}: {str(e).splitlines()[0][:200]}")
+        def bound(client, op):  # binds this operation and its caller for the test below
+            @hypothesis.given(case=op.as_strategy())
+            @hypothesis.settings(max_examples=per_operation, deadline=None, database=None, derandomize=True,
+                                 suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+            def run(case) -> None:
+                kw = case.as_transport_kwargs(base_url="http://testserver")
+                body = kw.get("json")
+                if isinstance(body, dict) and isinstance(body.get("visit"), dict):
+                    body["visit"]["fixmedins"] = "H1"  # reach past "not your counter"
+                if isinstance(body, dict) and "fixmedins_code" in body:
+                    body["fixmedins_code"] = "H1"
+                headers = {k: v for k, v in kw["headers"].items() if k.lower() not in ("cookie", "content-length")}
+                r = client.request(kw["method"], kw["url"].replace("http://testserver", ""), params=kw.get("params"),
+                                   headers=headers, **({"json": body} if "json" in kw else
+                                                       {"content": kw["data"]} if "data" in kw else {}))
+                stats["requests"] += 1
+                if r.status_code >= 500:
+                    stats["server_errors"] += 1
+                try:
+                    case.validate_response(r, checks=CHECKS)
+                except BaseException as e:  # schemathesis raises a group of check failures
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    stats["violations"] += 1
+                    if len(stats["failures"]) < 20:
+                        stats["failures"].append(f"{op.method.upper()} {op.path}: {str(e).splitlines()[0][:200]}")
 
-        run()
+            return run
+
+        bound(client, op)()
     return stats
 
 
