@@ -161,3 +161,25 @@ def test_verify_finds_a_reimbursement_paid_without_its_approval(engine) -> None:
         row.state, row.decided_by = "settled", CLERK
     run(engine, same_person)
     assert svc.verify() == [f"手工报销 {sid} 由录入人本人复核 / approved by the person who entered it"]
+
+
+def test_the_pending_queue_is_read_through_its_partial_index(pg_engine, pg_url, monkeypatch) -> None:
+    import psycopg
+    svc = staffed(pg_engine)
+    svc.register_person(c.RegisterPerson(psn_no="B", insutype="390", insu_admdvs="652801"))
+    svc.reimburse(big("BX5"), actor=CLERK)
+    sent: list[tuple[str, object]] = []
+    real = psycopg.Cursor.execute
+
+    def recording(cur, query, params=None, **kw):
+        sent.append((str(query), params))
+        return real(cur, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    assert svc.read(pending_reimbursements)["total"] == 1
+    monkeypatch.undo()
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("SET enable_seqscan = off")  # small tables: price scans out, as test_settle_plans does
+        plans = ["\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params))
+                 for query, params in sent if query.lstrip().upper().startswith("SELECT")]
+    assert len(plans) == 2 and all("settlements_pending_approval" in p for p in plans), plans

@@ -100,7 +100,7 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
     return reimbursed_output(row)
 
 
-PENDING = "pending_approval"  # a manual reimbursement waiting for its second person
+PENDING = "pending_approval"  # a manual reimbursement waiting for its second person (m.PENDING_APPROVAL)
 
 
 def _pay_out(s, day: date, row: m.Settlement) -> None:
@@ -144,12 +144,13 @@ def _decide(uow: UnitOfWork, ctx: Ctx, setl_id: str, state: str) -> dict:
 
 def pending_reimbursements(uow: UnitOfWork, limit: int = 50, offset: int = 0) -> dict:
     """The manual reimbursements waiting for a second person, oldest first."""
-    q = select(m.Settlement).where(m.Settlement.state == PENDING)
+    q = select(m.Settlement).where(m.PENDING_APPROVAL)  # on the partial index
     total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
     rows = uow.session.scalars(q.order_by(m.Settlement.id).limit(limit).offset(offset))
-    return {"total": total, "items": [{"setl_id": r.setl_id, "claim_no": r.idem_key.removeprefix("manual:"), "psn_no": r.psn_no,
-             "region": r.region, "setl_date": r.setl_date.isoformat(), "hifp_pay": format_yuan(r.hifp_pay),
-             "entered_by": r.entered_by} for r in rows]}
+    return {"total": total, "items": [
+        {"setl_id": r.setl_id, "claim_no": r.idem_key.removeprefix("manual:"), "psn_no": r.psn_no,
+         "region": r.region, "setl_date": r.setl_date.isoformat(), "hifp_pay": format_yuan(r.hifp_pay),
+         "entered_by": r.entered_by} for r in rows]}
 
 
 def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:

@@ -24,10 +24,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 Psn = String(64)
+PENDING_APPROVAL = text("state = 'pending_approval'")  # a literal, so the partial index applies
 
 
 class Base(DeclarativeBase):
@@ -216,6 +218,9 @@ class Settlement(Base):
     __table_args__ = (
         UniqueConstraint("fixmedins", "idem_key", name="one_settlement_per_key"),
         Index("settlements_by_date", "setl_date"),
+        # the four-eyes queue: few rows, found without reading the settled ones
+        Index("settlements_pending_approval", "id", sqlite_where=PENDING_APPROVAL,
+              postgresql_where=PENDING_APPROVAL),
     )
 
 
