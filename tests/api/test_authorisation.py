@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from gongji.api.auth import api_routes, rules_of
+from tests.api.test_four_eyes import big_claim
 from tests.api.test_rest import VISIT, family, ok
 
 STAFF = {"clerk", "supervisor", "auditor", "admin"}
@@ -81,6 +82,11 @@ ALLOWED = {
     "GET /desk/reimburse": CLERKS,
     "POST /desk/reimburse": CLERKS,
     "POST /api/v1/reimbursements": CLERKS,
+    "GET /api/v1/reimbursements": CLERKS,
+    "POST /api/v1/reimbursements/{setl_id}/approve": {"supervisor"},
+    "POST /api/v1/reimbursements/{setl_id}/reject": {"supervisor"},
+    "POST /desk/reimburse/{setl_id}/approve": {"supervisor"},
+    "POST /desk/reimburse/{setl_id}/reject": {"supervisor"},
 }
 
 
@@ -154,6 +160,11 @@ def requests(ids: dict) -> dict:
         "GET /desk/reimburse": ("/desk/reimburse", None),
         "POST /desk/reimburse": ("/desk/reimburse", None),
         "POST /api/v1/reimbursements": ("/api/v1/reimbursements", {"claim_no": "C1"}),
+        "GET /api/v1/reimbursements": ("/api/v1/reimbursements", None),
+        "POST /api/v1/reimbursements/{setl_id}/approve": (f"/api/v1/reimbursements/{ids['approve']}/approve", None),
+        "POST /api/v1/reimbursements/{setl_id}/reject": (f"/api/v1/reimbursements/{ids['reject']}/reject", None),
+        "POST /desk/reimburse/{setl_id}/approve": (f"/desk/reimburse/{ids['approve']}/approve", None),
+        "POST /desk/reimburse/{setl_id}/reject": (f"/desk/reimburse/{ids['reject']}/reject", None),
     }
 
 
@@ -182,6 +193,8 @@ def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:
     bound = ok(api.clerk.get("/api/v1/bindings", params={"holder": "P1", "state": "approved"}))["items"][0]
     ids = {"setl_id": setl["setl_id"], "pending": pending["id"], "bound": bound["id"],
            "spare": api.service.secure(security.add_staff, "spare1", "auditor")}
+    for decision in ("approve", "reject"):  # waiting for a supervisor: entered by the clerk
+        ids[decision] = ok(api.clerk.post("/api/v1/reimbursements", json=big_claim(decision)), 201)["setl_id"]
     routes = {f"{m} {r.path}": r for r in api_routes(api.app.routes) for m in r.methods}
     assert set(routes) == set(ALLOWED), f"routes without an expectation, or gone: {set(routes) ^ set(ALLOWED)}"
     for key, route in routes.items():

@@ -18,8 +18,8 @@ CLIENTS = 32
 
 def test_32_http_clients_against_one_holder(api) -> None:
     ok(api.admin.post("/api/v1/institutions", json={"code": "C1", "level": 1, "admdvs": "652801", "kind": "hospital"}), 201)
-    ok(api.clerk.post("/api/v1/persons", json={"psn_no": "A", "insutype": "310", "insu_admdvs": "652801",
-                                               "balance": "5200.00"}), 201)
+    ok(api.supervisor.post("/api/v1/persons", json={"psn_no": "A", "insutype": "310", "insu_admdvs": "652801",
+                                                    "balance": "5200.00"}), 201)
     for b in ("B1", "B2", "B3", "B4"):
         ok(api.clerk.post("/api/v1/persons", json={"psn_no": b, "insutype": "390", "insu_admdvs": "652801"}), 201)
         x = ok(api.clerk.post("/api/v1/bindings", json={"holder": "A", "beneficiary": b, "relation": "child",

@@ -29,9 +29,9 @@ def problem(r, status: int, code: str) -> dict:
 def family(api) -> int:
     inst = ok(api.admin.post("/api/v1/institutions", json={"code": "H1", "level": 2, "admdvs": "652801", "kind": "hospital"}), 201)
     assert len(inst["secret"]) == 64
-    ok(api.clerk.post("/api/v1/persons", json={"psn_no": "P1", "insutype": "310", "insu_admdvs": "652801",
-                                         "balance": "3000.00", "name": "王建国",
-                                         "certno": "652801198001011238", "phone": "13912345678"}), 201)
+    ok(api.supervisor.post("/api/v1/persons", json={"psn_no": "P1", "insutype": "310", "insu_admdvs": "652801",
+                                              "balance": "3000.00", "name": "王建国",
+                                              "certno": "652801198001011238", "phone": "13912345678"}), 201)
     ok(api.clerk.post("/api/v1/persons", json={"psn_no": "P2", "insutype": "390", "insu_admdvs": "652801"}), 201)
     api.clock.day = date(2025, 1, 3)
     b = ok(api.person("P1").post("/api/v1/bindings", json={"holder": "P1", "beneficiary": "P2", "relation": "parent",

@@ -102,7 +102,8 @@ def test_cap_change_takes_effect_for_bills_from_that_day_only():
 
 def test_yaml_money_is_never_a_float():
     # 2000.10 as a YAML float would be 2000.0999999…; the exact loader keeps the text.
-    text = BAYINGOLIN.replace("      2025-01-01: 5000.00\n", "      2025-01-01: 5000.10\n", 1)
+    cap = "  annual_cap_holder:\n    values:\n      2025-01-01: 5000.{}\n"
+    text = BAYINGOLIN.replace(cap.format("00"), cap.format("10"))
     policy = parse_region(text, "x.yaml")
     assert policy.at(date(2025, 1, 1)).annual_cap_holder == 500010
 

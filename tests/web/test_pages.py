@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bench.world import World
 from gongji.service import commands as c
+from gongji.service import queries as q
 from gongji.service import security
 
 PASSWORD = "family-pass-1"
@@ -229,4 +230,31 @@ def test_manual_reimbursement_of_a_remote_bill(site, browser, shot) -> None:
     shot(page, "reimbursed")
     pdf = page.request.get(f"{site.base}/statements/S00000001.pdf")
     assert pdf.status == 200
+    assert site.service.verify() == []
+
+
+def test_a_large_reimbursement_waits_for_a_second_supervisor(site, browser, shot) -> None:
+    family(site)
+    site.service.secure(security.add_staff, "li", "supervisor", PASSWORD)
+    site.clock.day = site.clock.day.replace(month=6, day=20)
+    clerk = browser.new_page()
+    login(clerk, site.base, "staff", "wang")
+    clerk.goto(f"{site.base}/desk/reimburse")
+    for field, value in (("#claim_no", "BX-2025-0002"), ("#psn_no", "P2"), ("#visit_on", "2025-06-03"),
+                         ("#i-code", "BJ01"), ("#i-admdvs", "110105"), ("[aria-label=第1行金额]", "20000.00")):
+        clerk.fill(field, value)
+    clerk.select_option("[aria-label=第1行费用类型]", "exam")
+    clerk.click("text=计算并登记")
+    # (20000 − 100) × 50% = 9950, above Bayingolin's 5000: recorded, not paid
+    assert "待复核 · 应付参保人 9950.00 元" in clerk.inner_text("[data-testid=done]")
+    assert "待另一名主管复核" in clerk.inner_text("[data-testid=pending-S00000001]")
+
+    sup = browser.new_page()
+    login(sup, site.base, "staff", "li")
+    sup.goto(f"{site.base}/desk/reimburse")
+    shot(sup, "pending")
+    sup.click("[data-testid=pending-S00000001] >> text=复核通过并支付")
+    assert "已复核通过" in sup.inner_text(".flash")
+    assert sup.locator("[data-testid=pending]").count() == 0
+    assert site.service.read(q.settlement, "S00000001")["state"] == "settled"
     assert site.service.verify() == []

@@ -46,7 +46,7 @@ IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_lengt
 @router.post("/persons", status_code=201, tags=["persons"])
 def register_person(request: Request, body: c.RegisterPerson,
                     who: Principal = Depends(allow("clerk", "supervisor", "admin"))) -> dict:
-    """登记参保人(职工 310 带期初余额;居民 390 无个人账户)。"""
+    """登记参保人(职工 310 带期初余额;居民 390 无个人账户)。期初余额是一笔划入:非零时须由主管办理。"""
     svc(request).register_person(body, actor=who.actor)
     return svc(request).read(q.person_view, body.psn_no, unmasked=True)
 
@@ -254,8 +254,28 @@ def file_remote(request: Request, body: c.FileRemote, who: Principal = CLERK_OR_
 
 @router.post("/reimbursements", status_code=201, tags=["settlements"])
 def reimburse(request: Request, body: c.Reimburse, who: Principal = CLERK) -> dict:
-    """异地就医手工报销:按就诊日政策计算统筹应付并登记;同一报销单号只登记一次。"""
+    """异地就医手工报销:按就诊日政策计算统筹应付并登记;同一报销单号只登记一次。
+    统筹应付超过本地区复核金额的,state 为 pending_approval,须另一名主管复核后才支付。"""
     return svc(request).reimburse(body, actor=who.actor)
+
+
+@router.get("/reimbursements", tags=["settlements"])
+def pending_reimbursements(request: Request, limit: Limit = 50, offset: Offset = 0, who: Principal = CLERK) -> dict:
+    """待复核的手工报销(最早的在前)。"""
+    from gongji.service.settlements import pending_reimbursements as pending
+    return svc(request).read(pending, limit, offset)
+
+
+@router.post("/reimbursements/{setl_id}/approve", tags=["settlements"])
+def approve_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
+    """复核通过并支付;录入人本人不能复核。"""
+    return svc(request).approve_reimbursement(setl_id, actor=who.actor)
+
+
+@router.post("/reimbursements/{setl_id}/reject", tags=["settlements"])
+def reject_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
+    """复核不通过:不支付;录入人本人不能复核。"""
+    return svc(request).reject_reimbursement(setl_id, actor=who.actor)
 
 
 @router.post("/sanctions", status_code=201, tags=["sanctions"])

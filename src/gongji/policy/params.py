@@ -74,6 +74,10 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("sanction_reasons", "暂停共济的违规行为", list[str], "service"),
     ParamSpec("holder_inactive_ends_bindings", "主账户人转移或中断时绑定终止", bool, "service"),
     ParamSpec("death_zeroes_quota", "被绑定人身故后额度清零", bool, "service"),
+    # four eyes: a manual reimbursement whose pooled-fund payment is above this waits for a
+    # second person (a supervisor who did not enter it) before it pays
+    ParamSpec("reimburse_approval_above", "手工报销须另一名主管复核的金额(统筹应付超过)", Yuan, "service",
+              money=True),
     ParamSpec("payer_order", "多人共济的支付顺序", Literal["balance_desc"], "calc"),
     ParamSpec("pooled_visits", "享受门诊统筹的就诊", list[VisitRuleModel], "calc"),
     ParamSpec("deductible", "起付标准(每次)", _BY_INSUTYPE_YUAN, "calc", money=True),

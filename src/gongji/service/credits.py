@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from gongji.domain.money import MoneyError, parse_yuan
+from gongji.domain.money import MoneyError, format_yuan, parse_yuan
 from gongji.service import ledger
 from gongji.service.common import Ctx
+from gongji.service.four_eyes import MAX_CREDIT
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 
@@ -69,6 +70,8 @@ def parse(data: bytes) -> tuple[list[Row], list[str]]:
             fen = parse_yuan(amount)
             if fen <= 0:
                 raise MoneyError("amount must be more than 0.00")
+            if fen > MAX_CREDIT:
+                raise MoneyError(f"单笔不得超过 {format_yuan(MAX_CREDIT)} 元 / above the per-credit maximum")
         except MoneyError as e:
             problems.append(f"第 {line} 行:金额有误 amount: {e}")
             continue

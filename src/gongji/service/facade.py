@@ -144,6 +144,12 @@ class Service:
     def reimburse(self, c, actor: str = "system") -> dict:
         return self._do(settlements.reimburse, c, actor=actor)
 
+    def approve_reimbursement(self, setl_id: str, actor: str = "system") -> dict:
+        return self._do(settlements.approve_reimbursement, setl_id, actor=actor)
+
+    def reject_reimbursement(self, setl_id: str, actor: str = "system") -> dict:
+        return self._do(settlements.reject_reimbursement, setl_id, actor=actor)
+
     def reverse(self, setl_id: str, key: str | None = None, actor: str = "system") -> dict:
         return self._do(settlements.reverse, setl_id, key, actor=actor)
 

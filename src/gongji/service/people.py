@@ -9,7 +9,7 @@ from gongji.domain import binding as b
 from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
-from gongji.service import ledger
+from gongji.service import four_eyes, ledger
 from gongji.service.commands import (
     Credit,
     FileRemote,
@@ -46,8 +46,8 @@ def register_person(uow: UnitOfWork, ctx: Ctx, c: RegisterPerson) -> dict:
     out = {"psn_no": c.psn_no, "insutype": c.insutype, "insu_admdvs": c.insu_admdvs}
     if c.insutype == "310":
         acct = ledger.personal(s, c.psn_no)
-        ledger.post(s, "opening", ctx.day,
-                    [(ledger.account(s, ledger.CONTRIBUTIONS, "contributions"), -c.balance), (acct, c.balance)])
+        if c.balance:
+            _pay_in(uow, ctx, c.psn_no, c.balance, "opening", "期初余额", "balance")
         out["balance"] = format_yuan(acct.balance)
     return out
 
@@ -57,11 +57,20 @@ def credit(uow: UnitOfWork, ctx: Ctx, c: Credit, ref: str | None = None) -> dict
     if p.insutype != "310":
         raise DomainError("INVALID_INPUT", f"{c.psn_no} 为居民医保参保人,没有个人账户", "psn_no")
     uow.lock([c.psn_no])
-    acct = ledger.personal(uow.session, c.psn_no)
-    ledger.post(uow.session, "credit", ctx.day,
-                [(ledger.account(uow.session, ledger.CONTRIBUTIONS, "contributions"), -c.amount),
-                 (acct, c.amount)], ref=ref)
+    acct = _pay_in(uow, ctx, c.psn_no, c.amount, "credit", "手工划入", "amount", ref)
     return {"psn_no": c.psn_no, "amount": format_yuan(c.amount), "balance": format_yuan(acct.balance)}
+
+
+def _pay_in(uow: UnitOfWork, ctx: Ctx, psn_no: str, amount: int, kind: str, what: str, field: str,
+            ref: str | None = None) -> m.Account:
+    """Money into a personal account from contributions: an opening balance or a manual credit,
+    checked alike (who may, how much) and posted alike."""
+    s = uow.session
+    four_eyes.check_credit(s, ctx.actor, amount, what, field)
+    acct = ledger.personal(s, psn_no)
+    ledger.post(s, kind, ctx.day, [(ledger.account(s, ledger.CONTRIBUTIONS, "contributions"), -amount),
+                                   (acct, amount)], ref=ref)
+    return acct
 
 
 def set_frozen(uow: UnitOfWork, ctx: Ctx, c: Freeze, frozen: bool) -> dict:

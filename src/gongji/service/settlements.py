@@ -12,14 +12,14 @@ import json
 from datetime import date
 from math import gcd
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gongji.calc_format import AMOUNT_FIELDS, output
 from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio, format_yuan
 from gongji.domain.settlement import calculate
-from gongji.service import ledger, snapshot
+from gongji.service import four_eyes, ledger, snapshot
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx, usage
 from gongji.service.uow import UnitOfWork
@@ -72,28 +72,85 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
     if first is not None:
         if first.request_hash != digest:
             raise DomainError("IDEMPOTENCY_CONFLICT", f"报销单号 {cmd.claim_no} 已用于另一笔报销", "claim_no")
-        return settled_output(first)
+        return reimbursed_output(first)
     inst = s.get(m.Institution, visit.fixmedins)
     filed = d.Filing(visit.psn_no, inst.admdvs, d.Period(cmd.visit_on, cmd.visit_on))
     situation, terms, _ = _situation(uow, replace(ctx, day=cmd.visit_on), visit, True, (filed,))
     r = calculate(situation, terms)
     explain = list(r.explain) + [f"⑧ 手工报销:统筹基金应付 {format_yuan(r.hifp_pay)} 元,由参保地经办机构支付给参保人;"
                                  "个人账户与家庭共济只能在就医时实时支付,手工报销不使用"]
+    above = ctx.registry.find(situation.region).value("reimburse_approval_above", ctx.day)
+    if r.hifp_pay > above:
+        explain.append(f"⑨ 统筹应付超过 {format_yuan(above)} 元(reimburse_approval_above):"
+                       "须由录入人以外的另一名主管复核后支付")
     row = m.Settlement(
         fixmedins=inst.code, idem_key=f"manual:{cmd.claim_no}", request_hash=digest, psn_no=visit.psn_no,
         region=situation.region, setl_date=cmd.visit_on, med_type=visit.med_type, dise_codg=visit.dise_codg,
         external_rx=visit.external_rx, acct_used_flag="0", channel="manual",
-        codes=[code for code in r.codes if code != "ACCOUNT_NOT_USED"], explain=explain, state="settled",
+        codes=[code for code in r.codes if code != "ACCOUNT_NOT_USED"], explain=explain,
+        state=PENDING if r.hifp_pay > above else "settled", entered_by=ctx.actor,
         **{k: getattr(r, k) for k in AMOUNT_FIELDS})
     s.add(row)
     s.flush()
     _record_items(s, row, visit)
-    ledger.post(s, "reimburse", ctx.day,
-                [(ledger.account(s, f"pool:{row.region}", "pool"), -row.hifp_pay),
-                 (ledger.account(s, f"payout:{row.psn_no}", "payout"), row.hifp_pay)], settlement_id=row.id)
+    if row.state == "settled":
+        _pay_out(s, ctx.day, row)
     s.flush()
     s.refresh(row)
-    return settled_output(row)
+    return reimbursed_output(row)
+
+
+PENDING = "pending_approval"  # a manual reimbursement waiting for its second person (m.PENDING_APPROVAL)
+
+
+def _pay_out(s, day: date, row: m.Settlement) -> None:
+    ledger.post(s, "reimburse", day,
+                [(ledger.account(s, f"pool:{row.region}", "pool"), -row.hifp_pay),
+                 (ledger.account(s, f"payout:{row.psn_no}", "payout"), row.hifp_pay)], settlement_id=row.id)
+
+
+def reimbursed_output(row: m.Settlement) -> dict:
+    """A manual reimbursement: its split, its state, and the decision on it, if any."""
+    return settled_output(row) | {"state": row.state,
+                                  "decided_on": row.decided_on.isoformat() if row.decided_on else None}
+
+
+def approve_reimbursement(uow: UnitOfWork, ctx: Ctx, setl_id: str) -> dict:
+    """A second supervisor approves: the pooled fund pays now, in this transaction."""
+    return _decide(uow, ctx, setl_id, "settled")
+
+
+def reject_reimbursement(uow: UnitOfWork, ctx: Ctx, setl_id: str) -> dict:
+    """A second supervisor rejects: nothing is paid, and the claim number stays used."""
+    return _decide(uow, ctx, setl_id, "rejected")
+
+
+def _decide(uow: UnitOfWork, ctx: Ctx, setl_id: str, state: str) -> dict:
+    row = find(uow, setl_id)
+    if row.channel != "manual":
+        raise DomainError("NOT_PENDING", f"结算 {row.setl_id} 不是手工报销", "setl_id")
+    four_eyes.check_approver(uow.session, ctx.actor, row.entered_by)
+    uow.lock([row.psn_no])
+    uow.session.refresh(row)  # decided while we waited for the lock?
+    if row.state != PENDING:
+        if row.state == state and row.decided_by == ctx.actor:
+            return reimbursed_output(row)  # the same decision, retried
+        raise DomainError("NOT_PENDING", f"手工报销 {row.setl_id} 不在待复核状态", "setl_id")
+    row.state, row.decided_by, row.decided_on = state, ctx.actor, ctx.day
+    if state == "settled":
+        _pay_out(uow.session, ctx.day, row)
+    return reimbursed_output(row)
+
+
+def pending_reimbursements(uow: UnitOfWork, limit: int = 50, offset: int = 0) -> dict:
+    """The manual reimbursements waiting for a second person, oldest first."""
+    q = select(m.Settlement).where(m.PENDING_APPROVAL)  # on the partial index
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = uow.session.scalars(q.order_by(m.Settlement.id).limit(limit).offset(offset))
+    return {"total": total, "items": [
+        {"setl_id": r.setl_id, "claim_no": r.idem_key.removeprefix("manual:"), "psn_no": r.psn_no,
+         "region": r.region, "setl_date": r.setl_date.isoformat(), "hifp_pay": format_yuan(r.hifp_pay),
+         "entered_by": r.entered_by} for r in rows]}
 
 
 def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:

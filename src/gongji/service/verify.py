@@ -105,7 +105,8 @@ def _settlement_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
             select(J.settlement_id, J.kind, A.name, P.amount).join(P, P.journal_id == J.id)
             .join(A, A.id == P.account_id).where(J.settlement_id >= lo, J.settlement_id < hi)).all():
         per[(sid, kind)][name] += amount
-    cols = (S.id, S.channel, S.state, S.region, S.psn_no, S.fixmedins, S.hifp_pay, S.acct_pay, S.acct_mulaid_pay)
+    cols = (S.id, S.channel, S.state, S.region, S.psn_no, S.fixmedins, S.hifp_pay, S.acct_pay, S.acct_mulaid_pay,
+            S.entered_by, S.decided_by)
     for r in c.execute(select(*cols).where(S.id >= lo, S.id < hi).order_by(S.id)).all():
         yield from _entries_match(r, mulaid[r.id], count, per)
 
@@ -138,11 +139,15 @@ def _sums_in_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
 def _entries_match(r, mulaid, count, per) -> Iterator[str]:
     """Each settlement has exactly its ledger entry; a reversed one also the exact opposite."""
     who = lambda: m.setl_id_of(r.id)  # noqa: E731
-    if r.channel == "manual":
+    if r.channel == "manual":  # paid once settled (at once, or when approved); never before
         want = {k: v for k, v in {f"pool:{r.region}": -r.hifp_pay, f"payout:{r.psn_no}": r.hifp_pay}.items() if v}
-        if r.acct_pay or r.acct_mulaid_pay or count[(r.id, "reimburse")] > 1 \
-                or dict(per[(r.id, "reimburse")]) != want:
+        if r.state != "settled" and count[(r.id, "reimburse")]:
+            yield f"手工报销 {who()} 未经复核通过却已记账 / paid before approval ({r.state})"
+        elif r.acct_pay or r.acct_mulaid_pay or count[(r.id, "reimburse")] > 1 \
+                or dict(per[(r.id, "reimburse")]) != (want if r.state == "settled" else {}):
             yield f"手工报销 {who()} 的记账与报销金额不符 / manual reimbursement entry differs"
+        if r.decided_by is not None and r.decided_by == r.entered_by:
+            yield f"手工报销 {who()} 由录入人本人复核 / approved by the person who entered it"
         return
     want: dict[str, int] = defaultdict(int)
     want[f"personal:{r.psn_no}"] -= r.acct_pay

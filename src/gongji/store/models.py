@@ -24,10 +24,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 Psn = String(64)
+PENDING_APPROVAL = text("state = 'pending_approval'")  # a literal, so the partial index applies
 
 
 class Base(DeclarativeBase):
@@ -195,11 +197,17 @@ class Settlement(Base):
     psn_cash_pay: Mapped[int] = mapped_column(BigInteger)
     codes: Mapped[list] = mapped_column(JSON)
     explain: Mapped[list] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="settled")  # settled | reversed
+    # settled | reversed; a manual one above its region's threshold: pending_approval, then
+    # settled (approved) or rejected
+    state: Mapped[str] = mapped_column(String(16), default="settled")
     # direct: settled at the counter; manual: reimbursed afterwards by the agency (手工报销)
     channel: Mapped[str] = mapped_column(String(8), default="direct", server_default="direct")
     reversed_on: Mapped[date | None] = mapped_column(Date)
     reverse_key: Mapped[str | None] = mapped_column(String(64))
+    # four eyes, manual only: who entered it, and the supervisor who approved or rejected it
+    entered_by: Mapped[str | None] = mapped_column(String(80))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     items: Mapped[list[SettlementItem]] = relationship(order_by="SettlementItem.seq")
     mulaid: Mapped[list[MulaidPayment]] = relationship(order_by="MulaidPayment.seq")
@@ -210,6 +218,9 @@ class Settlement(Base):
     __table_args__ = (
         UniqueConstraint("fixmedins", "idem_key", name="one_settlement_per_key"),
         Index("settlements_by_date", "setl_date"),
+        # the four-eyes queue: few rows, found without reading the settled ones
+        Index("settlements_pending_approval", "id", sqlite_where=PENDING_APPROVAL,
+              postgresql_where=PENDING_APPROVAL),
     )
 
 

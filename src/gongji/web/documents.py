@@ -20,6 +20,7 @@ from gongji.domain.codes import label
 CJK = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(CJK))
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
+STATE_ZH = {"reversed": "已冲正", "pending_approval": "待复核,尚未支付", "rejected": "复核不通过,不予支付"}
 FIELDS_ZH = (
     ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("preselfpay_amt", "乙类先行自付"),
     ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
@@ -51,7 +52,7 @@ def settlement_pdf(s: dict, institution: dict) -> bytes:
     pdf.drawString(20 * mm, y, f"setl_id {s['setl_id']}   date {s['setl_date']}   psn_no {s['psn_no']}")
     y -= 6.5 * mm
     line(f"定点机构:{institution['name'] or institution['code']}({institution['code']},{institution['level']}级)"
-         f"   状态:{'已冲正' if s['state'] == 'reversed' else '已结算'}")
+         f"   状态:{STATE_ZH.get(s['state'], '已结算')}")
     y -= 2 * mm
     line("费用明细", size=12, gap=7)
     for it in s["items"]:

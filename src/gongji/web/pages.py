@@ -36,7 +36,8 @@ STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdraw
                "unbound": "muted", "ended": "muted"}
 DONE_ZH = {"reversed": "已冲正,各账户金额已原路退回。", "applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
            "frozen": "已冻结:本账户暂不为家人支付。", "unfrozen": "已解除冻结。", "approved": "已审核通过,即时生效。",
-           "rejected": "已驳回。"}
+           "rejected": "已驳回。",
+           "reimbursement_paid": "已复核通过,统筹基金应付已记账支付。", "reimbursement_rejected": "已复核不通过,不予支付。"}
 
 
 class NeedLogin(Exception):
@@ -382,9 +383,10 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
 
 @router.get("/desk/reimburse", response_class=HTMLResponse)
 def reimburse_page(request: Request, done: str | None = None, who: Principal = Depends(page("clerk", "supervisor"))):
+    from gongji.service.settlements import pending_reimbursements
     shown = party_settlement(request, who, done) if done else None
     return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
-                  categories=BILL_CATEGORIES)
+                  categories=BILL_CATEGORIES, pending=svc(request).read(pending_reimbursements, 200))
 
 
 @router.post("/desk/reimburse")
@@ -407,6 +409,24 @@ async def reimburse(request: Request, who: Principal = Depends(page("clerk", "su
     except DomainError as e:
         return RedirectResponse(f"/desk/reimburse?err={e.code}&err_text={quote('未能登记:' + e.message)}", 303)
     return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
+
+
+@router.post("/desk/reimburse/{setl_id}/approve")
+def reimburse_approve(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+    try:
+        svc(request).approve_reimbursement(setl_id, actor=who.actor)
+    except DomainError as e:
+        return back("/desk/reimburse", error=e)
+    return back("/desk/reimburse", "reimbursement_paid")
+
+
+@router.post("/desk/reimburse/{setl_id}/reject")
+def reimburse_reject(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+    try:
+        svc(request).reject_reimbursement(setl_id, actor=who.actor)
+    except DomainError as e:
+        return back("/desk/reimburse", error=e)
+    return back("/desk/reimburse", "reimbursement_rejected")
 
 
 # --- policies -----------------------------------------------------------------------------
