@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from gongji.domain.errors import LedgerError
 from gongji.service import audit
 from gongji.service import commands as c
 from gongji.service.clock import FixedClock
@@ -164,7 +165,8 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: 
                 paid += t.mulaid
             balance -= own + (t.mulaid if is_rel else 0)
             rows["postings"].extend((jid, a, amt) for a, amt in lines if amt)
-        assert balance >= 0
+        if balance < 0:
+            raise LedgerError(f"personal:{holder} would go below zero")
         rows["accounts"].append((acct, f"personal:{holder}", "personal", "CNY", holder, balance))
         year = start.year
         if paid:

@@ -62,6 +62,8 @@ def test_verify_reports_damage(engine, damage: str, chunk: int, monkeypatch) -> 
     assert replay(load_document(STORY.read_text(encoding="utf-8")), engine)["final"]["invariants"] == "ok"
     statements, expected = TAMPER[damage]
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # as a superuser's manual fix could: triggers off
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
         for sql in statements:
             conn.execute(text(sql))
     problems = Service(engine).verify()
