@@ -127,6 +127,7 @@ def test_the_python_check_holds_under_python_dash_o(tmp_path) -> None:
                 ("across ledgers", lambda: ledger.post(s, "credit", date(2025, 1, 1), [(quota, -100), (mine, 100)])),
                 ("below zero", lambda: ledger.post(s, "credit", date(2025, 1, 1), [(pool, 100), (mine, -100)])),
                 ("batch unbalanced", lambda: ledger.post_many(None, date(2025, 1, 1), [("settle", 1, [(1, -5), (2, 4)])])),
+                ("bulk unbalanced", lambda: ledger.check_balanced([(1, 1, -5), (1, 2, 5), (2, 1, -5), (2, 2, 4)])),
             ]:
                 try:
                     call()
@@ -136,7 +137,7 @@ def test_the_python_check_holds_under_python_dash_o(tmp_path) -> None:
     """)
     out = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "unbalanced,across ledgers,below zero,batch unbalanced"
+    assert out.stdout.strip() == "unbalanced,across ledgers,below zero,batch unbalanced,bulk unbalanced"
 
 
 def test_a_broken_invariant_is_a_plain_500_and_rolls_back(engine, monkeypatch) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +48,7 @@ def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]]) -> None:
     if row is None:  # the first entry ever; a racing first writer loses on the key and retries
         db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
     prev = row[0] if row else GENESIS
-    rows = []
+    rows: list[Sequence[Any]] = []
     for actor, action, target, payload in entries:
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
         d = digest(payload)
@@ -76,7 +77,7 @@ def rewrite(db: Raw, fixed: dict[int, tuple[str, Any]], actor: str, action: str)
                        " ORDER BY id LIMIT 5000", after)
         if not rows:
             break
-        changed = []
+        changed: list[Sequence[Any]] = []
         for id_, at, who, what, target, payload_digest in rows:
             if id_ in fixed:
                 target, payload_digest = fixed[id_][0][:120], digest(fixed[id_][1])

@@ -6,6 +6,8 @@ trigger checks every entry's balance again at commit (migration 0005, docs/ledge
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
@@ -87,6 +89,17 @@ def counter_ids(db: Raw, wanted: dict[str, str], known: dict[str, int] | None = 
     for id_, name in db.insert("accounts", ("name", "kind", "ledger"), [(n, wanted[n], CNY) for n in missing], "name"):
         found[name] = id_
     return found
+
+
+def check_balanced(postings: Iterable[tuple[int, int, int]]) -> None:
+    """Postings (journal id, account id, amount), all in CNY, written by hand (the bulk loader):
+    each journal's lines must sum to zero, as ``post`` would check."""
+    sums: dict[int, int] = defaultdict(int)
+    for jid, _, amt in postings:
+        sums[jid] += amt
+    unbalanced = [jid for jid, total in sums.items() if total]
+    if unbalanced:
+        raise LedgerError(f"unbalanced journal entries {unbalanced[:5]}")
 
 
 def post_many(db: Raw, on: date, entries: list[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
