@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from gongji.service import audit
+from gongji.domain.errors import LedgerError
+from gongji.service import audit, ledger
 from gongji.service import commands as c
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service
@@ -164,7 +165,8 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: 
                 paid += t.mulaid
             balance -= own + (t.mulaid if is_rel else 0)
             rows["postings"].extend((jid, a, amt) for a, amt in lines if amt)
-        assert balance >= 0
+        if balance < 0:
+            raise LedgerError(f"personal:{holder} would go below zero")
         rows["accounts"].append((acct, f"personal:{holder}", "personal", "CNY", holder, balance))
         year = start.year
         if paid:
@@ -173,6 +175,7 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: 
     opening_lines.append((ids["contributions"], -sum(a for _, a in opening_lines)))
     # the opening credit first, so that every running balance stays above zero in posting order
     rows["postings"][:0] = [(j_open, a, amt) for a, amt in opening_lines]
+    ledger.check_balanced(rows["postings"])  # SQLite has no trigger to refuse it at commit
 
     def work(uow):
         _write(Raw(uow.session.connection()), rows)

@@ -99,11 +99,11 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
     _pending(svc, clock, rng, families, today, counts)
     clock.day = today
     for role in security.ROLES:  # demo logins, printed by `gongji demo`; never in production
-        svc.secure(security.add_staff, f"demo-{role}", role, DEMO_PASSWORD)
-    svc.secure(security.set_person_password, families[0]["holder"], DEMO_PASSWORD)
+        svc.secure(security.add_staff, f"demo-{role}", role, password=DEMO_PASSWORD)
+    svc.secure(security.set_person_password, families[0]["holder"], password=DEMO_PASSWORD)
     counts["demo_holder"] = families[0]["holder"]
     counts["demo_cashier_at"] = insts["652800"][1]  # the level-2 hospital of Bayingolin
-    svc.secure(security.add_cashier, "demo-cashier", counts["demo_cashier_at"], DEMO_PASSWORD)
+    svc.secure(security.add_cashier, "demo-cashier", counts["demo_cashier_at"], password=DEMO_PASSWORD)
     return counts
 
 

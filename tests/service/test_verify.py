@@ -61,9 +61,14 @@ def test_verify_reports_damage(engine, damage: str, chunk: int, monkeypatch) -> 
     monkeypatch.setattr(verify_module, "CHUNK", chunk)  # range edges must not hide anything
     assert replay(load_document(STORY.read_text(encoding="utf-8")), engine)["final"]["invariants"] == "ok"
     statements, expected = TAMPER[damage]
+    pg = engine.dialect.name == "postgresql"  # as the tables' owner could: the ledger trigger off
     with engine.begin() as conn:
+        if pg:
+            conn.execute(text("ALTER TABLE postings DISABLE TRIGGER postings_balance"))
         for sql in statements:
             conn.execute(text(sql))
+        if pg:
+            conn.execute(text("ALTER TABLE postings ENABLE TRIGGER postings_balance"))
     problems = Service(engine).verify()
     assert any(expected in p for p in problems), problems
 

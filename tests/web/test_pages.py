@@ -15,8 +15,8 @@ def family(site: World) -> None:
     s = site.service
     s.register_person(c.RegisterPerson(psn_no="P1", insutype="310", insu_admdvs="652801", balance="3000.00"))
     s.register_person(c.RegisterPerson(psn_no="P2", insutype="390", insu_admdvs="652801"))
-    s.secure(security.set_person_password, "P1", PASSWORD)
-    s.secure(security.add_staff, "wang", "clerk", PASSWORD)
+    s.secure(security.set_person_password, "P1", password=PASSWORD)
+    s.secure(security.add_staff, "wang", "clerk", password=PASSWORD)
 
 
 def login(page, base: str, kind: str, user: str) -> None:
@@ -106,7 +106,7 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     family(site)
     s = site.service
     s.register_institution(c.RegisterInstitution(code="H1", level=2, admdvs="652801", kind="hospital", name="库尔勒市人民医院"))
-    s.secure(security.add_cashier, "li", "H1", PASSWORD)
+    s.secure(security.add_cashier, "li", "H1", password=PASSWORD)
     s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
     s.review(c.Review(holder="P1", beneficiary="P2", decision="approve"))
 
@@ -172,7 +172,7 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
 def test_window_office_and_dashboard(site, browser, shot) -> None:
     family(site)
     s = site.service
-    s.secure(security.add_staff, "zhao", "supervisor", PASSWORD)
+    s.secure(security.add_staff, "zhao", "supervisor", password=PASSWORD)
     s.register_person(c.RegisterPerson(psn_no="P3", insutype="390", insu_admdvs="652801"))
     page = browser.new_page()
     login(page, site.base, "staff", "zhao")
@@ -235,7 +235,7 @@ def test_manual_reimbursement_of_a_remote_bill(site, browser, shot) -> None:
 
 def test_a_large_reimbursement_waits_for_a_second_supervisor(site, browser, shot) -> None:
     family(site)
-    site.service.secure(security.add_staff, "li", "supervisor", PASSWORD)
+    site.service.secure(security.add_staff, "li", "supervisor", password=PASSWORD)
     site.clock.day = site.clock.day.replace(month=6, day=20)
     clerk = browser.new_page()
     login(clerk, site.base, "staff", "wang")

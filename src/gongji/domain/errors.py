@@ -11,3 +11,8 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+class LedgerError(Exception):
+    """An invariant of the money broke: a bug, never a refusal. Raised explicitly (not ``assert``,
+    which ``python -O`` drops); the transaction rolls back and the API answers a plain 500."""

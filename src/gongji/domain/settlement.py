@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from gongji.domain.codes import CODE_ZH
-from gongji.domain.errors import DomainError
+from gongji.domain.errors import DomainError, LedgerError
 from gongji.domain.money import Fen
 from gongji.domain.money import format_yuan as y
 from gongji.domain.situation import ACTIVE, DECEASED, Person, Situation, Visit
@@ -41,14 +41,16 @@ class Settlement:
     explain: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        # Invariants asserted where the numbers are made, not only in tests.
-        assert self.medfee_sumamt == self.fulamt_ownpay_amt + self.preselfpay_amt + self.inscp_scp_amt
-        assert self.medfee_sumamt == (
-            self.hifp_pay + self.acct_pay + self.acct_mulaid_pay + self.psn_cash_pay
-        )
-        assert self.acct_mulaid_pay == sum(a for _, a in self.mulaid_detail)
-        assert min(self.hifp_pay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay,
-                   self.act_pay_dedc, self.preselfpay_amt, self.fulamt_ownpay_amt) >= 0
+        # Invariants checked where the numbers are made, not only in tests.
+        if self.medfee_sumamt != self.fulamt_ownpay_amt + self.preselfpay_amt + self.inscp_scp_amt:
+            raise LedgerError("medfee_sumamt does not add up")
+        if self.medfee_sumamt != self.hifp_pay + self.acct_pay + self.acct_mulaid_pay + self.psn_cash_pay:
+            raise LedgerError("payments do not add up to medfee_sumamt")
+        if self.acct_mulaid_pay != sum(a for _, a in self.mulaid_detail):
+            raise LedgerError("mulaid_detail does not sum to acct_mulaid_pay")
+        if min(self.hifp_pay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay,
+               self.act_pay_dedc, self.preselfpay_amt, self.fulamt_ownpay_amt) < 0:
+            raise LedgerError("a negative amount")
 
 
 def matches(rule: VisitRule, visit: Visit, terms: Terms, *, ignore_rx: bool = False) -> bool:

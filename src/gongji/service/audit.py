@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,17 +35,20 @@ def append(uow, actor: str, action: str, target: str, payload: Any) -> None:
 
 
 def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
-    """Entries (actor, action, target, payload) chained onto the trail in one insert; the head
-    row is locked (PostgreSQL) or the database already is (SQLite writers)."""
+    """Entries (actor, action, target, payload) chained onto the trail in one insert."""
     if not entries:
         return
     uow.session.flush()
-    db = Raw(uow.session.connection())
-    row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + ("" if uow.sqlite else " FOR UPDATE"))
+    _chain_on(Raw(uow.session.connection()), entries)
+
+
+def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]]) -> None:
+    """The head row is locked (PostgreSQL) or the database already is (SQLite writers)."""
+    row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + (" FOR UPDATE" if db.pg else ""))
     if row is None:  # the first entry ever; a racing first writer loses on the key and retries
         db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
     prev = row[0] if row else GENESIS
-    rows = []
+    rows: list[Sequence[Any]] = []
     for actor, action, target, payload in entries:
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
         d = digest(payload)
@@ -55,6 +59,35 @@ def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
         db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"), rows)
         db.run("UPDATE audit_head SET last_id = (SELECT id FROM audit WHERE hash = ?), last_hash = ? WHERE id = 1",
                prev, prev)
+
+
+def rewrite(db: Raw, fixed: dict[int, tuple[str, Any]], actor: str, action: str) -> None:
+    """Replace the target and payload of rows (id → (target, payload)) that must not be kept as
+    written (a secret in them), link every later row again, and record that as an entry of its
+    own: its target names the old head hash (so a copy of it kept elsewhere can be matched), its
+    payload the ids rewritten. The chain stays one line that ``verify_chain`` accepts."""
+    if not fixed:
+        return
+    ids = sorted(fixed)
+    old_head = db.one("SELECT last_hash FROM audit_head WHERE id = 1")[0]
+    prev = db.one("SELECT prev_hash FROM audit WHERE id = ?", ids[0])[0]
+    after = ids[0] - 1
+    while True:
+        rows = db.rows("SELECT id, at, actor, action, target, payload_digest FROM audit WHERE id > ?"
+                       " ORDER BY id LIMIT 5000", after)
+        if not rows:
+            break
+        changed: list[Sequence[Any]] = []
+        for id_, at, who, what, target, payload_digest in rows:
+            if id_ in fixed:
+                target, payload_digest = fixed[id_][0][:120], digest(fixed[id_][1])
+            h = link(prev, at, who, what, target, payload_digest)
+            changed.append((id_, target, payload_digest, prev, h))
+            prev, after = h, id_
+        db.update("audit", ("id",), ("target", "payload_digest", "prev_hash", "hash"), changed)
+    db.run("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", after, prev)
+    _chain_on(db, [(actor, action, f"{len(ids)} rows from {ids[0]}; old head {old_head}",
+                    {"rewritten": ids, "old_head": old_head})])
 
 
 def verify_chain(conn, tick=lambda done, total: None) -> list[str]:

@@ -188,11 +188,14 @@ class Service:
         run(self.engine, finish)
         return out | {"applied": applied, "already_imported": False}
 
-    def secure(self, fn, *args, actor: str = "system"):
+    def secure(self, fn, *args, actor: str = "system", **secrets):
         """An account operation of ``service.security`` (staff, passwords, institution secrets),
-        audited like every other change; the payload digest never sees the secret itself."""
+        audited like every other change. Only ``args`` (what it acts on: names, codes) are
+        recorded; a chosen password goes by keyword (``password=``, keyword-only in
+        ``service.security``) and, like the result (a new password or secret), never reaches
+        the trail."""
         def work(uow):
-            result = fn(uow, *args)
+            result = fn(uow, *args, **secrets)
             audit.append(uow, actor, fn.__name__, ":".join(map(str, args))[:120], {"args": list(args)})
             return result
 

@@ -1,15 +1,19 @@
 """Double-entry postings. Every movement is one ``Journal`` entry whose lines sum to zero per
 ledger, written in the same transaction as the event that caused it. The personal balance is
-updated with the posting and asserted never negative here, before the database's CHECK would."""
+updated with the posting and checked never negative here, before the database's CHECK would.
+A broken rule raises ``LedgerError`` (a bug, not a refusal); on PostgreSQL a deferred constraint
+trigger checks every entry's balance again at commit (migration 0005, docs/ledger.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongji.domain.errors import LedgerError
 from gongji.store import models as m
 from gongji.store.raw import Raw
 
@@ -55,14 +59,16 @@ def post(session: Session, kind: str, on: date, lines: list[tuple[m.Account, int
     by_ledger: dict[str, int] = {}
     for a, amt in lines:
         by_ledger[a.ledger] = by_ledger.get(a.ledger, 0) + amt
-    assert all(v == 0 for v in by_ledger.values()), f"unbalanced entry {kind}: {by_ledger}"
+    if any(by_ledger.values()):
+        raise LedgerError(f"unbalanced entry {kind}: {by_ledger}")
     entry = m.Journal(kind=kind, on=on, settlement_id=settlement_id, ref=ref)
     session.add(entry)
     session.flush()
     for a, amt in lines:
         if a.balance is not None:
             a.balance += amt
-            assert a.balance >= 0, f"{a.name} would go below zero"
+            if a.balance < 0:
+                raise LedgerError(f"{a.name} would go below zero")
         session.add(m.Posting(journal_id=entry.id, account_id=a.id, amount=amt))
     return entry
 
@@ -85,6 +91,17 @@ def counter_ids(db: Raw, wanted: dict[str, str], known: dict[str, int] | None = 
     return found
 
 
+def check_balanced(postings: Iterable[tuple[int, int, int]]) -> None:
+    """Postings (journal id, account id, amount), all in CNY, written by hand (the bulk loader):
+    each journal's lines must sum to zero, as ``post`` would check."""
+    sums: dict[int, int] = defaultdict(int)
+    for jid, _, amt in postings:
+        sums[jid] += amt
+    unbalanced = [jid for jid, total in sums.items() if total]
+    if unbalanced:
+        raise LedgerError(f"unbalanced journal entries {unbalanced[:5]}")
+
+
 def post_many(db: Raw, on: date, entries: Sequence[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
     """Journal entries (kind, settlement id, lines of (account id, amount)) in CNY, written with
     one insert per table. Balances of personal accounts are the caller's to update, under its
@@ -93,7 +110,8 @@ def post_many(db: Raw, on: date, entries: Sequence[tuple[str, int | None, list[t
     entries = [(kind, sid, [(a, amt) for a, amt in lines if amt]) for kind, sid, lines in entries]
     entries = [e for e in entries if e[2]]
     for kind, sid, lines in entries:
-        assert sum(amt for _, amt in lines) == 0, f"unbalanced entry {kind} of settlement {sid}"
+        if sum(amt for _, amt in lines):
+            raise LedgerError(f"unbalanced entry {kind} of settlement {sid}")
     made = db.insert("journal", ("kind", '"on"', "settlement_id"),
                      [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
     ids = {sid: jid for jid, sid in made}

@@ -42,13 +42,13 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = None) -> str:
+def add_staff(uow: UnitOfWork, username: str, role: str, *, password: str | None = None) -> str:
     if role not in ROLES:
         raise DomainError("INVALID_INPUT", f"角色须为 {'、'.join(ROLES)} 之一", "role")
     return _new_login(uow, m.Staff, "工作人员", username, password, role=role)
 
 
-def add_cashier(uow: UnitOfWork, username: str, inst_code: str, password: str | None = None) -> str:
+def add_cashier(uow: UnitOfWork, username: str, inst_code: str, *, password: str | None = None) -> str:
     institution(uow.session, inst_code, "institution")
     return _new_login(uow, m.Cashier, "收费员", username, password, inst_code=inst_code)
 
@@ -62,7 +62,7 @@ def _new_login(uow: UnitOfWork, model, what: str, username: str, password: str |
     return password
 
 
-def set_person_password(uow: UnitOfWork, psn_no: str, password: str | None = None) -> str:
+def set_person_password(uow: UnitOfWork, psn_no: str, *, password: str | None = None) -> str:
     p = person(uow.session, psn_no)
     password = password or new_password()
     p.password_hash, p.failed_logins, p.locked_until = _hasher.hash(password), 0, None

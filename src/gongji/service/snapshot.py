@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from gongji.domain import binding as b
 from gongji.domain import situation as d
-from gongji.domain.errors import DomainError
+from gongji.domain.errors import DomainError, LedgerError
 from gongji.policy.loader import PolicyError
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx, region_of
@@ -200,7 +200,8 @@ def spend(snap: Snapshot, patient: str, acct_pay: int, acct_mulaid_pay: int,
         if amt:
             acct = snap.accounts[no]
             acct[1] -= amt
-            assert acct[1] >= 0, f"personal:{no} would go below zero"
+            if acct[1] < 0:
+                raise LedgerError(f"personal:{no} would go below zero")
     if acct_mulaid_pay:
         u = snap.counters(patient)
         u.mulaid_received += acct_mulaid_pay

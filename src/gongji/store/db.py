@@ -32,6 +32,9 @@ def database_url(url: str | None = None) -> str:
 
 def make_engine(url: str | None = None, **kw) -> Engine:
     url = database_url(url)
+    # a database error's text never carries the statement's values (password hashes, secrets,
+    # ID-card numbers): it reaches logs and tracebacks
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kw)
         _sqlite_setup(engine)
