@@ -106,8 +106,8 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     s = site.service
     s.register_institution(c.RegisterInstitution(code="H1", level=2, admdvs="652801", kind="hospital", name="库尔勒市人民医院"))
     s.secure(security.add_cashier, "li", "H1", PASSWORD)
-    s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
-    s.review(c.Review(holder="P1", beneficiary="P2", decision="approve"))
+    applied = s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
+    s.review(c.Review(binding_id=applied["id"], decision="approve"))
 
     desk = browser.new_page()
     login(desk, site.base, "cashier", "li")
