@@ -262,7 +262,9 @@ def preview(request: Request, body: SettleIn, who: Principal = INSTITUTION) -> d
 
 @router.post("/settlements", tags=["settlements"])
 def settle(request: Request, body: SettleIn, key: IdemKey, who: Principal = INSTITUTION) -> dict:
-    """结算。同一机构同一 Idempotency-Key:相同请求返回首次结果,不重复扣款;不同请求为 IDEMPOTENCY_CONFLICT。"""
+    """结算。答复为计算结果加 setl_id、state(settled)与 reversed_on(null)。同一机构同一 Idempotency-Key:
+    相同请求返回首次结果,不重复扣款,但 state 与 reversed_on 为该结算当前的状态(已冲正则为 reversed 及冲正日期);
+    不同请求为 IDEMPOTENCY_CONFLICT。"""
     _at_own_counter(who, body.visit)
     return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor)
 
