@@ -71,7 +71,7 @@ def test_refusals_are_shown_in_chinese(site, browser, shot) -> None:
     page.check("input[name=face_check]")
     page.check("input[name=e_commitment]")
     page.click("text=提交申请")
-    assert "查无此参保人" in page.inner_text(".flash")
+    assert "无法为该人员办理绑定" in page.inner_text(".flash")  # never whether that person exists
     page.goto(f"{site.base}/desk")
     assert "无权访问" in page.inner_text("h1")
     page.goto(f"{site.base}/nowhere")

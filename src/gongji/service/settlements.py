@@ -127,7 +127,8 @@ def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str,
 
 def settled_output(row: m.Settlement) -> dict:
     """A stored settlement's answer, as a retry of its request gets it."""
-    return answer(output(row, [(p.holder, p.amount) for p in row.mulaid]), row.setl_id, row.state, row.reversed_on)
+    out = output(row, [(p.holder, p.amount) for p in row.mulaid])
+    return answer(out, row.setl_id, row.state, row.reversed_on)
 
 
 def answer(out: dict, setl_id: str, state: str = "settled", reversed_on: date | None = None) -> dict:
