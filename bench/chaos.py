@@ -81,8 +81,8 @@ def setup(db: str, run: str, families: int) -> tuple[str, str, list[str]]:
         for k in range(2):
             ben = f"{run}B{f}{k}"
             svc.register_person(c.RegisterPerson(psn_no=ben, insutype="390", insu_admdvs="652801"))
-            svc.apply(c.Apply(holder=holder, beneficiary=ben, relation="child", channel="offline"))
-            svc.review(c.Review(holder=holder, beneficiary=ben, decision="approve"))
+            applied = svc.apply(c.Apply(holder=holder, beneficiary=ben, relation="child", channel="offline"))
+            svc.review(c.Review(binding_id=applied["id"], decision="approve"))
             patients.append(ben)
     engine.dispose()
     return inst, secret, patients

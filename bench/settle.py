@@ -44,8 +44,8 @@ def setup(svc: Service, run: str, families: int) -> tuple[str, list[str]]:
                                              balance="999999.00"))
         ben = f"{run}B{f}"
         svc.register_person(c.RegisterPerson(psn_no=ben, insutype="310", insu_admdvs="652801"))
-        svc.apply(c.Apply(holder=holder, beneficiary=ben, relation="child", channel="offline"))
-        svc.review(c.Review(holder=holder, beneficiary=ben, decision="approve"))
+        applied = svc.apply(c.Apply(holder=holder, beneficiary=ben, relation="child", channel="offline"))
+        svc.review(c.Review(binding_id=applied["id"], decision="approve"))
         patients.append(ben)
     return inst, patients
 

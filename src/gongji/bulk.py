@@ -61,8 +61,8 @@ def templates(day: date) -> dict[tuple[str, bool], Template]:
             svc.register_institution(c.RegisterInstitution(code=inst, level=1, admdvs=county, kind="hospital"))
             svc.register_person(c.RegisterPerson(psn_no=holder, insutype="310", insu_admdvs=county, balance="5000.00"))
             svc.register_person(c.RegisterPerson(psn_no=rel, insutype="390", insu_admdvs=county))
-            svc.apply(c.Apply(holder=holder, beneficiary=rel, relation="child", channel="offline"))
-            svc.review(c.Review(holder=holder, beneficiary=rel, decision="approve"))
+            applied = svc.apply(c.Apply(holder=holder, beneficiary=rel, relation="child", channel="offline"))
+            svc.review(c.Review(binding_id=applied["id"], decision="approve"))
             for patient, is_rel in ((rel, True), (holder, False)):
                 r = svc.settle(f"t{patient}", c.VisitRef(psn_no=patient, fixmedins=inst, med_type="11", items=ITEMS))
                 fen = {k: int(v.replace(".", "")) for k, v in r.items() if k.endswith(("amt", "pay", "dedc"))}

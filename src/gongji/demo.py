@@ -132,9 +132,9 @@ def _family(svc: Service, rng: random.Random, region: Region, f: int, counts: di
         _person(svc, rng, region, no, insutype, born, f"{rng.randrange(0, 800)}.00")
         channel = rng.choice(["online", "offline"])
         try:
-            svc.apply(c.Apply(holder=holder, beneficiary=no, relation=relation, channel=channel,
-                              e_commitment=channel == "online", face_check=channel == "online"))
-            svc.review(c.Review(holder=holder, beneficiary=no, decision="approve"), actor="demo-clerk")
+            applied = svc.apply(c.Apply(holder=holder, beneficiary=no, relation=relation, channel=channel,
+                                        e_commitment=channel == "online", face_check=channel == "online"))
+            svc.review(c.Review(binding_id=applied["id"], decision="approve"), actor="demo-clerk")
             bound.append(no)
         except DomainError:
             pass

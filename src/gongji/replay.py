@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 
 from gongji.calc_format import Code, InputError, validate
+from gongji.domain import binding as b
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
 from gongji.policy.loader import PolicyError, Registry, default_registry
 from gongji.service import commands as c
+from gongji.service.bindings import open_binding_id
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service
 from gongji.service.uow import run
@@ -34,9 +36,13 @@ class Preview(c.Command):
     visit: c.VisitRef
 
 
+class ReviewPair(c.Pair, c.Decision):
+    """A review step names the pair; it acts on the pair's pending application."""
+
+
 STEPS: dict[str, type[BaseModel]] = {
     "institution": c.RegisterInstitution, "person": c.RegisterPerson, "credit": c.Credit,
-    "apply": c.Apply, "review": c.Review, "withdraw": c.Pair, "unbind": c.Pair,
+    "apply": c.Apply, "review": ReviewPair, "withdraw": c.Pair, "unbind": c.Pair,
     "file_remote": c.FileRemote, "freeze": c.Freeze, "unfreeze": c.Freeze,
     "sanction": c.SanctionCmd, "status": c.StatusChange, "preview": Preview, "settle": Settle,
     "reverse": Reverse,
@@ -52,11 +58,18 @@ def _calls(svc: Service, keys: dict[str, str]) -> dict[str, Callable[[Any], dict
         keys.setdefault(cmd.key, out["setl_id"])
         return out
 
+    def binding(pair: c.Pair, state: str) -> int:
+        return svc.read(open_binding_id, pair, state)
+
+    def review(cmd: ReviewPair) -> dict:
+        return svc.review(c.Review(binding_id=binding(cmd, b.PENDING), decision=cmd.decision, reason=cmd.reason))
+
     return {
         "institution": svc.register_institution, "person": svc.register_person,
-        "credit": svc.credit, "apply": svc.apply, "review": svc.review, "withdraw": svc.withdraw,
-        "unbind": svc.unbind, "file_remote": svc.file_remote, "freeze": svc.freeze,
-        "unfreeze": svc.unfreeze, "sanction": svc.sanction, "status": svc.change_status,
+        "credit": svc.credit, "apply": svc.apply, "review": review,
+        "withdraw": lambda cmd: svc.withdraw(c.BindingRef(binding_id=binding(cmd, b.PENDING))),
+        "unbind": lambda cmd: svc.unbind(c.BindingRef(binding_id=binding(cmd, b.APPROVED))),
+        "file_remote": svc.file_remote, "freeze": svc.freeze, "unfreeze": svc.unfreeze, "sanction": svc.sanction, "status": svc.change_status,
         "preview": lambda cmd: svc.preview(cmd.visit), "settle": settle, "reverse": reverse,
     }
 

@@ -26,6 +26,6 @@ def family(svc: Service, holder_balance: str, beneficiaries: int = 4) -> list[st
     names = [f"B{i}" for i in range(1, beneficiaries + 1)]
     for b in names:
         svc.register_person(c.RegisterPerson(psn_no=b, insutype="390", insu_admdvs="652801"))
-        svc.apply(c.Apply(holder="A", beneficiary=b, relation="child", channel="online"))
-        svc.review(c.Review(holder="A", beneficiary=b, decision="approve"))
+        applied = svc.apply(c.Apply(holder="A", beneficiary=b, relation="child", channel="online"))
+        svc.review(c.Review(binding_id=applied["id"], decision="approve"))
     return names

@@ -22,8 +22,8 @@ def test_pays_the_pooled_share_once_and_never_the_accounts(engine) -> None:
     svc = service(engine, "2025-06-20")
     svc.register_person(c.RegisterPerson(psn_no="A", insutype="310", insu_admdvs="652801", balance="1000.00"))
     svc.register_person(c.RegisterPerson(psn_no="B", insutype="390", insu_admdvs="652801"))
-    svc.apply(c.Apply(holder="A", beneficiary="B", relation="parent", channel="online"))
-    svc.review(c.Review(holder="A", beneficiary="B", decision="approve"))
+    applied = svc.apply(c.Apply(holder="A", beneficiary="B", relation="parent", channel="online"))
+    svc.review(c.Review(binding_id=applied["id"], decision="approve"))
     out = svc.reimburse(claim())
     # resident, level 2: (300 − 100) × 50% = 100 from the pooled fund; no account, no mutual-aid
     assert (out["hifp_pay"], out["acct_pay"], out["acct_mulaid_pay"], out["psn_cash_pay"]) == (

@@ -42,8 +42,8 @@ def test_refusals_change_nothing(engine) -> None:
         (lambda: svc.settle("k2", visit("B1", "600.00", fixmedins="NOPE")), "UNKNOWN_INSTITUTION"),
         (lambda: svc.settle("k3", visit("NOPE", "600.00")), "UNKNOWN_PERSON"),
         (lambda: svc.reverse("S99999999"), "UNKNOWN_SETTLEMENT"),
-        (lambda: svc.review(c.Review(holder="A", beneficiary="B1", decision="approve")), "NOT_PENDING"),
-        (lambda: svc.unbind(c.Pair(holder="A", beneficiary="X")), "NO_SUCH_BINDING"),
+        (lambda: svc.review(c.Review(binding_id=1, decision="approve")), "NOT_PENDING"),
+        (lambda: svc.unbind(c.BindingRef(binding_id=99)), "NO_SUCH_BINDING"),
         (lambda: svc.register_person(c.RegisterPerson(psn_no="A", insutype="310", insu_admdvs="652801")),
          "ALREADY_REGISTERED"),
     ]

@@ -72,7 +72,7 @@ def test_refusals_are_shown_in_chinese(site, browser, shot) -> None:
     page.check("input[name=face_check]")
     page.check("input[name=e_commitment]")
     page.click("text=提交申请")
-    assert "查无此参保人" in page.inner_text(".flash")
+    assert "无法为该人员办理绑定" in page.inner_text(".flash")  # never whether that person exists
     page.goto(f"{site.base}/desk")
     assert "无权访问" in page.inner_text("h1")
     page.goto(f"{site.base}/nowhere")
@@ -107,8 +107,8 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     s = site.service
     s.register_institution(c.RegisterInstitution(code="H1", level=2, admdvs="652801", kind="hospital", name="库尔勒市人民医院"))
     s.secure(security.add_cashier, "li", "H1", password=PASSWORD)
-    s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
-    s.review(c.Review(holder="P1", beneficiary="P2", decision="approve"))
+    applied = s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
+    s.review(c.Review(binding_id=applied["id"], decision="approve"))
 
     desk = browser.new_page()
     login(desk, site.base, "cashier", "li")

@@ -121,17 +121,10 @@ def audit_log(request: Request, limit: Limit = 50, offset: Offset = 0,
 
 # --- bindings -----------------------------------------------------------------------------
 
-def _own_binding(who: Principal, holder: str, beneficiary: str | None = None) -> None:
-    if who.kind == "person" and who.id not in (holder, beneficiary):
-        raise forbid("只能办理本人的绑定 / only your own bindings")
-
-
 @router.post("/bindings", status_code=201, tags=["bindings"])
 def apply(request: Request, body: c.Apply, who: Principal = CLERK_OR_PERSON) -> dict:
     """申请绑定(主账户人在线申请,或经办窗口代办);结果含审核期限 review_due。"""
-    if who.kind == "person" and (who.id != body.holder or body.channel != "online"):
-        raise forbid("参保人只能以主账户人身份在线申请 / apply online, as the holder")
-    return svc(request).apply(body, actor=who.actor)
+    return svc(request).apply(body, actor=who.actor, by_person=_person(who))
 
 
 @router.get("/bindings", tags=["bindings"])
@@ -150,43 +143,27 @@ def list_bindings(
                   state=state, region=region, overdue=overdue, limit=limit, offset=offset)
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    decision: Literal["approve", "reject"]
-    reason: c.Text | None = None
-
-
-def _pair(request: Request, binding_id: int) -> c.Pair:
-    holder, beneficiary = svc(request).read(q.binding_pair, binding_id)
-    return c.Pair(holder=holder, beneficiary=beneficiary)
-
-
-def _same(result: dict, binding_id: int) -> dict:
-    if result["id"] != binding_id:
-        raise DomainError("NOT_PENDING", f"绑定 {binding_id} 不是该亲属间当前的申请", "binding_id")
-    return result
+def _person(who: Principal) -> str | None:
+    """The insured person acting for themselves; the service applies a person's limits."""
+    return who.id if who.kind == "person" else None
 
 
 @router.post("/bindings/{binding_id}/review", tags=["bindings"])
-def review(request: Request, binding_id: BindingId, body: Decision, who: Principal = CLERK) -> dict:
-    """审核:通过即时生效;驳回写明原因。"""
-    pair = _pair(request, binding_id)
-    return _same(svc(request).review(c.Review(**pair.model_dump(), **body.model_dump()), actor=who.actor), binding_id)
+def review(request: Request, binding_id: BindingId, body: c.Decision, who: Principal = CLERK) -> dict:
+    """审核该编号的申请:通过即时生效;驳回写明原因。"""
+    return svc(request).review(c.Review(binding_id=binding_id, **body.model_dump()), actor=who.actor)
 
 
 @router.post("/bindings/{binding_id}/withdraw", tags=["bindings"])
 def withdraw(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
-    pair = _pair(request, binding_id)
-    _own_binding(who, pair.holder)
-    return _same(svc(request).withdraw(pair, actor=who.actor), binding_id)
+    """撤回该编号的待审核申请(参保人:限主账户人本人)。"""
+    return svc(request).withdraw(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=_person(who))
 
 
 @router.post("/bindings/{binding_id}/unbind", tags=["bindings"])
 def unbind(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
-    """解绑:当日仍可共济,次日起停止。"""
-    pair = _pair(request, binding_id)
-    _own_binding(who, pair.holder, pair.beneficiary)
-    return _same(svc(request).unbind(pair, actor=who.actor), binding_id)
+    """解除该编号的绑定:当日仍可共济,次日起停止(参保人:限绑定双方)。"""
+    return svc(request).unbind(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=_person(who))
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -305,7 +282,9 @@ def preview(request: Request, body: SettleIn, who: Principal = INSTITUTION) -> d
 
 @router.post("/settlements", tags=["settlements"])
 def settle(request: Request, body: SettleIn, key: IdemKey, who: Principal = INSTITUTION) -> dict:
-    """结算。同一机构同一 Idempotency-Key:相同请求返回首次结果,不重复扣款;不同请求为 IDEMPOTENCY_CONFLICT。"""
+    """结算。答复为计算结果加 setl_id、state(settled)与 reversed_on(null)。同一机构同一 Idempotency-Key:
+    相同请求返回首次结果,不重复扣款,但 state 与 reversed_on 为该结算当前的状态(已冲正则为 reversed 及冲正日期);
+    不同请求为 IDEMPOTENCY_CONFLICT。"""
     _at_own_counter(who, body.visit)
     return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor)
 

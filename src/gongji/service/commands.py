@@ -78,14 +78,30 @@ class Apply(Command):
     face_check: bool = False  # 人脸识别 passed (online)
 
 
-class Pair(Command):
-    holder: Code
-    beneficiary: Code
+BindingId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-class Review(Pair):
+class BindingRef(Command):
+    """One binding row, by its id: withdraw and unbind act on that row and no other."""
+
+    binding_id: BindingId
+
+
+class Decision(Command):
     decision: Literal["approve", "reject"]
     reason: Text | None = None
+
+
+class Review(BindingRef, Decision):
+    pass
+
+
+class Pair(Command):
+    """A binding named by its two people, as story steps name it; the replayer resolves it to
+    the pair's one open binding."""
+
+    holder: Code
+    beneficiary: Code
 
 
 class Dated(Command):

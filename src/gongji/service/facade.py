@@ -17,10 +17,10 @@ from gongji.service import audit, bindings, credits, people, settle_batch, settl
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply,
+    BindingRef,
     Credit,
     FileRemote,
     Freeze,
-    Pair,
     RegisterInstitution,
     RegisterPerson,
     Review,
@@ -44,6 +44,8 @@ def _target(args: tuple) -> str:
     for a in args:
         if isinstance(a, VisitRef):
             return f"{a.fixmedins}:{a.psn_no}"
+        if isinstance(a, BindingRef):
+            return f"binding:{a.binding_id}"
         if hasattr(a, "claim_no"):
             return f"claim:{a.claim_no}:{a.visit.psn_no}"
         for field in ("psn_no", "holder", "code"):
@@ -99,17 +101,18 @@ class Service:
         return self._do(people.change_status, c, actor=actor)
 
     # bindings
-    def apply(self, c: Apply, actor: str = "system") -> dict:
-        return self._do(bindings.apply, c, actor=actor)
+    # ``by_person``: the insured person acting for themselves (None: staff or the system)
+    def apply(self, c: Apply, actor: str = "system", by_person: str | None = None) -> dict:
+        return self._do(bindings.apply, c, by_person, actor=actor)
 
     def review(self, c: Review, actor: str = "system") -> dict:
         return self._do(bindings.review, c, actor=actor)
 
-    def withdraw(self, c: Pair, actor: str = "system") -> dict:
-        return self._do(bindings.withdraw, c, actor=actor)
+    def withdraw(self, c: BindingRef, actor: str = "system", by_person: str | None = None) -> dict:
+        return self._do(bindings.withdraw, c, by_person, actor=actor)
 
-    def unbind(self, c: Pair, actor: str = "system") -> dict:
-        return self._do(bindings.unbind, c, actor=actor)
+    def unbind(self, c: BindingRef, actor: str = "system", by_person: str | None = None) -> dict:
+        return self._do(bindings.unbind, c, by_person, actor=actor)
 
     def pending(self, region: str | None = None) -> list[dict]:
         today = self.clock()

@@ -122,13 +122,6 @@ def bindings_list(uow: UnitOfWork, today: date, *, holder=None, beneficiary=None
     return {"total": total, "items": [binding_view(x, today) for x in rows]}
 
 
-def binding_pair(uow: UnitOfWork, binding_id: int) -> tuple[str, str]:
-    row = uow.session.get(m.Binding, binding_id)
-    if row is None:
-        raise DomainError("NO_SUCH_BINDING", f"没有编号为 {binding_id} 的绑定", "binding_id")
-    return row.holder, row.beneficiary
-
-
 def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0, frm: date | None = None,
                  to: date | None = None, patient: str | None = None) -> dict:
     """The personal account's postings, newest first, each with what caused it and, for a

@@ -7,7 +7,8 @@ batch do not grow with the batch, which is what lets many settlements share one 
 
 A refused settlement (``DomainError``) is refused before anything is written, and only it. The
 same institution and key twice, in the database or earlier in the batch, answer the first
-result, or ``IDEMPOTENCY_CONFLICT`` when the request differs.
+result as the settlement stands now (``settlements.answer``: reversed since, it says so), or
+``IDEMPOTENCY_CONFLICT`` when the request differs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gongji.policy.loader import Registry
 from gongji.service import ledger, snapshot
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
-from gongji.service.settlements import ratio_text, request_hash, settled_output
+from gongji.service.settlements import answer, ratio_text, request_hash, settled_output
 from gongji.store import models as m
 from gongji.store.raw import Raw
 
@@ -89,7 +90,7 @@ def _answer(uow, p, answered: set[int]) -> tuple[dict, bool] | DomainError:
     if isinstance(p, _Made):
         now = p.id not in answered
         answered.add(p.id)
-        return output(p.result) | {"setl_id": m.setl_id_of(p.id)}, now
+        return answer(output(p.result), m.setl_id_of(p.id)), now
     return settled_output(uow.session.get(m.Settlement, p.id)), False
 
 

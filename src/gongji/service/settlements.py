@@ -183,9 +183,16 @@ def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str,
 
 
 def settled_output(row: m.Settlement) -> dict:
+    """A stored settlement's answer, as a retry of its request gets it."""
     out = output(row, [(p.holder, p.amount) for p in row.mulaid])
-    out["setl_id"] = row.setl_id
-    return out
+    return answer(out, row.setl_id, row.state, row.reversed_on)
+
+
+def answer(out: dict, setl_id: str, state: str = "settled", reversed_on: date | None = None) -> dict:
+    """What settling answers, the first time and on every retry (REST, pages, replay, NHSA): the
+    calc output, the id, and the settlement's state now. A retry after a reversal says
+    ``reversed`` and when, so a client retrying after a timeout is not told the account paid."""
+    return out | {"setl_id": setl_id, "state": state, "reversed_on": reversed_on.isoformat() if reversed_on else None}
 
 
 def find(uow: UnitOfWork, setl_id: str) -> m.Settlement:

@@ -226,7 +226,7 @@ def portal_apply(request: Request, beneficiary: Annotated[str, Form(max_length=6
     try:
         cmd = c.Apply(holder=who.id, beneficiary=beneficiary.strip(), relation=relation, channel="online",
                       face_check=True, e_commitment=True)
-        svc(request).apply(cmd, actor=who.actor)
+        svc(request).apply(cmd, actor=who.actor, by_person=who.id)
     except DomainError as e:
         return back("/portal", error=e)
     except ValueError:
@@ -234,27 +234,25 @@ def portal_apply(request: Request, beneficiary: Annotated[str, Form(max_length=6
     return back("/portal", "applied")
 
 
-def _own(request: Request, who: Principal, binding_id: int, action) -> RedirectResponse:
+def _own(request: Request, who: Principal, binding_id: int, action, done: str) -> RedirectResponse:
+    """Act on the person's own binding ``binding_id``; the service decides what they may do."""
     try:
-        holder, beneficiary = svc(request).read(q.binding_pair, binding_id)
-        if who.id not in (holder, beneficiary):
-            raise DomainError("NO_SUCH_BINDING", "没有该绑定。")
-        action(c.Pair(holder=holder, beneficiary=beneficiary))
+        action(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=who.id)
     except DomainError as e:
         return back("/portal", error=e)
-    return None
+    except ValueError:
+        return back("/portal", error=DomainError("NO_SUCH_BINDING", "没有该绑定。"))
+    return back("/portal", done)
 
 
 @router.post("/portal/bindings/{binding_id}/withdraw")
 def portal_withdraw(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
-    return _own(request, who, binding_id, lambda p: svc(request).withdraw(p, actor=who.actor)) \
-        or back("/portal", "withdrawn")
+    return _own(request, who, binding_id, svc(request).withdraw, "withdrawn")
 
 
 @router.post("/portal/bindings/{binding_id}/unbind")
 def portal_unbind(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
-    return _own(request, who, binding_id, lambda p: svc(request).unbind(p, actor=who.actor)) \
-        or back("/portal", "unbound")
+    return _own(request, who, binding_id, svc(request).unbind, "unbound")
 
 
 @router.post("/portal/freeze")
@@ -292,8 +290,7 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
 def desk_review(request: Request, binding_id: int, decision: Annotated[str, Form()],
                 reason: Annotated[str, Form(max_length=200)] = "", who: Principal = Depends(page("clerk", "supervisor"))):
     try:
-        holder, beneficiary = svc(request).read(q.binding_pair, binding_id)
-        cmd = c.Review(holder=holder, beneficiary=beneficiary, decision=decision, reason=reason or None)
+        cmd = c.Review(binding_id=binding_id, decision=decision, reason=reason or None)
         svc(request).review(cmd, actor=who.actor)
     except DomainError as e:
         return back("/desk", error=e)
