@@ -13,7 +13,7 @@ import hmac
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,15 +105,15 @@ def login(engine, kind: str, username: str, password: str, now: datetime) -> Log
     """Check a password; on success open a session.
 
     The argon2 check runs outside any transaction. An unknown (or inactive, or password-less)
-    login writes nothing and is checked against a dummy hash, as is a locked one, so all three
-    take the same time. A known one first counts the attempt (``_count_attempt``, one atomic
+    login and a locked one write nothing and are checked against a dummy hash, so they take the
+    time a wrong password takes. A known one first counts the attempt (``_count_attempt``, one atomic
     UPDATE) and only then checks the password, so parallel guesses cannot outrun the lock."""
     model = USERS[kind]
-    role = run(engine, lambda uow: _role_of(uow.session.get(model, username)), write=False)
+    role, locked = run(engine, lambda uow: _state_of(uow.session.get(model, username), now), write=False)
     if role is None:
         _check(_DUMMY, password)
         return Login(False, error="UNKNOWN")
-    stored = _count_attempt(engine, model, username, now)
+    stored = None if locked else _count_attempt(engine, model, username, now)
     if stored is None:
         _check(_DUMMY, password)
         return Login(False, error="LOCKED")
@@ -132,11 +132,13 @@ def login(engine, kind: str, username: str, password: str, now: datetime) -> Log
     return Login(True, token, csrf, role)
 
 
-def _role_of(user) -> str | None:
-    """The role a login would have; None for one that cannot log in (unknown, inactive, no password)."""
+def _state_of(user, now: datetime) -> tuple[str | None, bool]:
+    """The role a login would have (None for one that cannot log in: unknown, inactive, no
+    password) and whether it is locked now."""
     if user is None or user.password_hash is None or not getattr(user, "active", True):
-        return None
-    return getattr(user, "role", None) or ("person" if isinstance(user, m.Person) else "cashier")
+        return None, False
+    role = getattr(user, "role", None) or ("person" if isinstance(user, m.Person) else "cashier")
+    return role, user.locked_until is not None and user.locked_until > now
 
 
 def _count_attempt(engine, model, username: str, now: datetime) -> str | None:
@@ -215,8 +217,8 @@ def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
             return SessionInfo("staff", row.subject, staff.role, row.csrf)
         if row.kind == "cashier":
             cashier = uow.session.get(m.Cashier, row.subject)
-            inst = cashier and uow.session.get(m.Institution, cashier.inst_code)
-            if inst is None or not cashier.active or inst.suspended:
+            inst = uow.session.get(m.Institution, cashier.inst_code) if cashier and cashier.active else None
+            if cashier is None or inst is None or inst.suspended:
                 return None
             return SessionInfo("institution", inst.code, "cashier", row.csrf, cashier.username)
         return SessionInfo("person", row.subject, "person", row.csrf)
@@ -262,20 +264,20 @@ def _nonce_book(engine) -> GroupCommit:
         return book
 
 
-def _check_many(engine, reqs: list[tuple]) -> list[str | None]:
+def _check_many(engine, reqs: Sequence[tuple]) -> list[str | None]:
     codes = sorted({r[0] for r in reqs})
     now = max(r[7] for r in reqs)
 
     def work(uow: UnitOfWork) -> list[str | None]:
         s = uow.session
         insts = {i.code: i for i in s.scalars(select(m.Institution).where(m.Institution.code.in_(codes)))}
-        seen = set(s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
-            m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs}))).all())
+        seen: set[tuple[str, str]] = {(c, n) for c, n in s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
+            m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs})))}
         out: list[str | None] = []
         for code, timestamp, nonce, signature, method, path, body, at in reqs:
             inst = insts.get(code)
             want = sign(inst.secret, method, path, timestamp, nonce, body) if inst and inst.secret else ""
-            if not want or not hmac.compare_digest(want, signature.lower()):
+            if inst is None or not want or not hmac.compare_digest(want, signature.lower()):
                 out.append("BAD_SIGNATURE")
             elif inst.suspended:
                 out.append("INSTITUTION_SUSPENDED")
