@@ -32,12 +32,18 @@ REFUSED = (f"用户名或密码错误,或因连续输错 {security.MAX_FAILURES}
            f"({security.LOCK_MINUTES} 分钟后可再试)")
 BUSY = "登录请求过多,请稍候几秒再试"
 RETRY_AFTER = "2"  # seconds: a few password checks' time
+BUSY_PAUSE = 1.0  # seconds a login waits for room in the queue before it is turned away
 
 
 async def check_password(request: Request, kind: str, username: str, password: str) -> security.Login | None:
-    """The login, queued in ``security.LOGINS``; None when the queue is full (answer 429)."""
-    future = security.LOGINS.submit(security.login, request.app.state.service.engine, kind, username,
-                                    password, datetime.now())
+    """The login, queued in ``security.LOGINS``; None when the queue is still full after a pause
+    (answer 429). The pause, which costs the server nothing, keeps a client that ignores
+    Retry-After from turning the refusals themselves into a flood."""
+    engine = request.app.state.service.engine
+    future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
+    if future is None:
+        await asyncio.sleep(BUSY_PAUSE)
+        future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
     if future is None:
         log.warning("login turned away: too many at once")
         return None

@@ -169,12 +169,12 @@ def _check(stored: str, password: str) -> bool:
 
 
 class LoginQueue:
-    """Logins run here, ``workers`` at a time (argon2 is costly on purpose), with at most
-    ``waiting`` more queued; ``submit`` turns away the rest at once (None), so a flood of logins
-    can take neither the CPU nor the server's threads from settlements."""
+    """Logins run here, ``workers`` at a time (argon2 is costly on purpose) and at a lower CPU
+    priority, with at most ``waiting`` more queued; ``submit`` turns away the rest (None), so a
+    flood of logins can take neither the CPU nor the server's threads from settlements."""
 
     def __init__(self, workers: int, waiting: int) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="login")
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="login", initializer=_yield_cpu)
         self._room = workers + waiting
         self._lock = threading.Lock()
 
@@ -192,6 +192,16 @@ class LoginQueue:
             self._room += 1
 
 
+def _yield_cpu() -> None:
+    """Give this thread, and argon2's lane threads it starts (they inherit it), a lower CPU
+    priority than the threads that settle (Linux: nice applies per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOGIN_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the bound alone still holds
+        pass
+
+
+LOGIN_NICE = 10
 # Half the cores at most check passwords; a login waits behind at most a few others (~1 s).
 LOGINS = LoginQueue(workers=max(1, (os.cpu_count() or 2) // 2), waiting=8)
 
