@@ -54,5 +54,9 @@ bench-http: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale $(if $(DB),--db $(DB)) $(ARGS)
 
+# Settlement latency under a login flood (ARGS="--seconds 10" for a shorter run).
+bench-flood: $(STAMP)
+	$(BIN)/python -m bench.flood $(if $(DB),--db $(DB)) $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

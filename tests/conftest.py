@@ -8,6 +8,7 @@ fails the run: PostgreSQL tests never skip there."""
 from __future__ import annotations
 
 import logging
+import logging.config
 import os
 import secrets
 import shutil
@@ -18,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from gongji.logs import ID_CARD, PHONE, MaskingFormatter, configure_structlog
+from gongji.logs import ID_CARD, PHONE, UVICORN_LOGGING, MaskingFormatter, configure_structlog
 from gongji.store.db import database_url, make_engine, migrate
 from gongji.store.models import Base
 
@@ -42,21 +43,39 @@ CAPTURE = _Capture()
 
 def pytest_configure(config) -> None:
     configure_structlog()
+    logging.config.dictConfig(UVICORN_LOGGING)  # as `gongji serve` does: uvicorn's lines reach the root
     logging.getLogger().addHandler(CAPTURE)
     logging.getLogger("gongji").setLevel(logging.DEBUG)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """No unmasked ID-card number or phone in any log line of the suite's flows; and the flows
-    did log such values (masked), so this check has something to bite on."""
+    """No unmasked ID-card number or phone in any log line of the suite's flows, uvicorn's and
+    the libraries' included (every logger must reach the root, where CAPTURE listens); and the
+    flows did log such values (masked), so this check has something to bite on."""
     leaks = [line for line in CAPTURE.lines if ID_CARD.search(line) or PHONE.search(line)]
     probes = [line for line in CAPTURE.lines if "note=" in line]  # test_security's PII probe
     unmasked_probe = probes and not any("652801********1238" in p and "139****5678" in p for p in probes)
-    if leaks or unmasked_probe:
-        print("\nPersonal data in log lines:" if leaks else "\nThe PII probe was not logged masked")
+    aside = _loggers_aside()
+    if leaks or unmasked_probe or aside:
+        print("\nPersonal data in log lines:" if leaks else "\nThe PII probe was not logged masked" if unmasked_probe
+              else f"\nLoggers whose lines bypass the masking root handler: {aside}")
         for line in leaks[:10]:
             print("  ", line[:200])
         session.exitstatus = 1
+
+
+def _loggers_aside() -> list[str]:
+    """Loggers that keep their lines from the root logger or write them through a handler of
+    their own that does not mask (uvicorn's default configuration does both)."""
+    out = []
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if not isinstance(logger, logging.Logger):
+            continue
+        unmasked = [h for h in logger.handlers
+                    if not isinstance(h, logging.NullHandler) and not isinstance(h.formatter, MaskingFormatter)]
+        if not logger.propagate or unmasked:
+            out.append(name)
+    return sorted(out)
 
 
 @pytest.fixture(scope="session")

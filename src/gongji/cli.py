@@ -456,7 +456,7 @@ def serve(
 
     import uvicorn
 
-    from gongji.logs import configure
+    from gongji.logs import UVICORN_LOGGING, configure
     from gongji.store.db import database_url
 
     configure()
@@ -469,12 +469,12 @@ def serve(
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
     if workers == 1:
         from gongji.api.app import create_app
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
         return
     engine.dispose()
     os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
     uvicorn.run("gongji.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                log_level="warning")
+                log_level="warning", log_config=UVICORN_LOGGING)  # every line through the masking
 
 
 @policy_app.command("examples")

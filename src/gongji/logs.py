@@ -2,7 +2,10 @@
 
 Masking happens twice, on purpose: every record is masked when it is made (so every handler,
 tests' included, sees only masked text), and the formatter masks the final line again, which
-covers tracebacks. Names are never logged at all; psn_no is an insurance number, not personal data.
+covers tracebacks. Every logger of the process writes through the root logger's masking handler:
+uvicorn's own loggers are told to (``UVICORN_LOGGING``, given to uvicorn as its ``log_config``),
+and warnings and uncaught exceptions are logged too. Names are never logged at all; psn_no is an
+insurance number, not personal data.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 
 import structlog
 
@@ -23,8 +27,27 @@ def mask(text: str) -> str:
 
 
 class MaskingFormatter(logging.Formatter):
+    """Masks the whole line; the traceback text it caches on the record is masked as well, so a
+    handler formatting the same record after it never sees the raw text."""
+
     def format(self, record: logging.LogRecord) -> str:
         return mask(super().format(record))
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return mask(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return mask(super().formatStack(stack_info))
+
+
+# uvicorn's log_config: its loggers keep no handlers of their own (uvicorn's default config gives
+# them unmasked ones that do not propagate) and write through the root logger's.
+UVICORN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {name: {"handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")},
+}
 
 
 def _mask_event(_logger, _name, event: dict) -> dict:
@@ -64,7 +87,8 @@ def configure_structlog() -> None:
 
 
 def configure(level: str = "INFO") -> None:
-    """For the server and the CLI: JSON lines on stderr, masked."""
+    """For the server and the CLI: JSON lines on stderr, masked; warnings and uncaught exceptions
+    (which Python would print straight to stderr) are logged through the same handler."""
     configure_structlog()
     root = logging.getLogger()
     if not any(isinstance(h.formatter, MaskingFormatter) for h in root.handlers):
@@ -72,3 +96,15 @@ def configure(level: str = "INFO") -> None:
         handler.setFormatter(MaskingFormatter("%(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_thread_crash
+
+
+def _log_uncaught(kind, value, tb) -> None:
+    logging.getLogger("gongji.crash").critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def _log_thread_crash(args) -> None:
+    if args.exc_type is not SystemExit:  # as Python's own hook: a thread's exit is no crash
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from gongji.logs import UVICORN_LOGGING
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -20,7 +22,7 @@ def free_port() -> int:
 def serving(app):
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           limit_concurrency=200))
+                                           log_config=UVICORN_LOGGING, limit_concurrency=200))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bench import http, scale, settle
+from bench import flood, http, scale, settle
 
 
 def _last_json(capsys) -> dict:
@@ -40,3 +40,12 @@ def test_scale_compares_each_size_with_the_empty_database(capsys) -> None:
     assert all(r["floor_p50_ratio"] == round(r["floor_p50_ms"] / result["sizes"][0]["floor_p50_ms"], 2)
                for r in result["sizes"])
     assert result["flat_within_20pct"] == all(abs(r["p50_ratio"] - 1) <= 0.2 for r in result["sizes"])
+
+
+def test_flood_settles_beside_a_login_flood_and_counts_the_answers(capsys) -> None:
+    result = flood.main(["--seconds", "2", "--threads", "4", "--families", "3"])
+    assert _last_json(capsys) == result
+    assert result["baseline"]["n"] > 0 and result["flood"]["n"] > 0  # settlements went on during the flood
+    assert result["flood"]["p99_ms"] >= result["flood"]["p50_ms"]
+    assert result["p99_ratio"] == round(result["flood"]["p99_ms"] / result["baseline"]["p99_ms"], 2)
+    assert set(result["logins"]) <= {"401", "429"} and result["logins"].get("401", 0) > 0

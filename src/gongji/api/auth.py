@@ -91,9 +91,10 @@ async def _form_csrf(request: Request) -> str | None:
 
 
 def allow(*rules: str):
-    """A dependency admitting callers by rule: ``anyone``, ``institution``, ``staff`` (any role),
-    a role name (``clerk``, ``supervisor``, ``auditor``, ``admin``), ``self`` (the person named
-    by the route's ``psn_no``), ``person`` (any logged-in person; the handler narrows it)."""
+    """A dependency admitting callers by rule: ``anyone``, ``institution``, ``cashier`` (an
+    institution by a cashier's session, not a signed request), ``staff`` (any role), a role name
+    (``clerk``, ``supervisor``, ``auditor``, ``admin``), ``self`` (the person named by the route's
+    ``psn_no``), ``person`` (any logged-in person; the handler narrows it)."""
     roles = {r for r in rules if r in security.ROLES}
 
     async def check(request: Request, who: Principal = Depends(principal)) -> Principal:
@@ -101,7 +102,7 @@ def allow(*rules: str):
             return who
         if who.kind == "anonymous":
             raise AuthError(401, "UNAUTHENTICATED", "请先登录或签名 / authentication required")
-        if who.kind == "institution" and "institution" in rules:
+        if who.kind == "institution" and ("institution" in rules or ("cashier" in rules and who.user)):
             return who
         if who.kind == "staff" and ("staff" in rules or who.role in roles):
             return who

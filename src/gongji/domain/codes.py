@@ -41,7 +41,7 @@ CODE_ZH = {
     "REPLAYED_NONCE": "重复的请求随机数",
     "INSTITUTION_SUSPENDED": "机构已暂停结算资格",
     "LOGIN_FAILED": "用户名或密码错误",
-    "ACCOUNT_LOCKED": "登录失败次数过多,已暂时锁定",
+    "LOGIN_BUSY": "登录请求过多,请稍后再试",
     "TOO_LARGE": "请求过大",
 }
 

@@ -1,23 +1,28 @@
 """Who is calling: staff and insured persons by password (argon2id) and a session, institutions
 by an HMAC-SHA256 signature over each request. Secrets and passwords are shown once, when made.
 
-Login failures are counted and lock the login for ``LOCK_MINUTES`` after ``MAX_FAILURES``; the
-count is committed even though the login is refused, so an attacker cannot reset it by failing.
+Each login attempt is counted before its password is checked and locks the login for
+``LOCK_MINUTES`` at ``MAX_FAILURES``; a right password resets the count. Passwords are checked in
+``LOGINS``, a few at a time (see docs/security.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, or_, select, update
 
 from gongji.domain.errors import DomainError
 from gongji.service.common import institution, person
@@ -32,6 +37,7 @@ SESSION_HOURS = 8
 CLOCK_SKEW = 300  # seconds a signed request may be off
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("not a password")  # verified against when the user is unknown: same timing
+T = TypeVar("T")
 
 
 def new_password() -> str:
@@ -63,10 +69,17 @@ def _new_login(uow: UnitOfWork, model, what: str, username: str, password: str |
 
 
 def set_person_password(uow: UnitOfWork, psn_no: str, *, password: str | None = None) -> str:
+    """A new password ends every session opened with the old one."""
     p = person(uow.session, psn_no)
     password = password or new_password()
     p.password_hash, p.failed_logins, p.locked_until = _hasher.hash(password), 0, None
+    end_sessions(uow, "person", psn_no)
     return password
+
+
+def end_sessions(uow: UnitOfWork, kind: str, subject: str) -> None:
+    uow.session.execute(delete(m.LoginSession).where(m.LoginSession.kind == kind,
+                                                     m.LoginSession.subject == subject))
 
 
 def new_institution_secret(uow: UnitOfWork, code: str) -> str:
@@ -85,35 +98,67 @@ class Login:
     token: str | None = None
     csrf: str | None = None
     role: str | None = None
-    error: str | None = None  # LOGIN_FAILED | ACCOUNT_LOCKED
+    error: str | None = None  # why refused, for the server log only: UNKNOWN | LOCKED | WRONG_PASSWORD
 
 
 def login(engine, kind: str, username: str, password: str, now: datetime) -> Login:
-    """Check a password; on success open a session. Committed either way (failure counts)."""
-    def work(uow: UnitOfWork) -> Login:
+    """Check a password; on success open a session.
+
+    The argon2 check runs outside any transaction. An unknown (or inactive, or password-less)
+    login and a locked one write nothing and are checked against a dummy hash, so they take the
+    time a wrong password takes. A known one first counts the attempt (``_count_attempt``, one atomic
+    UPDATE) and only then checks the password, so parallel guesses cannot outrun the lock."""
+    model = USERS[kind]
+    role, locked = run(engine, lambda uow: _state_of(uow.session.get(model, username), now), write=False)
+    if role is None:
+        _check(_DUMMY, password)
+        return Login(False, error="UNKNOWN")
+    stored = None if locked else _count_attempt(engine, model, username, now)
+    if stored is None:
+        _check(_DUMMY, password)
+        return Login(False, error="LOCKED")
+    if not _check(stored, password):
+        return Login(False, error="WRONG_PASSWORD")  # already counted (and locked at the limit)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+
+    def open_session(uow: UnitOfWork) -> None:
         s = uow.session
-        user = s.get(USERS[kind], username)
-        stored = getattr(user, "password_hash", None)
-        if user is None or stored is None or not getattr(user, "active", True):
-            _check(_DUMMY, password)
-            return Login(False, error="LOGIN_FAILED")
-        if user.locked_until is not None and user.locked_until > now:
-            return Login(False, error="ACCOUNT_LOCKED")
-        if not _check(stored, password):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
-                return Login(False, error="ACCOUNT_LOCKED")
-            return Login(False, error="LOGIN_FAILED")
-        user.failed_logins, user.locked_until = 0, None
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        s.execute(update(model).where(_key(model) == username).values(failed_logins=0, locked_until=None))
         s.add(m.LoginSession(token_hash=sha256(token), kind=kind, subject=username, csrf=csrf,
                              expires_at=now + timedelta(hours=SESSION_HOURS)))
         s.execute(delete(m.LoginSession).where(m.LoginSession.expires_at < now))
-        return Login(True, token, csrf, {"staff": getattr(user, "role", None), "person": "person",
-                                         "cashier": "cashier"}[kind])
 
-    return run(engine, work)
+    run(engine, open_session)
+    return Login(True, token, csrf, role)
+
+
+def _state_of(user, now: datetime) -> tuple[str | None, bool]:
+    """The role a login would have (None for one that cannot log in: unknown, inactive, no
+    password) and whether it is locked now."""
+    if user is None or user.password_hash is None or not getattr(user, "active", True):
+        return None, False
+    role = getattr(user, "role", None) or ("person" if isinstance(user, m.Person) else "cashier")
+    return role, user.locked_until is not None and user.locked_until > now
+
+
+def _count_attempt(engine, model, username: str, now: datetime) -> str | None:
+    """Count one more attempt, before its password is checked, and return the stored hash; None
+    when the login is locked. The attempt that reaches ``MAX_FAILURES`` sets the lock itself (a
+    right password lifts it again), so at most ``MAX_FAILURES`` guesses are checked per lock
+    window however many arrive at once. An expired lock starts the count afresh."""
+    fresh = model.locked_until.is_(None)
+    count = case((fresh, func.coalesce(model.failed_logins, 0) + 1), else_=1)
+    stmt = (update(model)
+            .where(_key(model) == username, or_(fresh, model.locked_until <= now))
+            .values(failed_logins=count,
+                    locked_until=case((count >= MAX_FAILURES, now + timedelta(minutes=LOCK_MINUTES)), else_=None))
+            .returning(model.password_hash)
+            .execution_options(synchronize_session=False))
+    return run(engine, lambda uow: uow.session.scalar(stmt))
+
+
+def _key(model):
+    return model.psn_no if model is m.Person else model.username
 
 
 def _check(stored: str, password: str) -> bool:
@@ -121,6 +166,44 @@ def _check(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class LoginQueue:
+    """Logins run here, ``workers`` at a time (argon2 is costly on purpose) and at a lower CPU
+    priority, with at most ``waiting`` more queued; ``submit`` turns away the rest (None), so a
+    flood of logins can take neither the CPU nor the server's threads from settlements."""
+
+    def __init__(self, workers: int, waiting: int) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="login", initializer=_yield_cpu)
+        self._room = workers + waiting
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args) -> Future[T] | None:
+        with self._lock:
+            if self._room == 0:
+                return None
+            self._room -= 1
+        future = self._pool.submit(fn, *args)
+        future.add_done_callback(self._free)
+        return future
+
+    def _free(self, _future: Future) -> None:
+        with self._lock:
+            self._room += 1
+
+
+def _yield_cpu() -> None:
+    """Give this thread, and argon2's lane threads it starts (they inherit it), a lower CPU
+    priority than the threads that settle (Linux: nice applies per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOGIN_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the bound alone still holds
+        pass
+
+
+LOGIN_NICE = 10
+# Half the cores at most check passwords; a login waits behind at most a few others (~1 s).
+LOGINS = LoginQueue(workers=max(1, (os.cpu_count() or 2) // 2), waiting=8)
 
 
 @dataclass(frozen=True)
@@ -144,8 +227,8 @@ def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
             return SessionInfo("staff", row.subject, staff.role, row.csrf)
         if row.kind == "cashier":
             cashier = uow.session.get(m.Cashier, row.subject)
-            inst = cashier and uow.session.get(m.Institution, cashier.inst_code)
-            if inst is None or not cashier.active or inst.suspended:
+            inst = uow.session.get(m.Institution, cashier.inst_code) if cashier and cashier.active else None
+            if cashier is None or inst is None or inst.suspended:
                 return None
             return SessionInfo("institution", inst.code, "cashier", row.csrf, cashier.username)
         return SessionInfo("person", row.subject, "person", row.csrf)
@@ -191,20 +274,20 @@ def _nonce_book(engine) -> GroupCommit:
         return book
 
 
-def _check_many(engine, reqs: list[tuple]) -> list[str | None]:
+def _check_many(engine, reqs: Sequence[tuple]) -> list[str | None]:
     codes = sorted({r[0] for r in reqs})
     now = max(r[7] for r in reqs)
 
     def work(uow: UnitOfWork) -> list[str | None]:
         s = uow.session
         insts = {i.code: i for i in s.scalars(select(m.Institution).where(m.Institution.code.in_(codes)))}
-        seen = set(s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
-            m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs}))).all())
+        seen: set[tuple[str, str]] = {(c, n) for c, n in s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
+            m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs})))}
         out: list[str | None] = []
         for code, timestamp, nonce, signature, method, path, body, at in reqs:
             inst = insts.get(code)
             want = sign(inst.secret, method, path, timestamp, nonce, body) if inst and inst.secret else ""
-            if not want or not hmac.compare_digest(want, signature.lower()):
+            if inst is None or not want or not hmac.compare_digest(want, signature.lower()):
                 out.append("BAD_SIGNATURE")
             elif inst.suspended:
                 out.append("INSTITUTION_SUSPENDED")

@@ -5,7 +5,7 @@ API; a refusal comes back as a Chinese message on the page, never a code or a tr
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
+from gongji.api.login import BUSY, REFUSED, RETRY_AFTER, check_password
 from gongji.api.v1 import party_settlement
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
@@ -119,17 +120,18 @@ def login_page(request: Request, kind: str = "person", next: str = "/", who: Pri
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, kind: Annotated[str, Form()], username: Annotated[str, Form(max_length=64)],
-          password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/",
-          who: Principal = Depends(page("anyone"))):
+async def login(request: Request, kind: Annotated[str, Form()], username: Annotated[str, Form(max_length=64)],
+                password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/",
+                who: Principal = Depends(page("anyone"))):
     if kind not in ("person", "staff", "cashier"):
         kind = "person"
-    result = security.login(svc(request).engine, kind, username, password, datetime.now())
-    if not result.ok:
-        text = ("登录失败次数过多,请 15 分钟后再试。" if result.error == "ACCOUNT_LOCKED"
-                else "个人编号/用户名或密码不正确。")
-        return render(request, "login.html", who, status=401, kind=kind, username=username, next=next,
-                      flash_err=text)
+    result = await check_password(request, kind, username, password)
+    if result is None or not result.ok:
+        response = render(request, "login.html", who, status=401 if result else 429, kind=kind, username=username,
+                          next=next, flash_err=REFUSED if result else BUSY)
+        if result is None:
+            response.headers["Retry-After"] = RETRY_AFTER
+        return response
     response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
     response.set_cookie(COOKIE, result.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=security.SESSION_HOURS * 3600, path="/")
