@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from gongji.domain.errors import DomainError
+from gongji.service import scope
 from gongji.service.common import institution, person
 from gongji.service.group import GroupCommit
 from gongji.service.uow import UnitOfWork, run
@@ -42,10 +43,12 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = None) -> str:
+def add_staff(uow: UnitOfWork, username: str, role: str, password: str | None = None,
+              area: str = scope.NATIONAL) -> str:
+    """A staff member serving ``area`` (``service.scope``: an admdvs prefix, "" or "00" national)."""
     if role not in ROLES:
         raise DomainError("INVALID_INPUT", f"角色须为 {'、'.join(ROLES)} 之一", "role")
-    return _new_login(uow, m.Staff, "工作人员", username, password, role=role)
+    return _new_login(uow, m.Staff, "工作人员", username, password, role=role, area=scope.parse_area(area))
 
 
 def add_cashier(uow: UnitOfWork, username: str, inst_code: str, password: str | None = None) -> str:
@@ -130,6 +133,7 @@ class SessionInfo:
     role: str
     csrf: str
     user: str = ""  # the cashier behind an institution session
+    area: str = ""  # a staff member's area (service.scope)
 
 
 def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
@@ -141,7 +145,7 @@ def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
             staff = uow.session.get(m.Staff, row.subject)
             if staff is None or not staff.active:
                 return None
-            return SessionInfo("staff", row.subject, staff.role, row.csrf)
+            return SessionInfo("staff", row.subject, staff.role, row.csrf, area=staff.area)
         if row.kind == "cashier":
             cashier = uow.session.get(m.Cashier, row.subject)
             inst = cashier and uow.session.get(m.Institution, cashier.inst_code)

@@ -274,6 +274,8 @@ class Staff(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the admdvs prefix served (service.scope): 2, 4 or 6 digits, or "" for the whole country
+    area: Mapped[str] = mapped_column(String(6), default="", server_default="")
     __table_args__ = (CheckConstraint("role IN ('clerk', 'supervisor', 'auditor', 'admin')", name="role_known"),)
 
 
@@ -310,6 +312,8 @@ class AuditEntry(Base):
     payload_digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # insu_admdvs of the persons it names, for staff of an area (service.scope); not hashed
+    admdvs: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
