@@ -213,7 +213,7 @@ def dashboard(uow: UnitOfWork, registry: Registry, today: date, days: int = 30,
     rows = s.execute(select(m.YearUsage.psn_no, m.YearUsage.mulaid_paid, m.Person.insu_admdvs)
                      .join(m.Person, m.Person.psn_no == m.YearUsage.psn_no)
                      .where(m.YearUsage.year == today.year, m.YearUsage.mulaid_paid > 0,
-                            m.Person.insu_admdvs.startswith(area)))
+                            scope.admdvs_in(area, m.Person.insu_admdvs)))
     for _, paid, admdvs in rows:
         try:
             cap = registry.find(admdvs).at(today).annual_cap_holder

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from gongji.domain.errors import DomainError
 from gongji.service.uow import UnitOfWork
@@ -59,8 +59,17 @@ def in_area(area: str, admdvs: str | None) -> bool:
 
 # --- filters for lists ---------------------------------------------------------------------
 
+def admdvs_in(area: str, column) -> ColumnElement[bool]:
+    """``column`` starts with ``area``, as a range of digit strings: an index serves it (LIKE would
+    need a C collation on PostgreSQL)."""
+    if area == NATIONAL:
+        return true()
+    upper = str(int(area) + 1).zfill(len(area))
+    return and_(column >= area, column < upper) if len(upper) == len(area) else column >= area
+
+
 def persons_in(area: str):
-    return select(m.Person.psn_no).where(m.Person.insu_admdvs.startswith(area))
+    return select(m.Person.psn_no).where(admdvs_in(area, m.Person.insu_admdvs))
 
 
 def person_filter(area: str, psn_no: ColumnElement) -> ColumnElement[bool]:

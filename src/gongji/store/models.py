@@ -55,7 +55,7 @@ class Person(Base):
     certno: Mapped[str | None] = mapped_column(String(18), unique=True)  # shown masked
     phone: Mapped[str | None] = mapped_column(String(20))
     insutype: Mapped[str] = mapped_column(String(3))
-    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    insu_admdvs: Mapped[str] = mapped_column(String(6), index=True)  # staff areas filter on it
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_on: Mapped[date | None] = mapped_column(Date)
     mulaid_frozen: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-28
 
+Persons get an index on insu_admdvs, which staff areas filter on.
 Staff already there serve the whole country (area ""), so a deployment keeps working until an
 administrator narrows them. Audit entries get the insu_admdvs of the persons they name, so that
 staff of an area see theirs; the entries already written are filled in here.
@@ -27,6 +28,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('area', sa.String(length=6), server_default='', nullable=False))
     with op.batch_alter_table('audit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('admdvs', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_persons_insu_admdvs'), ['insu_admdvs'], unique=False)
     _fill_audit_areas(op.get_bind())
 
 
@@ -48,6 +51,8 @@ def _fill_audit_areas(conn) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('persons', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_persons_insu_admdvs'))
     with op.batch_alter_table('audit', schema=None) as batch_op:
         batch_op.drop_column('admdvs')
     with op.batch_alter_table('staff', schema=None) as batch_op:
