@@ -336,12 +336,20 @@ def institution_add_cashier(code: str, username: str, db: DbOption = None) -> No
 
 @staff_app.command("add")
 def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | supervisor | auditor | admin")],
+              area: Annotated[str, typer.Option(help="admdvs prefix served: 2 province, 4 prefecture, "
+                                                     "6 county digits; 00 the whole country")],
               db: DbOption = None) -> None:
-    """Add a staff member and print the first password (shown this once)."""
+    """Add a staff member serving AREA and print the first password (shown this once)."""
+    from gongji.service.scope import served
     from gongji.service.security import add_staff
 
-    password = _secure(db, add_staff, username, role)
-    out.print(f"{username}({role})初始密码,只显示这一次 / first password, shown once:\n{password}", highlight=False)
+    try:
+        area = served(area, default_registry())
+    except DomainError as e:
+        fail(e.message)
+    password = _secure(db, add_staff, username, role, area)
+    out.print(f"{username}({role},服务区域 {area or '00 全国'})初始密码,只显示这一次 / first password, shown once:\n"
+              f"{password}", highlight=False)
 
 
 @app.command()
@@ -414,8 +422,10 @@ def demo(
     out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
               f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
-    out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员 demo-clerk、demo-supervisor、"
-              f"demo-auditor、demo-admin;参保人 {counts['demo_holder']};收费员 demo-cashier({counts['demo_cashier_at']})", highlight=False)
+    out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员(全国)demo-clerk、demo-supervisor、"
+              f"demo-auditor、demo-admin;各州市经办 demo-clerk-652800、demo-clerk-532600、demo-clerk-370300、"
+              f"demo-clerk-532800;参保人 {counts['demo_holder']};收费员 demo-cashier({counts['demo_cashier_at']})",
+              highlight=False)
     if problems:
         raise typer.Exit(1)
 

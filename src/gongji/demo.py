@@ -99,7 +99,9 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
     _pending(svc, clock, rng, families, today, counts)
     clock.day = today
     for role in security.ROLES:  # demo logins, printed by `gongji demo`; never in production
-        svc.secure(security.add_staff, f"demo-{role}", role, password=DEMO_PASSWORD)
+        svc.secure(security.add_staff, f"demo-{role}", role, password=DEMO_PASSWORD)  # the whole country
+    for region in REGIONS:  # a clerk of each prefecture's agency: its persons only
+        svc.secure(security.add_staff, f"demo-clerk-{region.code}", "clerk", region.code[:4], password=DEMO_PASSWORD)
     svc.secure(security.set_person_password, families[0]["holder"], password=DEMO_PASSWORD)
     counts["demo_holder"] = families[0]["holder"]
     counts["demo_cashier_at"] = insts["652800"][1]  # the level-2 hospital of Bayingolin

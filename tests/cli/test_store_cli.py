@@ -87,10 +87,27 @@ def test_institution_secret_and_staff_password_are_printed_once(tmp_path) -> Non
     assert gongji("institution", "add", "H1", "--level", "2", "--admdvs", "652801", "--kind", "hospital",
                   "--db", db).returncode == 1
     assert gongji("institution", "rotate-secret", "NOPE", "--db", db).returncode == 1
-    r = gongji("staff", "add", "wang", "--role", "clerk", "--db", db)
+    r = gongji("staff", "add", "wang", "--role", "clerk", "--area", "00", "--db", db)
     assert r.returncode == 0 and len(r.stdout.strip().splitlines()[-1]) >= 12
-    r = gongji("staff", "add", "li", "--role", "boss", "--db", db)
+    r = gongji("staff", "add", "li", "--role", "boss", "--area", "00", "--db", db)
     assert r.returncode == 1 and "INVALID_INPUT" in r.stderr
+
+
+def test_staff_add_takes_the_area_served(tmp_path) -> None:
+    from gongji.store.db import make_engine
+
+    db = str(tmp_path / "g.db")
+    for area, why in (("65x8", "2 位(省)、4 位(地市)或 6 位(县区)"), ("652", "2 位(省)"),
+                      ("1101", "没有统筹区的共济政策覆盖服务区域 1101")):
+        r = gongji("staff", "add", "li", "--role", "clerk", "--area", area, "--db", db)
+        assert r.returncode == 2 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert gongji("staff", "add", "li", "--role", "clerk", "--db", db).returncode == 2  # the area is required
+    for name, area in (("wang", "5326"), ("zhao", "532601"), ("sun", "53"), ("qian", "00")):
+        r = gongji("staff", "add", name, "--role", "clerk", "--area", area, "--db", db)
+        assert r.returncode == 0, r.stderr
+    with make_engine(db).connect() as conn:
+        areas = dict(conn.execute(text("SELECT username, area FROM staff")).all())
+    assert areas == {"wang": "5326", "zhao": "532601", "sun": "53", "qian": ""}
 
 
 def test_backup_and_restore_commands(tmp_path) -> None:

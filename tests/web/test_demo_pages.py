@@ -3,6 +3,7 @@ answers 200 with Chinese content and nothing a person should not see (no codes, 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from fastapi.testclient import TestClient
@@ -33,6 +34,12 @@ def test_pages_on_demo_data(engine) -> None:
     visit("person", counts["demo_holder"], ["/portal", "/policies"])
     visit("staff", "demo-clerk", ["/desk", "/desk/office", "/dashboard"])
     visit("staff", "demo-supervisor", ["/desk/office", "/dashboard"])
+    for region in ("652800", "532600", "370300", "532800"):  # a clerk per prefecture sees its own queue
+        visit("staff", f"demo-clerk-{region}", ["/desk", "/dashboard"])
+        client = TestClient(app)
+        client.post("/login", data={"kind": "staff", "username": f"demo-clerk-{region}", "password": DEMO_PASSWORD})
+        holders = re.findall(r"<h2>(\w+) →", client.get("/desk").text)
+        assert holders and all(h.startswith(region[:4]) for h in holders), (region, holders)
     visit("cashier", "demo-cashier", ["/cashier", f"/cashier?patient={counts['demo_holder'][:6]}02"])
     anon = TestClient(app)
     for path in ("/", "/policies", "/policies?date=2025-03-01", "/login"):

@@ -30,6 +30,7 @@ class Principal:
     id: str = ""
     role: str = ""  # staff role; "person"; "institution"; "cashier"
     user: str = ""  # who acts for an institution: the logged-in cashier
+    area: str = ""  # staff: the admdvs prefix served, "" the whole country (service.scope)
 
     @property
     def actor(self) -> str:
@@ -76,7 +77,7 @@ async def principal(request: Request) -> Principal:
                 and (await _form_csrf(request)) != info.csrf:
             log.warning("csrf token missing or wrong on %s", request.url.path)
             raise AuthError(403, "CSRF", "缺少或错误的 CSRF 令牌 / CSRF token missing or wrong")
-        p = Principal(info.kind, info.subject, info.role, info.user)
+        p = Principal(info.kind, info.subject, info.role, info.user, info.area)
         request.state.csrf = info.csrf
     else:
         p = ANONYMOUS

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gongji.service import scope
 from gongji.service.clock import CHINA
 from gongji.store import models as m
 from gongji.store.raw import Raw
@@ -49,14 +50,16 @@ def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]]) -> None:
         db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
     prev = row[0] if row else GENESIS
     rows: list[Sequence[Any]] = []
-    for actor, action, target, payload in entries:
+    areas = scope.audit_areas(db, [target[:120] for _, _, target, _ in entries])
+    for (actor, action, target, payload), area in zip(entries, areas, strict=True):
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
         d = digest(payload)
         h = link(prev, at, actor[:80], action, target[:120], d)
-        rows.append((at, actor[:80], action, target[:120], d, prev, h))
+        rows.append((at, actor[:80], action, target[:120], d, prev, h, area and area[:64]))
         prev = h
     with db.pipeline():  # insert and head move in one round trip: the head is found by its hash
-        db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash"), rows)
+        db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash", "admdvs"),
+                  rows)
         db.run("UPDATE audit_head SET last_id = (SELECT id FROM audit WHERE hash = ?), last_hash = ? WHERE id = 1",
                prev, prev)
 
@@ -111,8 +114,11 @@ def verify_chain(conn, tick=lambda done, total: None) -> list[str]:
     return problems
 
 
-def entries(session, limit: int = 50, offset: int = 0) -> dict:
-    total = session.scalar(select(func.count()).select_from(m.AuditEntry))
-    rows = session.scalars(select(m.AuditEntry).order_by(m.AuditEntry.id.desc()).limit(limit).offset(offset))
+def entries(session, limit: int = 50, offset: int = 0, area: str = scope.NATIONAL) -> dict:
+    """The newest entries; staff of an area see those naming a person of it (``service.scope``)."""
+    where = scope.audit_filter(area)
+    total = session.scalar(select(func.count()).select_from(m.AuditEntry).where(where))
+    rows = session.scalars(select(m.AuditEntry).where(where).order_by(m.AuditEntry.id.desc())
+                           .limit(limit).offset(offset))
     return {"total": total, "items": [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action,
                                        "target": e.target, "hash": e.hash} for e in rows]}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan as y
 from gongji.policy.loader import PolicyError, Registry
+from gongji.service import scope
 from gongji.service.bindings import view as binding_view
 from gongji.service.common import person
 from gongji.service.settlements import find, settled_output
@@ -101,9 +102,11 @@ def page(limit: int, offset: int) -> tuple[int, int]:
 
 
 def bindings_list(uow: UnitOfWork, today: date, *, holder=None, beneficiary=None, person_no=None,
-                  state=None, region=None, overdue: bool | None = None, limit=50, offset=0) -> dict:
+                  state=None, region=None, overdue: bool | None = None, limit=50, offset=0,
+                  area: str = scope.NATIONAL) -> dict:
+    """Bindings by the filters given, within a staff member's area (``service.scope``)."""
     limit, offset = page(limit, offset)
-    q = select(m.Binding)
+    q = select(m.Binding).where(scope.binding_filter(area))
     if holder:
         q = q.where(m.Binding.holder == holder)
     if beneficiary:
@@ -180,25 +183,30 @@ def settlement(uow: UnitOfWork, setl_id: str) -> dict:
     return settlement_view(find(uow, setl_id))
 
 
-def dashboard(uow: UnitOfWork, registry: Registry, today: date, days: int = 30) -> dict:
+def dashboard(uow: UnitOfWork, registry: Registry, today: date, days: int = 30,
+              area: str = scope.NATIONAL) -> dict:
     """Figures for staff: settlements per day, mutual-aid by region this year, and how much of
-    their yearly cap the holders have used (in bands of 20%)."""
+    their yearly cap the holders have used (in bands of 20%); all within the staff's area."""
     from datetime import timedelta
     s = uow.session
     start = today - timedelta(days=days - 1)
+    in_area = scope.settlement_filter(area)
     per_day = dict(s.execute(select(m.Settlement.setl_date, func.count())
-                             .where(m.Settlement.setl_date >= start, m.Settlement.setl_date <= today)
+                             .where(m.Settlement.setl_date >= start, m.Settlement.setl_date <= today, in_area)
                              .group_by(m.Settlement.setl_date)).all())
     daily = [((start + timedelta(days=i)).isoformat(), per_day.get(start + timedelta(days=i), 0)) for i in range(days)]
     year_start = date(today.year, 1, 1)
     by_region = dict(s.execute(select(m.Settlement.region, func.sum(m.Settlement.acct_mulaid_pay))
-                               .where(m.Settlement.state == "settled", m.Settlement.setl_date >= year_start)
+                               .where(m.Settlement.state == "settled", m.Settlement.setl_date >= year_start,
+                                      in_area)
                                .group_by(m.Settlement.region)).all())
-    regions = [(r.name, int(by_region.get(r.region) or 0)) for r in registry.regions]
+    regions = [(r.name, int(by_region.get(r.region) or 0)) for r in registry.regions
+               if scope.overlaps(area, r.prefix)]
     bands = [0] * 6  # 0–20, 20–40, 40–60, 60–80, 80–100 %, and no cap published
     rows = s.execute(select(m.YearUsage.psn_no, m.YearUsage.mulaid_paid, m.Person.insu_admdvs)
                      .join(m.Person, m.Person.psn_no == m.YearUsage.psn_no)
-                     .where(m.YearUsage.year == today.year, m.YearUsage.mulaid_paid > 0))
+                     .where(m.YearUsage.year == today.year, m.YearUsage.mulaid_paid > 0,
+                            scope.admdvs_in(area, m.Person.insu_admdvs)))
     for _, paid, admdvs in rows:
         try:
             cap = registry.find(admdvs).at(today).annual_cap_holder

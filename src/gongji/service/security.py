@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, delete, func, or_, select, update
 
 from gongji.domain.errors import DomainError
+from gongji.service import scope
 from gongji.service.common import institution, person
 from gongji.service.group import GroupCommit
 from gongji.service.uow import UnitOfWork, run
@@ -48,10 +49,12 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def add_staff(uow: UnitOfWork, username: str, role: str, *, password: str | None = None) -> str:
+def add_staff(uow: UnitOfWork, username: str, role: str, area: str = scope.NATIONAL, *,
+              password: str | None = None) -> str:
+    """A staff member serving ``area`` (``service.scope``: an admdvs prefix, "" or "00" national)."""
     if role not in ROLES:
         raise DomainError("INVALID_INPUT", f"角色须为 {'、'.join(ROLES)} 之一", "role")
-    return _new_login(uow, m.Staff, "工作人员", username, password, role=role)
+    return _new_login(uow, m.Staff, "工作人员", username, password, role=role, area=scope.parse_area(area))
 
 
 def add_cashier(uow: UnitOfWork, username: str, inst_code: str, *, password: str | None = None) -> str:
@@ -213,6 +216,7 @@ class SessionInfo:
     role: str
     csrf: str
     user: str = ""  # the cashier behind an institution session
+    area: str = ""  # a staff member's area (service.scope)
 
 
 def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
@@ -224,7 +228,7 @@ def session_of(engine, token: str, now: datetime) -> SessionInfo | None:
             staff = uow.session.get(m.Staff, row.subject)
             if staff is None or not staff.active:
                 return None
-            return SessionInfo("staff", row.subject, staff.role, row.csrf)
+            return SessionInfo("staff", row.subject, staff.role, row.csrf, area=staff.area)
         if row.kind == "cashier":
             cashier = uow.session.get(m.Cashier, row.subject)
             inst = uow.session.get(m.Institution, cashier.inst_code) if cashier and cashier.active else None

@@ -57,7 +57,7 @@ class Person(Base):
     certno: Mapped[str | None] = mapped_column(String(18), unique=True)  # shown masked
     phone: Mapped[str | None] = mapped_column(String(20))
     insutype: Mapped[str] = mapped_column(String(3))
-    insu_admdvs: Mapped[str] = mapped_column(String(6))
+    insu_admdvs: Mapped[str] = mapped_column(String(6), index=True)  # staff areas filter on it
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_on: Mapped[date | None] = mapped_column(Date)
     mulaid_frozen: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -285,6 +285,8 @@ class Staff(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the admdvs prefix served (service.scope): 2, 4 or 6 digits, or "" for the whole country
+    area: Mapped[str] = mapped_column(String(6), default="", server_default="")
     __table_args__ = (CheckConstraint("role IN ('clerk', 'supervisor', 'auditor', 'admin')", name="role_known"),)
 
 
@@ -321,6 +323,8 @@ class AuditEntry(Base):
     payload_digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # insu_admdvs of the persons it names, for staff of an area (service.scope); not hashed
+    admdvs: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):

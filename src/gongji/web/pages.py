@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
 from gongji.api.login import BUSY, REFUSED, RETRY_AFTER, check_password
-from gongji.api.v1 import party_settlement
+from gongji.api.v1 import area, party_settlement
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan, parse_yuan
@@ -25,7 +25,7 @@ from gongji.policy.compare import CATEGORY_ZH, INSUTYPE_ZH, RELATION_ZH, ROWS, g
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
-from gongji.service import security
+from gongji.service import scope, security
 from gongji.web import documents
 from gongji.web.documents import KIND_ZH
 
@@ -275,7 +275,7 @@ def portal_unfreeze(request: Request, who: Principal = Depends(page("person"))):
 def desk(request: Request, who: Principal = Depends(page("staff"))):
     s = svc(request)
     today = s.clock()
-    queue = s.read(q.bindings_list, today, state="pending", limit=200)["items"]
+    queue = s.read(q.bindings_list, today, state="pending", limit=200, area=who.area)["items"]
     reasons, names = {}, {}
     for b in queue:
         region = s.registry.find(b["region"])
@@ -291,6 +291,7 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
 @router.post("/desk/bindings/{binding_id}/review")
 def desk_review(request: Request, binding_id: int, decision: Annotated[str, Form()],
                 reason: Annotated[str, Form(max_length=200)] = "", who: Principal = Depends(page("clerk", "supervisor"))):
+    area(request, who, scope.act_on_binding, binding_id)  # outside the try: a 403 page, not a flash
     try:
         cmd = c.Review(binding_id=binding_id, decision=decision, reason=reason or None)
         svc(request).review(cmd, actor=who.actor)
@@ -315,6 +316,7 @@ def materials(request: Request, holder: str = "", who: Principal = Depends(page(
     from html import escape
     s = svc(request)
     try:
+        area(request, who, scope.see_person, holder.strip())
         person = s.read(q.person_view, holder.strip())
         region = s.registry.find(person["insu_admdvs"])
     except (DomainError, PolicyError):
@@ -332,7 +334,10 @@ async def desk_offline(request: Request, who: Principal = Depends(page("clerk", 
     try:
         cmd = c.Apply(holder=str(form.get("holder", "")).strip(), beneficiary=str(form.get("beneficiary", "")).strip(),
                       relation=form.get("relation"), channel="offline", materials=form.getlist("materials"))
+        await run_in_threadpool(area, request, who, scope.act_on, [cmd.holder, cmd.beneficiary], "申请的双方")
         await run_in_threadpool(svc(request).apply, cmd, who.actor)
+    except scope.OutOfArea:
+        raise  # a 403 page
     except DomainError as e:
         return back("/desk/office", error=e)
     except ValueError:
@@ -343,6 +348,7 @@ async def desk_offline(request: Request, who: Principal = Depends(page("clerk", 
 @router.post("/desk/status")
 def desk_status(request: Request, psn_no: Annotated[str, Form(max_length=64)], status: Annotated[str, Form()],
                 who: Principal = Depends(page("supervisor"))):
+    area(request, who, scope.act_on, [psn_no.strip()])
     try:
         out = svc(request).change_status(c.StatusChange(psn_no=psn_no.strip(), status=status), actor=who.actor)
     except DomainError as e:
@@ -359,6 +365,7 @@ def desk_status(request: Request, psn_no: Annotated[str, Form(max_length=64)], s
 def desk_sanction(request: Request, psn_no: Annotated[str, Form(max_length=64)], reason: Annotated[str, Form(max_length=200)],
                   from_: Annotated[str, Form(alias="from")], to: Annotated[str, Form()],
                   who: Principal = Depends(page("supervisor"))):
+    area(request, who, scope.act_on, [psn_no.strip()])
     try:
         cmd = c.SanctionCmd(psn_no=psn_no.strip(), reason=reason, **{"from": from_, "to": to})
         svc(request).sanction(cmd, actor=who.actor)
@@ -373,7 +380,7 @@ def desk_sanction(request: Request, psn_no: Annotated[str, Form(max_length=64)],
 def dashboard(request: Request, who: Principal = Depends(page("staff"))):
     s = svc(request)
     today = s.clock()
-    f = s.read(q.dashboard, s.registry, today)
+    f = s.read(q.dashboard, s.registry, today, area=who.area)
     f["daily_short"] = [(d[5:], n) for d, n in f["daily"]]
     f["regions_yuan"] = [(name, fen // 100) for name, fen in f["regions"]]  # whole yuan: bar heights only
     f["bands_named"] = list(zip(("0–20%", "20–40%", "40–60%", "60–80%", "80–100%", "未设上限"), f["bands"], strict=False))
@@ -402,9 +409,12 @@ async def reimburse(request: Request, who: Principal = Depends(page("clerk", "su
                             "level": int(form.get("inst_level", "2")), "admdvs": form.get("inst_admdvs", ""),
                             "kind": form.get("inst_kind", "hospital")},
             "visit": visit}, "a claim")
+        await run_in_threadpool(area, request, who, scope.act_on, [visit.psn_no])
         out = await run_in_threadpool(svc(request).reimburse, cmd, who.actor)
     except InputError as e:
         return RedirectResponse(f"/desk/reimburse?err_text={quote(_bill_error(e))}", 303)
+    except scope.OutOfArea:
+        raise  # a 403 page
     except DomainError as e:
         return RedirectResponse(f"/desk/reimburse?err={e.code}&err_text={quote('未能登记:' + e.message)}", 303)
     return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
