@@ -215,8 +215,9 @@ def to_domain(s: SituationIn) -> Situation:
                      dict(s.usage.mulaid_received), dict(s.usage.mulaid_paid))
 
 
-def output(r: Settlement, detail: list[tuple[str, int]] | None = None) -> dict[str, Any]:
-    """The calc output of a settlement; ``detail`` for a stored one, whose lines are rows."""
+def output(r: Any, detail: list[tuple[str, int]] | None = None) -> dict[str, Any]:
+    """The calc output of a settlement: a domain ``Settlement``, or a stored row with ``detail``
+    (its mutual-aid lines, which are rows there)."""
     out: dict[str, Any] = {k: format_yuan(getattr(r, k)) for k in AMOUNT_FIELDS}
     lines = r.mulaid_detail if detail is None else detail
     out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in lines]

@@ -48,7 +48,7 @@ def register_person(uow: UnitOfWork, ctx: Ctx, c: RegisterPerson) -> dict:
         acct = ledger.personal(s, c.psn_no)
         if c.balance:
             _pay_in(uow, ctx, c.psn_no, c.balance, "opening", "期初余额", "balance")
-        out["balance"] = format_yuan(acct.balance)
+        out["balance"] = format_yuan(acct.balance or 0)
     return out
 
 
@@ -58,7 +58,7 @@ def credit(uow: UnitOfWork, ctx: Ctx, c: Credit, ref: str | None = None) -> dict
         raise DomainError("INVALID_INPUT", f"{c.psn_no} 为居民医保参保人,没有个人账户", "psn_no")
     uow.lock([c.psn_no])
     acct = _pay_in(uow, ctx, c.psn_no, c.amount, "credit", "手工划入", "amount", ref)
-    return {"psn_no": c.psn_no, "amount": format_yuan(c.amount), "balance": format_yuan(acct.balance)}
+    return {"psn_no": c.psn_no, "amount": format_yuan(c.amount), "balance": format_yuan(acct.balance or 0)}
 
 
 def _pay_in(uow: UnitOfWork, ctx: Ctx, psn_no: str, amount: int, kind: str, what: str, field: str,

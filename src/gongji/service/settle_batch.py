@@ -13,7 +13,7 @@ result as the settlement stands now (``settlements.answer``: reversed since, it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -47,7 +47,7 @@ def _conflict(key: str, first) -> Callable[[], DomainError]:
 
 
 def settle_many(uow, registry: Registry, day: date,
-                requests: list[tuple[str, VisitRef, str]]) -> list[tuple[dict, bool] | DomainError]:
+                requests: Sequence[tuple[str, VisitRef, str]]) -> list[tuple[dict, bool] | DomainError]:
     """``requests``: (key, visit, actor). One entry per request: (output, made now) or the refusal."""
     uow.session.flush()
     conn = uow.session.connection()

@@ -73,7 +73,7 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
         if first.request_hash != digest:
             raise DomainError("IDEMPOTENCY_CONFLICT", f"报销单号 {cmd.claim_no} 已用于另一笔报销", "claim_no")
         return reimbursed_output(first)
-    inst = s.get(m.Institution, visit.fixmedins)
+    inst = s.get_one(m.Institution, visit.fixmedins)  # registered above when new
     filed = d.Filing(visit.psn_no, inst.admdvs, d.Period(cmd.visit_on, cmd.visit_on))
     situation, terms, _ = _situation(uow, replace(ctx, day=cmd.visit_on), visit, True, (filed,))
     r = calculate(situation, terms)
@@ -234,7 +234,7 @@ def reverse(uow: UnitOfWork, ctx: Ctx, setl_id: str, key: str | None = None) -> 
 
 
 def reversed_output(row: m.Settlement) -> dict:
-    return {"setl_id": row.setl_id, "state": row.state, "reversed_on": row.reversed_on.isoformat(),
+    return {"setl_id": row.setl_id, "state": row.state, "reversed_on": row.reversed_on.isoformat() if row.reversed_on else None,
             "restored": {"acct_pay": format_yuan(row.acct_pay),
                          "acct_mulaid_pay": format_yuan(row.acct_mulaid_pay),
                          "hifp_pay": format_yuan(row.hifp_pay),
