@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from gongji.api.auth import Principal, allow, forbid
 from gongji.calc_format import calc
@@ -37,8 +37,9 @@ def svc(request: Request) -> Service:
 BindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=q.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
-IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=64,
-                                pattern=r"^[A-Za-z0-9._:-]+$")]
+# what a settlement request number may be: the REST header and the cashier's form alike
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+IdemKey = Annotated[IdempotencyKey, Header(alias="Idempotency-Key")]
 
 
 # --- persons and institutions ------------------------------------------------------------
