@@ -265,3 +265,12 @@ def test_a_form_carries_its_csrf_token_in_any_spelling(world) -> None:
     r = holder.post("/portal/freeze", content=urlencoded([("csrf_token", "wrong")]),
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 403
+
+
+def test_a_reversal_key_follows_the_same_rule(world) -> None:
+    for key in ("", "a b", "k" * 65):
+        r = world.inst("H1").post(f"/api/v1/settlements/{world.setl_id}/reverse", headers={"Idempotency-Key": key})
+        assert r.status_code == 422 and r.json()["field"] == "Idempotency-Key", (key, r.text)
+    assert world.service.read(q.settlement, world.setl_id)["state"] == "settled"
+    r = world.inst("H1").post(f"/api/v1/settlements/{world.setl_id}/reverse", headers={"Idempotency-Key": "r-1"})
+    assert r.status_code == 200 and r.json()["state"] == "reversed"

@@ -304,7 +304,7 @@ def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:
 
 @router.post("/settlements/{setl_id}/reverse", tags=["settlements"])
 def reverse(request: Request, setl_id: str,
-            key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+            key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
             who: Principal = Depends(allow("institution", "supervisor"))) -> dict:
     """冲正:每一笔记账原路退回,额度恢复。带同一 Idempotency-Key 重试返回首次结果。"""
     party_settlement(request, who, setl_id)
