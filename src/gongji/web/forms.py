@@ -35,7 +35,6 @@ HINT_ZH = {  # what a malformed value of these fields should look like
     "selfpay_prop": "应为 0 到 1 之间的比例,如 0.10",
     "key": "只能由字母、数字和 . _ : - 组成,请刷新收费台后重新结算",
     "claim_no": "只能由字母、数字和 . _ : - 组成",
-    "psn_no": "只能由 1–30 位字母或数字组成",
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 M = TypeVar("M", bound=BaseModel)
@@ -73,7 +72,8 @@ def _why(err: dict, field: str) -> str:
     if kind in ("string_type", "bytes_type", "model_type", "dict_type"):
         return "应为文字(表单不接受文件)"
     if kind in ("string_too_short", "too_short"):
-        return "不能为空" if ctx.get("min_length") == 1 else f"至少 {ctx.get('min_length')} 个字符"
+        unit = "个字符" if kind == "string_too_short" else "项"
+        return "不能为空" if ctx.get("min_length") == 1 else f"至少 {ctx.get('min_length')} {unit}"
     if kind == "string_too_long":
         return f"不能超过 {ctx.get('max_length')} 个字符"
     if kind == "too_long":
@@ -103,7 +103,7 @@ async def read_form(request: Request, model: type[M]) -> M:
     form = await request.form()
     for name, value in form.multi_items():
         if not isinstance(value, str):
-            raise invalid(name, f"{FIELD_ZH.get(name, name)}:应为文字(表单不接受文件)")
+            raise invalid(name, f"{FIELD_ZH.get(name, '表单')}:应为文字(表单不接受文件)")
     doc: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         key = info.alias or name
