@@ -33,6 +33,9 @@ from gongji.policy.loader import PolicyError, Registry, default_registry
 Yuan = Annotated[int, BeforeValidator(parse_yuan)]
 Admdvs = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+# 人员编号 C(30): letters and digits only, so no number can start a formula in an export or
+# carry markup; required where a number is made (registration), looked-up numbers stay ``Code``
+PsnNo = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,30}$")]
 Strict = ConfigDict(extra="forbid", frozen=True)
 
 

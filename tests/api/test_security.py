@@ -236,7 +236,7 @@ def test_a_password_reset_ends_the_persons_sessions(api) -> None:
 def test_a_cashier_logs_out_over_rest_and_from_the_page(api) -> None:
     """Issue 12, item 14: the cashier's session ends on logout (the token is dead, not just the cookie)."""
     ok(api.admin.post("/api/v1/institutions", json={"code": "H1", "level": 2, "admdvs": "652801", "kind": "hospital"}), 201)
-    api.service.secure(security.add_cashier, "li", "H1", "cashier-pass-1")
+    api.service.secure(security.add_cashier, "li", "H1", password="cashier-pass-1")
     cashier = api.login("cashier", "li", "cashier-pass-1")
     token = cashier.cookies["gongji_session"]
     assert ok(cashier.get("/api/v1/auth/me")) == {"kind": "institution", "id": "H1", "role": "cashier"}

@@ -37,6 +37,7 @@ from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
 from gongji.web import pages
+from gongji.web.forms import refusal
 
 log = logging.getLogger("gongji.api")
 STATIC = Path(pages.__file__).with_name("static")
@@ -92,12 +93,19 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     async def on_refusal(request: Request, e: DomainError):
         if pages.is_page(request):
             status = getattr(e, "status", None) or status_of(e.code)
-            return pages.error_page(request, status, f"{CODE_ZH.get(e.code, '请求有误')}:{e.message}")
+            title = CODE_ZH.get(e.code, "请求有误")
+            # a page asked for by link shows the code's words only: its message may echo the URL
+            return pages.error_page(request, status, title if request.method == "GET" else f"{title}:{e.message}")
         return await on_domain_error(request, e)
 
+    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(ValidationError)
+    async def on_bad_input(request: Request, e: RequestValidationError | ValidationError):
+        if pages.is_page(request):  # the words are the field's and the rule's, never the input's
+            return pages.error_page(request, 422, f"{CODE_ZH['INVALID_INPUT']}:{refusal(e).message}")
+        return await on_validation_error(request, e)
+
     app.add_exception_handler(InputError, on_input_error)
-    app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(ValidationError, on_validation_error)
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, e: HTTPException):

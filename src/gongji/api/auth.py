@@ -16,6 +16,7 @@ from datetime import datetime
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from gongji.api.limits import FORMS, media_type
 from gongji.domain.errors import DomainError
 from gongji.service import security
 
@@ -86,8 +87,10 @@ async def principal(request: Request) -> Principal:
 
 
 async def _form_csrf(request: Request) -> str | None:
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return (await request.form()).get("csrf_token")
+    """The token a page form carries, whatever the spelling of its content type; a file is no token."""
+    if media_type(request.headers.get("content-type")) in FORMS:
+        token = (await request.form()).get("csrf_token")
+        return token if isinstance(token, str) else None
     return None
 
 

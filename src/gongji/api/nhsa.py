@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gongji.api.auth import Principal, allow
-from gongji.calc_format import Admdvs, Code, InputError, ItemIn, Yuan, validate
+from gongji.calc_format import Admdvs, Code, InputError, ItemIn, PsnNo, Yuan, validate
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.service import commands as c
@@ -36,7 +36,7 @@ class Envelope(BaseModel):
 
 class SettleData(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    psn_no: Code
+    psn_no: PsnNo  # 人员编号 C(30)
     med_type: str
     dise_codg: str | None = None
     acct_used_flag: str = "1"
@@ -53,7 +53,7 @@ class SettleInput(BaseModel):
 class ReverseData(BaseModel):
     model_config = ConfigDict(extra="ignore")
     setl_id: Code
-    psn_no: Code
+    psn_no: PsnNo  # 人员编号 C(30)
 
 
 class ReverseInput(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from gongji.api.auth import Principal, allow, forbid
 from gongji.calc_format import calc
@@ -50,8 +50,9 @@ def area_of_new(who: Principal, admdvs: str, what: str) -> None:
 BindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=q.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
-IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=64,
-                                pattern=r"^[A-Za-z0-9._:-]+$")]
+# what a settlement request number may be: the REST header and the cashier's form alike
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+IdemKey = Annotated[IdempotencyKey, Header(alias="Idempotency-Key")]
 
 
 # --- persons and institutions ------------------------------------------------------------
@@ -278,18 +279,20 @@ def reimburse(request: Request, body: c.Reimburse, who: Principal = CLERK) -> di
 def pending_reimbursements(request: Request, limit: Limit = 50, offset: Offset = 0, who: Principal = CLERK) -> dict:
     """待复核的手工报销(最早的在前)。"""
     from gongji.service.settlements import pending_reimbursements as pending
-    return svc(request).read(pending, limit, offset)
+    return svc(request).read(pending, limit, offset, who.area)
 
 
 @router.post("/reimbursements/{setl_id}/approve", tags=["settlements"])
 def approve_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
     """复核通过并支付;录入人本人不能复核。"""
+    area(request, who, scope.act_on_settlement, setl_id)
     return svc(request).approve_reimbursement(setl_id, actor=who.actor)
 
 
 @router.post("/reimbursements/{setl_id}/reject", tags=["settlements"])
 def reject_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
     """复核不通过:不支付;录入人本人不能复核。"""
+    area(request, who, scope.act_on_settlement, setl_id)
     return svc(request).reject_reimbursement(setl_id, actor=who.actor)
 
 
@@ -343,7 +346,7 @@ def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:
 
 @router.post("/settlements/{setl_id}/reverse", tags=["settlements"])
 def reverse(request: Request, setl_id: str,
-            key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+            key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
             who: Principal = Depends(allow("institution", "supervisor"))) -> dict:
     """冲正:每一笔记账原路退回,额度恢复。带同一 Idempotency-Key 重试返回首次结果。"""
     party_settlement(request, who, setl_id)

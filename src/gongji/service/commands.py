@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from stdnum.cn import ric
 
-from gongji.calc_format import Admdvs, Code, VisitFields, Yuan
+from gongji.calc_format import Admdvs, Code, PsnNo, VisitFields, Yuan
 from gongji.domain.situation import STATUSES
 from gongji.domain.terms import RELATIONS
 
@@ -42,7 +42,7 @@ class RegisterInstitution(Command):
 
 
 class RegisterPerson(Command):
-    psn_no: Code
+    psn_no: PsnNo
     insutype: Literal["310", "390"]
     insu_admdvs: Admdvs
     balance: Yuan = 0

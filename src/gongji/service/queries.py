@@ -3,6 +3,7 @@ authorisation records, account transactions, settlements. Reads only; paged wher
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -131,6 +132,23 @@ def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0, frm: date | N
     settlement, whose bill it was; filtered by date (inclusive) and by patient."""
     limit, offset = page(limit, offset)
     person(uow.session, psn_no)
+    q = _postings(psn_no, frm, to, patient)
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = uow.session.execute(q.order_by(m.Posting.id.desc()).limit(limit).offset(offset))
+    return {"total": total, "items": [_transaction(*row) for row in rows]}
+
+
+def all_transactions(uow: UnitOfWork, psn_no: str, frm: date | None = None, to: date | None = None,
+                     patient: str | None = None, chunk: int = 500) -> Iterator[dict]:
+    """Every posting ``transactions`` pages through, from one statement (one snapshot), fetched
+    ``chunk`` rows at a time: for exports, which must not stop at a page."""
+    person(uow.session, psn_no)
+    q = _postings(psn_no, frm, to, patient).order_by(m.Posting.id.desc())
+    for row in uow.session.execute(q.execution_options(yield_per=chunk)):
+        yield _transaction(*row)
+
+
+def _postings(psn_no: str, frm: date | None, to: date | None, patient: str | None):
     q = (select(m.Posting.id, m.Posting.amount, m.Journal.kind, m.Journal.on, m.Journal.settlement_id,
                 m.Settlement.psn_no)
          .join(m.Journal, m.Journal.id == m.Posting.journal_id)
@@ -143,12 +161,12 @@ def transactions(uow: UnitOfWork, psn_no: str, limit=50, offset=0, frm: date | N
         q = q.where(m.Journal.on <= to)
     if patient:
         q = q.where(m.Settlement.psn_no == patient)
-    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = uow.session.execute(q.order_by(m.Posting.id.desc()).limit(limit).offset(offset))
-    return {"total": total, "items": [
-        {"id": pid, "amount": y(amount), "kind": kind, "on": on.isoformat(),
-         "setl_id": m.setl_id_of(sid) if sid else None, "patient": who}
-        for pid, amount, kind, on, sid, who in rows]}
+    return q
+
+
+def _transaction(pid: int, amount: int, kind: str, on: date, sid: int | None, who: str | None) -> dict:
+    return {"id": pid, "amount": y(amount), "kind": kind, "on": on.isoformat(),
+            "setl_id": m.setl_id_of(sid) if sid else None, "patient": who}
 
 
 def settlements_of(uow: UnitOfWork, *, psn_no=None, payer=None, fixmedins=None, limit=50, offset=0) -> dict:

@@ -72,7 +72,7 @@ def persons_in(area: str):
     return select(m.Person.psn_no).where(admdvs_in(area, m.Person.insu_admdvs))
 
 
-def person_filter(area: str, psn_no: ColumnElement) -> ColumnElement[bool]:
+def person_filter(area: str, psn_no) -> ColumnElement[bool]:
     return true() if area == NATIONAL else psn_no.in_(persons_in(area))
 
 
@@ -128,6 +128,14 @@ def see_settlement(uow: UnitOfWork, area: str, setl_id: str) -> bool:
     pk = m.settlement_pk(setl_id)
     return pk is not None and uow.session.scalar(
         select(m.Settlement.id).where(m.Settlement.id == pk, settlement_filter(area))) is not None
+
+
+def act_on_settlement(uow: UnitOfWork, area: str, setl_id: str) -> None:
+    """Acting on a settlement (approving a reimbursement): its patient must be in the area."""
+    pk = m.settlement_pk(setl_id)
+    psn_no = uow.session.scalar(select(m.Settlement.psn_no).where(m.Settlement.id == pk)) if pk else None
+    if psn_no is not None:
+        act_on(uow, area, [psn_no], "该结算的参保人")
 
 
 def act_on_institution(uow: UnitOfWork, area: str, code: str) -> None:

@@ -19,7 +19,7 @@ from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio, format_yuan
 from gongji.domain.settlement import calculate
-from gongji.service import four_eyes, ledger, snapshot
+from gongji.service import four_eyes, ledger, scope, snapshot
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx, usage
 from gongji.service.uow import UnitOfWork
@@ -142,9 +142,10 @@ def _decide(uow: UnitOfWork, ctx: Ctx, setl_id: str, state: str) -> dict:
     return reimbursed_output(row)
 
 
-def pending_reimbursements(uow: UnitOfWork, limit: int = 50, offset: int = 0) -> dict:
-    """The manual reimbursements waiting for a second person, oldest first."""
-    q = select(m.Settlement).where(m.PENDING_APPROVAL)  # on the partial index
+def pending_reimbursements(uow: UnitOfWork, limit: int = 50, offset: int = 0, area: str = scope.NATIONAL) -> dict:
+    """The manual reimbursements waiting for a second person, oldest first; staff of an area see
+    those of its patients."""
+    q = select(m.Settlement).where(m.PENDING_APPROVAL, scope.person_filter(area, m.Settlement.psn_no))
     total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
     rows = uow.session.scalars(q.order_by(m.Settlement.id).limit(limit).offset(offset))
     return {"total": total, "items": [

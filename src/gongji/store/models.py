@@ -167,9 +167,10 @@ def setl_id_of(id_: int) -> str:
 
 
 def settlement_pk(setl_id: str) -> int | None:
-    """``"S00000042"`` → 42; None for anything that is not a settlement id."""
-    if len(setl_id) >= 9 and setl_id[0] == "S" and setl_id[1:].isascii() and setl_id[1:].isdigit():
-        return int(setl_id[1:])
+    """``"S00000042"`` → 42; None for anything that is not a settlement id (no key is that large)."""
+    if 9 <= len(setl_id) <= 11 and setl_id[0] == "S" and setl_id[1:].isascii() and setl_id[1:].isdigit():
+        pk = int(setl_id[1:])
+        return pk if pk <= 2**31 - 1 else None
     return None
 
 

@@ -1,13 +1,16 @@
 """Downloads: the 结算单 (settlement statement) as PDF with ReportLab, the records as Excel with
 openpyxl. Chinese in ReportLab's built-in CID font (no font file to ship); amounts in Helvetica,
-so they stay plain text for anyone who reads the PDF by machine."""
+so they stay plain text for anyone who reads the PDF by machine. Every spreadsheet cell is text."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import date
+from typing import BinaryIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -19,6 +22,7 @@ from gongji.domain.codes import label
 
 CJK = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet would read as the start of a formula
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
 STATE_ZH = {"reversed": "已冲正", "pending_approval": "待复核,尚未支付", "rejected": "复核不通过,不予支付"}
 FIELDS_ZH = (
@@ -87,29 +91,36 @@ def wrap(text: str, width: int) -> list[str]:
     return out + [text] if text else out
 
 
-def records_xlsx(person: str, transactions: list[dict], bindings: list[dict], frm: date | None,
-                 to: date | None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "收支明细"
-    period = f"{frm or '最早'} 至 {to or '今日'}"
-    ws.append([f"个人账户收支明细 · {person} · {period}"])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(["日期", "事项", "金额(元)", "结算号"])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for t in transactions:
-        ws.append([t["on"], KIND_ZH.get(t["kind"], t["kind"]), t["amount"], t["setl_id"] or ""])
-    auth = wb.create_sheet("共济授权记录")
-    auth.append(["主账户人", "被绑定人", "关系", "状态", "申请日", "生效日", "解绑申请日", "终止日"])
-    for cell in auth[1]:
-        cell.font = Font(bold=True)
-    for b in bindings:
-        auth.append([b["holder"], b["beneficiary"], b["relation"], b["state_zh"], b["applied_on"],
-                     b["approved_on"] or "", b["unbind_requested_on"] or "", b["ended_on"] or ""])
+def records_xlsx(out: BinaryIO, person: str, transactions: Iterable[dict], bindings: Iterable[dict],
+                 frm: date | None, to: date | None) -> None:
+    """Every record into ``out``, row by row (a write-only workbook keeps no sheet in memory)."""
+    wb = Workbook(write_only=True)
+    ws, auth = wb.create_sheet("收支明细"), wb.create_sheet("共济授权记录")
     for sheet in (ws, auth):
-        for column in sheet.columns:
-            sheet.column_dimensions[column[0].column_letter].width = 16
-    out = io.BytesIO()
+        for letter in "ABCDEFGH":
+            sheet.column_dimensions[letter].width = 16
+    period = f"{frm or '最早'} 至 {to or '今日'}"
+    ws.append(_cells(ws, [f"个人账户收支明细 · {person} · {period}"], Font(bold=True, size=13)))
+    ws.append(_cells(ws, ["日期", "事项", "金额(元)", "结算号"], Font(bold=True)))
+    for t in transactions:
+        ws.append(_cells(ws, [t["on"], KIND_ZH.get(t["kind"], t["kind"]), t["amount"], t["setl_id"] or ""]))
+    auth.append(_cells(auth, ["主账户人", "被绑定人", "关系", "状态", "申请日", "生效日", "解绑申请日", "终止日"],
+                       Font(bold=True)))
+    for b in bindings:
+        auth.append(_cells(auth, [b["holder"], b["beneficiary"], b["relation"], b["state_zh"], b["applied_on"],
+                                  b["approved_on"] or "", b["unbind_requested_on"] or "", b["ended_on"] or ""]))
     wb.save(out)
-    return out.getvalue()
+
+
+def _cells(sheet, values: list[str], font: Font | None = None) -> list[WriteOnlyCell]:
+    """Every value as text, never a formula: ``=1+1`` in a name or number stays those characters
+    (and is marked quoted, so editing the cell in Excel does not make it one either)."""
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        cell.quotePrefix = value.startswith(FORMULA_START)
+        if font is not None:
+            cell.font = font
+        cells.append(cell)
+    return cells

@@ -5,18 +5,22 @@ API; a refusal comes back as a Chinese message on the page, never a code or a tr
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
 from gongji.api.auth import COOKIE, AuthError, Principal, allow, principal
 from gongji.api.login import BUSY, REFUSED, RETRY_AFTER, check_password
-from gongji.api.v1 import area, party_settlement
+from gongji.api.v1 import BindingId, area, party_settlement
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan, parse_yuan
@@ -26,8 +30,19 @@ from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope, security
-from gongji.web import documents
+from gongji.web import documents, flash
 from gongji.web.documents import KIND_ZH
+from gongji.web.forms import (
+    ApplyForm,
+    BillForm,
+    OfflineForm,
+    ReimburseForm,
+    SanctionForm,
+    SettleForm,
+    StatusForm,
+    form,
+    refusal,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -77,24 +92,27 @@ CATALOG_JSON = json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False
 
 
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
-    """A page; ``ctx`` values given (not None) win over the defaults, flash messages included."""
-    ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""),
-            "flash_ok": DONE_ZH.get(request.query_params.get("ok", "")) or request.query_params.get("ok_text"),
-            "flash_err": request.query_params.get("err_text") or _error_text(request.query_params.get("err")),
+    """A page; ``ctx`` values given (not None) win over the defaults, the flash message included."""
+    flash_ok, flash_err = flash.take(request)
+    ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""), "flash_ok": flash_ok, "flash_err": flash_err,
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
             "kind_zh": KIND_ZH, "catalog": CATALOG,
             "catalog_json": CATALOG_JSON} | {k: v for k, v in ctx.items() if v is not None}
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    flash.forget(request, response)
+    return response
 
 
-def _error_text(code: str | None) -> str | None:
-    return f"未能办理:{CODE_ZH.get(code, '请求有误')}" if code else None
-
-
-def back(path: str, ok: str | None = None, error: DomainError | None = None) -> RedirectResponse:
+def back(request: Request, path: str, ok: str | None = None, error: DomainError | None = None,
+         text: str | None = None, doing: str = "办理") -> RedirectResponse:
+    """Redirect to ``path``, whose page then shows the outcome once: ``DONE_ZH[ok]``, ``text``, or
+    the refusal (``未能{doing}:…``). The words travel in the flash cookie, never in the URL."""
+    response = RedirectResponse(path, 303)
     if error is not None:
-        return RedirectResponse(f"{path}?err={quote(error.code)}&err_text={quote('未能办理:' + error.message)}", 303)
-    return RedirectResponse(f"{path}?ok={ok}", 303)
+        flash.put(request, response, "err", f"未能{doing}:{error.message}")
+    else:
+        flash.put(request, response, "ok", text or DONE_ZH[ok])
+    return response
 
 
 def svc(request: Request):
@@ -202,13 +220,34 @@ def portal(request: Request, who: Principal = Depends(page("person"))):
 
 @router.get("/portal/records.xlsx")
 def portal_records(request: Request, who: Principal = Depends(page("person"))):
+    """Every record of the period, however many: written row by row to a temporary file as the
+    rows come from one query, then sent from the file (deleted once sent)."""
     s = svc(request)
     frm, to, patient = _period(request)
-    data = documents.records_xlsx(
-        who.id, s.read(q.transactions, who.id, q.MAX_PAGE, 0, frm, to, patient)["items"],
-        s.read(q.bindings_list, s.clock(), person_no=who.id, limit=q.MAX_PAGE)["items"], frm, to)
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="records-{who.id}.xlsx"'})
+    today = s.clock()
+
+    def write(uow) -> None:
+        with open(path, "wb") as out:  # a retried read starts the file afresh
+            documents.records_xlsx(out, who.id, q.all_transactions(uow, who.id, frm, to, patient),
+                                   _all_bindings(uow, today, who.id), frm, to)
+
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        s.read(write)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return FileResponse(path, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        filename=f"records-{who.id}.xlsx", background=BackgroundTask(os.unlink, path))
+
+
+def _all_bindings(uow, today: date, psn_no: str):
+    offset, total = 0, 1
+    while offset < total:
+        chunk = q.bindings_list(uow, today, person_no=psn_no, limit=q.MAX_PAGE, offset=offset)
+        total, offset = chunk["total"], offset + q.MAX_PAGE
+        yield from chunk["items"]
 
 
 @router.get("/statements/{setl_id}.pdf")
@@ -220,20 +259,16 @@ def statement(request: Request, setl_id: str, who: Principal = Depends(page("per
 
 
 @router.post("/portal/apply")
-def portal_apply(request: Request, beneficiary: Annotated[str, Form(max_length=64)],
-                 relation: Annotated[str, Form()], face_check: Annotated[str, Form()] = "",
-                 e_commitment: Annotated[str, Form()] = "", who: Principal = Depends(page("person"))):
-    if not (face_check and e_commitment):
-        return back("/portal", error=DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。"))
+def portal_apply(request: Request, who: Principal = Depends(page("person")), f: ApplyForm = form(ApplyForm)):
+    if not (f.face_check and f.e_commitment):
+        return back(request, "/portal", error=DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。"))
     try:
-        cmd = c.Apply(holder=who.id, beneficiary=beneficiary.strip(), relation=relation, channel="online",
+        cmd = c.Apply(holder=who.id, beneficiary=f.beneficiary, relation=f.relation, channel="online",
                       face_check=True, e_commitment=True)
         svc(request).apply(cmd, actor=who.actor, by_person=who.id)
     except DomainError as e:
-        return back("/portal", error=e)
-    except ValueError:
-        return back("/portal", error=DomainError("INVALID_INPUT", "关系或个人编号填写有误。"))
-    return back("/portal", "applied")
+        return back(request, "/portal", error=e)
+    return back(request, "/portal", "applied")
 
 
 def _own(request: Request, who: Principal, binding_id: int, action, done: str) -> RedirectResponse:
@@ -241,32 +276,30 @@ def _own(request: Request, who: Principal, binding_id: int, action, done: str) -
     try:
         action(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=who.id)
     except DomainError as e:
-        return back("/portal", error=e)
-    except ValueError:
-        return back("/portal", error=DomainError("NO_SUCH_BINDING", "没有该绑定。"))
-    return back("/portal", done)
+        return back(request, "/portal", error=e)
+    return back(request, "/portal", done)
 
 
 @router.post("/portal/bindings/{binding_id}/withdraw")
-def portal_withdraw(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
+def portal_withdraw(request: Request, binding_id: BindingId, who: Principal = Depends(page("person"))):
     return _own(request, who, binding_id, svc(request).withdraw, "withdrawn")
 
 
 @router.post("/portal/bindings/{binding_id}/unbind")
-def portal_unbind(request: Request, binding_id: int, who: Principal = Depends(page("person"))):
+def portal_unbind(request: Request, binding_id: BindingId, who: Principal = Depends(page("person"))):
     return _own(request, who, binding_id, svc(request).unbind, "unbound")
 
 
 @router.post("/portal/freeze")
 def portal_freeze(request: Request, who: Principal = Depends(page("person"))):
     svc(request).freeze(c.Freeze(holder=who.id), actor=who.actor)
-    return back("/portal", "frozen")
+    return back(request, "/portal", "frozen")
 
 
 @router.post("/portal/unfreeze")
 def portal_unfreeze(request: Request, who: Principal = Depends(page("person"))):
     svc(request).unfreeze(c.Freeze(holder=who.id), actor=who.actor)
-    return back("/portal", "unfrozen")
+    return back(request, "/portal", "unfrozen")
 
 
 # --- review desk --------------------------------------------------------------------------
@@ -289,17 +322,15 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
 
 
 @router.post("/desk/bindings/{binding_id}/review")
-def desk_review(request: Request, binding_id: int, decision: Annotated[str, Form()],
+def desk_review(request: Request, binding_id: BindingId, decision: Annotated[str, Form()],
                 reason: Annotated[str, Form(max_length=200)] = "", who: Principal = Depends(page("clerk", "supervisor"))):
     area(request, who, scope.act_on_binding, binding_id)  # outside the try: a 403 page, not a flash
     try:
         cmd = c.Review(binding_id=binding_id, decision=decision, reason=reason or None)
         svc(request).review(cmd, actor=who.actor)
     except DomainError as e:
-        return back("/desk", error=e)
-    except ValueError:
-        return back("/desk", error=DomainError("INVALID_INPUT", "审核结论有误。"))
-    return back("/desk", "approved" if decision == "approve" else "rejected")
+        return back(request, "/desk", error=e)
+    return back(request, "/desk", "approved" if decision == "approve" else "rejected")
 
 
 @router.get("/desk/office", response_class=HTMLResponse)
@@ -328,52 +359,40 @@ def materials(request: Request, holder: str = "", who: Principal = Depends(page(
 
 
 @router.post("/desk/offline")
-async def desk_offline(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
-    from starlette.concurrency import run_in_threadpool
-    form = await request.form()
+def desk_offline(request: Request, who: Principal = Depends(page("clerk", "supervisor")),
+                 f: OfflineForm = form(OfflineForm)):
+    area(request, who, scope.act_on, [f.holder, f.beneficiary], "申请的双方")
     try:
-        cmd = c.Apply(holder=str(form.get("holder", "")).strip(), beneficiary=str(form.get("beneficiary", "")).strip(),
-                      relation=form.get("relation"), channel="offline", materials=form.getlist("materials"))
-        await run_in_threadpool(area, request, who, scope.act_on, [cmd.holder, cmd.beneficiary], "申请的双方")
-        await run_in_threadpool(svc(request).apply, cmd, who.actor)
-    except scope.OutOfArea:
-        raise  # a 403 page
+        cmd = c.Apply(holder=f.holder, beneficiary=f.beneficiary, relation=f.relation, channel="offline",
+                      materials=f.materials)
+        svc(request).apply(cmd, actor=who.actor)
     except DomainError as e:
-        return back("/desk/office", error=e)
-    except ValueError:
-        return back("/desk/office", error=DomainError("INVALID_INPUT", "个人编号或关系填写有误。"))
-    return back("/desk", "applied")
+        return back(request, "/desk/office", error=e)
+    return back(request, "/desk", "applied")
 
 
 @router.post("/desk/status")
-def desk_status(request: Request, psn_no: Annotated[str, Form(max_length=64)], status: Annotated[str, Form()],
-                who: Principal = Depends(page("supervisor"))):
-    area(request, who, scope.act_on, [psn_no.strip()])
+def desk_status(request: Request, who: Principal = Depends(page("supervisor")), f: StatusForm = form(StatusForm)):
+    area(request, who, scope.act_on, [f.psn_no])  # outside the try: a 403 page, not a flash
     try:
-        out = svc(request).change_status(c.StatusChange(psn_no=psn_no.strip(), status=status), actor=who.actor)
+        out = svc(request).change_status(c.StatusChange(psn_no=f.psn_no, status=f.status), actor=who.actor)
     except DomainError as e:
-        return back("/desk/office", error=e)
-    except ValueError:
-        return back("/desk/office", error=DomainError("INVALID_INPUT", "状态填写有误。"))
+        return back(request, "/desk/office", error=e)
     ended = len(out["bindings_ended"])
     zeroed = "、".join(f"{'受益' if k == 'received' else '支出'}额度 {v} 元" for k, v in out.get("quota_zeroed", {}).items())
     text = f"已变更:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
-    return RedirectResponse(f"/desk/office?ok_text={quote(text)}", 303)
+    return back(request, "/desk/office", text=text)
 
 
 @router.post("/desk/sanction")
-def desk_sanction(request: Request, psn_no: Annotated[str, Form(max_length=64)], reason: Annotated[str, Form(max_length=200)],
-                  from_: Annotated[str, Form(alias="from")], to: Annotated[str, Form()],
-                  who: Principal = Depends(page("supervisor"))):
-    area(request, who, scope.act_on, [psn_no.strip()])
+def desk_sanction(request: Request, who: Principal = Depends(page("supervisor")), f: SanctionForm = form(SanctionForm)):
+    area(request, who, scope.act_on, [f.psn_no])
     try:
-        cmd = c.SanctionCmd(psn_no=psn_no.strip(), reason=reason, **{"from": from_, "to": to})
+        cmd = c.SanctionCmd(psn_no=f.psn_no, reason=f.reason, **{"from": f.from_, "to": f.to})
         svc(request).sanction(cmd, actor=who.actor)
     except DomainError as e:
-        return back("/desk/office", error=e)
-    except ValueError:
-        return back("/desk/office", error=DomainError("INVALID_INPUT", "日期填写有误(止日不能早于起日)。"))
-    return RedirectResponse(f"/desk/office?ok_text={quote(f'已暂停 {psn_no} 的共济:{from_} 至 {to}')}", 303)
+        return back(request, "/desk/office", error=e)
+    return back(request, "/desk/office", text=f"已暂停 {f.psn_no} 的共济:{f.from_} 至 {f.to}")
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -392,50 +411,45 @@ def reimburse_page(request: Request, done: str | None = None, who: Principal = D
     from gongji.service.settlements import pending_reimbursements
     shown = party_settlement(request, who, done) if done else None
     return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
-                  categories=BILL_CATEGORIES, pending=svc(request).read(pending_reimbursements, 200))
+                  categories=BILL_CATEGORIES, pending=svc(request).read(pending_reimbursements, 200, 0, who.area))
 
 
 @router.post("/desk/reimburse")
-async def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
-    from starlette.concurrency import run_in_threadpool
-
-    from gongji.calc_format import InputError, validate
-    form = await request.form()
+def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervisor")),
+              f: ReimburseForm = form(ReimburseForm)):
     try:
-        visit = _visit(str(form.get("inst_code", "")).strip(), form)
-        cmd = validate(c.Reimburse, {
-            "claim_no": form.get("claim_no", ""), "visit_on": form.get("visit_on", ""),
-            "institution": {"code": form.get("inst_code", ""), "name": form.get("inst_name", ""),
-                            "level": int(form.get("inst_level", "2")), "admdvs": form.get("inst_admdvs", ""),
-                            "kind": form.get("inst_kind", "hospital")},
-            "visit": visit}, "a claim")
-        await run_in_threadpool(area, request, who, scope.act_on, [visit.psn_no])
-        out = await run_in_threadpool(svc(request).reimburse, cmd, who.actor)
-    except InputError as e:
-        return RedirectResponse(f"/desk/reimburse?err_text={quote(_bill_error(e))}", 303)
-    except scope.OutOfArea:
-        raise  # a 403 page
+        cmd = c.Reimburse.model_validate({
+            "claim_no": f.claim_no, "visit_on": f.visit_on, "visit": _visit(f.inst_code, f),
+            "institution": {"code": f.inst_code, "name": f.inst_name, "level": f.inst_level,
+                            "admdvs": f.inst_admdvs, "kind": f.inst_kind}})
+    except ValidationError as e:
+        raise refusal(e) from None
+    area(request, who, scope.act_on, [cmd.visit.psn_no])
+    try:
+        out = svc(request).reimburse(cmd, actor=who.actor)
     except DomainError as e:
-        return RedirectResponse(f"/desk/reimburse?err={e.code}&err_text={quote('未能登记:' + e.message)}", 303)
+        return back(request, "/desk/reimburse", error=e, doing="登记")
     return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
 
 
 @router.post("/desk/reimburse/{setl_id}/approve")
 def reimburse_approve(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+    area(request, who, scope.act_on_settlement, setl_id)
     try:
         svc(request).approve_reimbursement(setl_id, actor=who.actor)
     except DomainError as e:
-        return back("/desk/reimburse", error=e)
-    return back("/desk/reimburse", "reimbursement_paid")
+        return back(request, "/desk/reimburse", error=e)
+    return back(request, "/desk/reimburse", "reimbursement_paid")
 
 
 @router.post("/desk/reimburse/{setl_id}/reject")
 def reimburse_reject(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+    area(request, who, scope.act_on_settlement, setl_id)
     try:
         svc(request).reject_reimbursement(setl_id, actor=who.actor)
     except DomainError as e:
-        return back("/desk/reimburse", error=e)
-    return back("/desk/reimburse", "reimbursement_rejected")
+        return back(request, "/desk/reimburse", error=e)
+    return back(request, "/desk/reimburse", "reimbursement_rejected")
 
 
 # --- policies -----------------------------------------------------------------------------
@@ -472,41 +486,37 @@ def is_page(request: Request) -> bool:
 
 
 def error_page(request: Request, status: int, text: str) -> HTMLResponse:
+    """The refusal as a page, or as a fragment for HTMX to put where the answer was to go."""
+    if request.headers.get("hx-request"):
+        return templates.TemplateResponse(request, "split.html", {"error": text}, status_code=status)
     who = getattr(request.state, "principal", None) or Principal("anonymous")
     return render(request, "error.html", who, status=status, message=text)
 
 
 # --- cashier ------------------------------------------------------------------------------
 
-def _visit(inst: str, form) -> c.VisitRef:
-    """A visit from the cashier's form; rows without an amount are left out."""
-    from gongji.calc_format import InputError, validate
-
-    items = []
-    for code, name, cls, cat, amount, prop in zip(form.getlist("code"), form.getlist("name"),
-                                                  form.getlist("list_class"), form.getlist("category"),
-                                                  form.getlist("amount"), form.getlist("selfpay_prop"), strict=False):
-        if not amount.strip():
+def _visit(inst: str, f: BillForm) -> c.VisitRef:
+    """A visit from a bill form; rows without an amount are left out, a bad row is named by its
+    number on the form."""
+    items, rows = [], []
+    for row, (code, name, cls, cat, amount, prop) in enumerate(zip(f.code, f.name, f.list_class, f.category,
+                                                                   f.amount, f.selfpay_prop, strict=True)):
+        if not amount:
             continue
-        item = {"code": code.strip() or f"ITEM{len(items) + 1}", "name": name.strip(), "list_class": cls,
-                "category": cat, "amount": amount.strip()}
-        if prop.strip():
-            item["selfpay_prop"] = prop.strip()
+        item = {"code": code or f"ITEM{len(items) + 1}", "name": name, "list_class": cls, "category": cat,
+                "amount": amount}
+        if prop:
+            item["selfpay_prop"] = prop
         items.append(item)
+        rows.append(row)
     if not items:
-        raise InputError("items", "请至少填写一项费用的金额")
-    doc = {"psn_no": form.get("psn_no", ""), "fixmedins": inst, "med_type": form.get("med_type", "11"),
-           "dise_codg": form.get("dise_codg") or None, "external_rx": bool(form.get("external_rx")),
-           "acct_used_flag": "0" if form.get("no_account") else "1", "items": items}
-    return validate(c.VisitRef, doc, "a bill")
-
-
-def _bill_error(e: Exception) -> str:
-    field = getattr(e, "field", "")
-    if field.startswith("items["):
-        row = int(field[6:field.index("]")]) + 1
-        return f"第 {row} 行填写有误:{e.message}"
-    return f"输入有误:{getattr(e, 'message', e)}"
+        raise DomainError("INVALID_INPUT", "费用明细:请至少填写一项费用的金额", "items")
+    doc = {"psn_no": f.psn_no, "fixmedins": inst, "med_type": f.med_type, "dise_codg": f.dise_codg or None,
+           "external_rx": bool(f.external_rx), "acct_used_flag": "0" if f.no_account else "1", "items": items}
+    try:
+        return c.VisitRef.model_validate(doc)
+    except ValidationError as e:
+        raise refusal(e, rows) from None
 
 
 @router.get("/cashier", response_class=HTMLResponse)
@@ -527,42 +537,29 @@ def cashier(request: Request, patient: str | None = None, who: Principal = Depen
         except DomainError:
             done = None
     return render(request, "cashier.html", who, inst=s.read(q.institution_view, who.id), patient=found,
-                  query_patient=patient, key=f"{who.id}-{uuid.uuid4().hex[:20]}", done=done,
+                  query_patient=patient, key=uuid.uuid4().hex, done=done,
                   fields=documents.FIELDS_ZH, categories=BILL_CATEGORIES,
                   recent=s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"],
-                  flash_err=getattr(request.state, "flash_err", None) or _error_text(request.query_params.get("err")))
+                  flash_err=getattr(request.state, "flash_err", None))
 
 
 @router.post("/cashier/preview", response_class=HTMLResponse)
-async def cashier_preview(request: Request, who: Principal = Depends(page("institution"))):
-    from starlette.concurrency import run_in_threadpool
-
-    from gongji.calc_format import InputError
-    form = await request.form()
+def cashier_preview(request: Request, who: Principal = Depends(page("institution")), f: BillForm = form(BillForm)):
+    visit = _visit(who.id, f)
     try:
-        visit = _visit(who.id, form)
-        split = await run_in_threadpool(svc(request).preview, visit)
-        return templates.TemplateResponse(request, "split.html", {"done": split, "fields": documents.FIELDS_ZH})
-    except (InputError, DomainError) as e:
-        text = _bill_error(e) if isinstance(e, InputError) else f"{CODE_ZH.get(e.code, '')}:{e.message}"
-        return templates.TemplateResponse(request, "split.html", {"error": text})
+        split = svc(request).preview(visit)
+    except DomainError as e:
+        return templates.TemplateResponse(request, "split.html", {"error": f"{CODE_ZH.get(e.code, '')}:{e.message}"})
+    return templates.TemplateResponse(request, "split.html", {"done": split, "fields": documents.FIELDS_ZH})
 
 
 @router.post("/cashier/settle")
-async def cashier_settle(request: Request, who: Principal = Depends(page("institution"))):
-    from starlette.concurrency import run_in_threadpool
-
-    from gongji.calc_format import InputError
-    form = await request.form()
-    patient = quote(form.get("psn_no", ""))
+def cashier_settle(request: Request, who: Principal = Depends(page("institution")), f: SettleForm = form(SettleForm)):
+    visit = _visit(who.id, f)
     try:
-        visit = _visit(who.id, form)
-        out = await run_in_threadpool(request.app.state.metrics.timed_settle, svc(request),
-                                      str(form.get("key", ""))[:64], visit, who.actor)
-    except InputError as e:
-        return RedirectResponse(f"/cashier?patient={patient}&err_text={quote(_bill_error(e))}", 303)
+        out = request.app.state.metrics.timed_settle(svc(request), f.key, visit, who.actor)
     except DomainError as e:
-        return RedirectResponse(f"/cashier?patient={patient}&err={e.code}&err_text={quote('未能结算:' + e.message)}", 303)
+        return back(request, f"/cashier?patient={quote(f.psn_no)}", error=e, doing="结算")
     return RedirectResponse(f"/cashier?done={out['setl_id']}", 303)
 
 
@@ -572,5 +569,5 @@ def cashier_reverse(request: Request, setl_id: str, who: Principal = Depends(pag
         party_settlement(request, who, setl_id)
         svc(request).reverse(setl_id, f"rev-{setl_id}", actor=who.actor)
     except DomainError as e:
-        return RedirectResponse(f"/cashier?err={e.code}&err_text={quote('未能冲正:' + e.message)}", 303)
-    return RedirectResponse("/cashier?ok=reversed", 303)
+        return back(request, "/cashier", error=e, doing="冲正")
+    return back(request, "/cashier", "reversed")
