@@ -57,7 +57,9 @@ async def principal(request: Request) -> Principal:
     engine = request.app.state.service.engine
     code = request.headers.get("x-inst-code")
     if code is not None:
-        body = await request.body()
+        body = getattr(request.state, "raw_body", None)
+        if body is None:  # not behind BodyLimits (GET) or called directly
+            body = await request.body()
         why = await run_in_threadpool(  # a database write: never on the event loop
             security.check_signature,
             engine, code, request.headers.get("x-timestamp", ""), request.headers.get("x-nonce", ""),

@@ -81,6 +81,8 @@ class BodyLimits:
         if any("json" in t for t in types) and too_deep(body, self.max_depth):
             return await self._refuse(scope, receive, send, 422, "INVALID_INPUT",
                                       f"JSON 嵌套超过 {self.max_depth} 层 / nested too deep")
+        # the signature check reads it here: a route with form fields has consumed the stream by then
+        scope.setdefault("state", {})["raw_body"] = body
         delivered = False
 
         async def replay():
