@@ -41,7 +41,7 @@ def setup(svc: Service, run: str, families: int) -> tuple[str, list[str]]:
     for f in range(families):
         holder = f"{run}H{f}"
         svc.register_person(c.RegisterPerson(psn_no=holder, insutype="310", insu_admdvs="652801",
-                                             balance="999999.00"))
+                                             balance="500000.00"))  # the most one credit may bring (four_eyes.MAX_CREDIT)
         ben = f"{run}B{f}"
         svc.register_person(c.RegisterPerson(psn_no=ben, insutype="310", insu_admdvs="652801"))
         applied = svc.apply(c.Apply(holder=holder, beneficiary=ben, relation="child", channel="offline"))

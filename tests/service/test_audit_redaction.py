@@ -59,7 +59,7 @@ def _trail(engine) -> list:
 def test_old_secrets_are_redacted_and_the_chain_verifies(fresh) -> None:
     cfg = alembic_config(fresh)
     command.upgrade(cfg, "0005")
-    run(fresh, lambda uow: audit.append_many(uow, OLD_ROWS))
+    run(fresh, lambda uow: audit.append_many(uow, OLD_ROWS, areas=False))  # no audit.admdvs before 0008
     before = _trail(fresh)
     assert sum(PASSWORD in r.target for r in before) == 3
 

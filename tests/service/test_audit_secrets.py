@@ -67,7 +67,7 @@ def test_no_secret_in_the_audit_trail_or_the_logs(engine) -> None:
         api.anon.post("/api/v1/auth/login", json={"kind": kind, "username": name, "password": CHOSEN + "x"})
     secrets |= {CHOSEN, CHOSEN + "x"}
     # the command line
-    secrets.add(_cli_password(engine, "staff", "add", "cli1", "--role", "clerk"))
+    secrets.add(_cli_password(engine, "staff", "add", "cli1", "--role", "clerk", "--area", "00"))
     secrets.add(_cli_password(engine, "institution", "add-cashier", "H1", "till2"))
     secrets.add(_cli_password(engine, "institution", "rotate-secret", "H1"))
     secrets |= _stored_secrets(engine)

@@ -35,36 +35,37 @@ def append(uow, actor: str, action: str, target: str, payload: Any) -> None:
     append_many(uow, [(actor, action, target, payload)])
 
 
-def append_many(uow, entries: list[tuple[str, str, str, Any]]) -> None:
+def append_many(uow, entries: list[tuple[str, str, str, Any]], areas: bool = True) -> None:
     """Entries (actor, action, target, payload) chained onto the trail in one insert."""
     if not entries:
         return
     uow.session.flush()
-    _chain_on(Raw(uow.session.connection()), entries)
+    _chain_on(Raw(uow.session.connection()), entries, areas)
 
 
-def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]]) -> None:
-    """The head row is locked (PostgreSQL) or the database already is (SQLite writers)."""
+def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]], areas: bool = True) -> None:
+    """The head row is locked (PostgreSQL) or the database already is (SQLite writers). Without
+    ``areas`` the ``admdvs`` column is left out (a migration older than the column)."""
     row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + (" FOR UPDATE" if db.pg else ""))
     if row is None:  # the first entry ever; a racing first writer loses on the key and retries
         db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
     prev = row[0] if row else GENESIS
     rows: list[Sequence[Any]] = []
-    areas = scope.audit_areas(db, [target[:120] for _, _, target, _ in entries])
-    for (actor, action, target, payload), area in zip(entries, areas, strict=True):
+    named = scope.audit_areas(db, [target[:120] for _, _, target, _ in entries]) if areas else [None] * len(entries)
+    for (actor, action, target, payload), area in zip(entries, named, strict=True):
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
         d = digest(payload)
         h = link(prev, at, actor[:80], action, target[:120], d)
-        rows.append((at, actor[:80], action, target[:120], d, prev, h, area and area[:64]))
+        rows.append((at, actor[:80], action, target[:120], d, prev, h) + ((area and area[:64],) if areas else ()))
         prev = h
+    columns = ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash") + (("admdvs",) if areas else ())
     with db.pipeline():  # insert and head move in one round trip: the head is found by its hash
-        db.insert("audit", ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash", "admdvs"),
-                  rows)
+        db.insert("audit", columns, rows)
         db.run("UPDATE audit_head SET last_id = (SELECT id FROM audit WHERE hash = ?), last_hash = ? WHERE id = 1",
                prev, prev)
 
 
-def rewrite(db: Raw, fixed: dict[int, tuple[str, Any]], actor: str, action: str) -> None:
+def rewrite(db: Raw, fixed: dict[int, tuple[str, Any]], actor: str, action: str, areas: bool = True) -> None:
     """Replace the target and payload of rows (id → (target, payload)) that must not be kept as
     written (a secret in them), link every later row again, and record that as an entry of its
     own: its target names the old head hash (so a copy of it kept elsewhere can be matched), its
@@ -90,7 +91,7 @@ def rewrite(db: Raw, fixed: dict[int, tuple[str, Any]], actor: str, action: str)
         db.update("audit", ("id",), ("target", "payload_digest", "prev_hash", "hash"), changed)
     db.run("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", after, prev)
     _chain_on(db, [(actor, action, f"{len(ids)} rows from {ids[0]}; old head {old_head}",
-                    {"rewritten": ids, "old_head": old_head})])
+                    {"rewritten": ids, "old_head": old_head})], areas)
 
 
 def verify_chain(conn, tick=lambda done, total: None) -> list[str]:

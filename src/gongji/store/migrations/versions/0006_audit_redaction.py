@@ -38,7 +38,8 @@ def upgrade() -> None:
         if len(parts) > KEPT[action]:
             args = parts[:KEPT[action]]
             fixed[id_] = (":".join(args), {"args": args})
-    audit.rewrite(db, fixed, "migration 0006", "redact_secrets")
+    # audit.admdvs comes with 0008 (which fills it for every older row)
+    audit.rewrite(db, fixed, "migration 0006", "redact_secrets", areas=False)
 
 
 def downgrade() -> None:
