@@ -32,9 +32,9 @@ def world(engine) -> World:
     s.register_person(c.RegisterPerson(psn_no="P1", insutype="310", insu_admdvs="652801", balance="3000.00"))
     for no in ("P2", "P3"):
         s.register_person(c.RegisterPerson(psn_no=no, insutype="390", insu_admdvs="652801"))
-    s.secure(security.add_cashier, "li", "H1", PASSWORD)
-    s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
-    s.review(c.Review(holder="P1", beneficiary="P2", decision="approve"))
+    s.secure(security.add_cashier, "li", "H1", password=PASSWORD)
+    bound = s.apply(c.Apply(holder="P1", beneficiary="P2", relation="parent", channel="online"))
+    s.review(c.Review(binding_id=bound["id"], decision="approve"))
     w.pending = s.apply(c.Apply(holder="P1", beneficiary="P3", relation="child", channel="offline"))["id"]
     w.cashier = w.login("cashier", "li", PASSWORD)
     w.person("P1")  # logged in, with a password for sessions of its own
@@ -274,3 +274,15 @@ def test_a_reversal_key_follows_the_same_rule(world) -> None:
     assert world.service.read(q.settlement, world.setl_id)["state"] == "settled"
     r = world.inst("H1").post(f"/api/v1/settlements/{world.setl_id}/reverse", headers={"Idempotency-Key": "r-1"})
     assert r.status_code == 200 and r.json()["state"] == "reversed"
+
+
+def test_login_goes_back_only_to_a_path_of_this_site(world) -> None:
+    """``next`` after logging in: a browser reads ``/\\host`` as ``//host``, another site."""
+    world.service.secure(security.set_person_password, "P3", password=PASSWORD)
+    for target, lands in (("/portal", "/portal"), ("//evil.example", "/"), ("/\\evil.example", "/"),
+                          ("https://evil.example", "/"), ("/\t/evil.example", "/")):
+        r = world.client().post("/login", data={"kind": "person", "username": "P3", "password": PASSWORD,
+                                                "next": target}, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, lands), target
+        page = world.client().get("/login", params={"next": target})
+        assert f'value="{lands}"' in page.text, target

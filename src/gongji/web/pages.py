@@ -132,9 +132,18 @@ def home(request: Request, who: Principal = Depends(page("anyone"))):
     return render(request, "home.html", who)
 
 
+def local_path(target: str) -> str:
+    """Where to go after logging in: a path of this site only. ``//host``, ``/\\host`` (browsers
+    read a backslash as a slash) and anything with a scheme or control characters become ``/``."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return "/"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, kind: str = "person", next: str = "/", who: Principal = Depends(page("anyone"))):
-    return render(request, "login.html", who, kind=kind, next=next if next.startswith("/") else "/")
+    return render(request, "login.html", who, kind=kind, next=local_path(next))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -146,11 +155,11 @@ async def login(request: Request, kind: Annotated[str, Form()], username: Annota
     result = await check_password(request, kind, username, password)
     if result is None or not result.ok:
         response = render(request, "login.html", who, status=401 if result else 429, kind=kind, username=username,
-                          next=next, flash_err=REFUSED if result else BUSY)
+                          next=local_path(next), flash_err=REFUSED if result else BUSY)
         if result is None:
             response.headers["Retry-After"] = RETRY_AFTER
         return response
-    response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
+    response = RedirectResponse(local_path(next), 303)
     response.set_cookie(COOKIE, result.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=security.SESSION_HOURS * 3600, path="/")
     return response
