@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from gongji.service import commands as c
@@ -29,3 +31,21 @@ def family(svc: Service, holder_balance: str, beneficiaries: int = 4) -> list[st
         applied = svc.apply(c.Apply(holder="A", beneficiary=b, relation="child", channel="online"))
         svc.review(c.Review(binding_id=applied["id"], decision="approve"))
     return names
+
+
+@contextmanager
+def statements_sent(monkeypatch) -> Iterator[list[tuple[str, object]]]:
+    """Every (query, params) psycopg executes inside the block."""
+    import psycopg
+    sent: list[tuple[str, object]] = []
+    real = psycopg.Cursor.execute
+
+    def recording(cur, query, params=None, **kw):
+        sent.append((str(query), params))
+        return real(cur, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+    try:
+        yield sent
+    finally:
+        monkeypatch.undo()

@@ -13,7 +13,7 @@ from gongji.service.credits import CreditsFileError
 from gongji.service.settlements import pending_reimbursements
 from gongji.service.uow import run
 from gongji.store import models as m
-from tests.service.helpers import service
+from tests.service.helpers import service, statements_sent
 from tests.service.test_reimburse import claim
 
 CLERK, SUP, SUP2, ADMIN = "staff:clerk1", "staff:sup1", "staff:sup2", "staff:admin1"
@@ -168,16 +168,8 @@ def test_the_pending_queue_is_read_through_its_partial_index(pg_engine, pg_url, 
     svc = staffed(pg_engine)
     svc.register_person(c.RegisterPerson(psn_no="B", insutype="390", insu_admdvs="652801"))
     svc.reimburse(big("BX5"), actor=CLERK)
-    sent: list[tuple[str, object]] = []
-    real = psycopg.Cursor.execute
-
-    def recording(cur, query, params=None, **kw):
-        sent.append((str(query), params))
-        return real(cur, query, params, **kw)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
-    assert svc.read(pending_reimbursements)["total"] == 1
-    monkeypatch.undo()
+    with statements_sent(monkeypatch) as sent:
+        assert svc.read(pending_reimbursements)["total"] == 1
     with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("SET enable_seqscan = off")  # small tables: price scans out, as test_settle_plans does
         plans = ["\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params))

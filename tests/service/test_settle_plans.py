@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.service.helpers import family, service, visit
+from tests.service.helpers import family, service, statements_sent, visit
 
 
 def test_every_statement_of_a_settlement_uses_an_index(pg_engine, pg_url, monkeypatch) -> None:
     svc = service(pg_engine)
     children = family(svc, "900.00", beneficiaries=2)
-    sent: list[tuple[str, object]] = []
-    real = psycopg.Cursor.execute
-
-    def recording(cur, query, params=None, **kw):
-        sent.append((str(query), params))
-        return real(cur, query, params, **kw)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", recording)
-    outcomes = svc.settle_batch([(f"k{i}", visit(b, "120.00"), "test") for i, b in enumerate(children * 2)])
-    monkeypatch.undo()
+    with statements_sent(monkeypatch) as sent:
+        outcomes = svc.settle_batch([(f"k{i}", visit(b, "120.00"), "test") for i, b in enumerate(children * 2)])
     assert all(not isinstance(o, Exception) for o in outcomes), outcomes
     reads = [(q, p) for q, p in sent if q.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))]
     assert len(reads) >= 10  # the batch's reads, its updates and the audit head

@@ -441,24 +441,24 @@ def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervis
     return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
 
 
-@router.post("/desk/reimburse/{setl_id}/approve")
-def reimburse_approve(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+def _decide(request: Request, who: Principal, setl_id: str, decide, done: str) -> RedirectResponse:
+    """A second supervisor's decision on a pending reimbursement of their area."""
     area(request, who, scope.act_on_settlement, setl_id)
     try:
-        svc(request).approve_reimbursement(setl_id, actor=who.actor)
+        decide(setl_id, actor=who.actor)
     except DomainError as e:
         return back(request, "/desk/reimburse", error=e)
-    return back(request, "/desk/reimburse", "reimbursement_paid")
+    return back(request, "/desk/reimburse", done)
+
+
+@router.post("/desk/reimburse/{setl_id}/approve")
+def reimburse_approve(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
+    return _decide(request, who, setl_id, svc(request).approve_reimbursement, "reimbursement_paid")
 
 
 @router.post("/desk/reimburse/{setl_id}/reject")
 def reimburse_reject(request: Request, setl_id: str, who: Principal = Depends(page("supervisor"))):
-    area(request, who, scope.act_on_settlement, setl_id)
-    try:
-        svc(request).reject_reimbursement(setl_id, actor=who.actor)
-    except DomainError as e:
-        return back(request, "/desk/reimburse", error=e)
-    return back(request, "/desk/reimburse", "reimbursement_rejected")
+    return _decide(request, who, setl_id, svc(request).reject_reimbursement, "reimbursement_rejected")
 
 
 # --- policies -----------------------------------------------------------------------------
