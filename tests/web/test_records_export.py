@@ -44,6 +44,7 @@ def test_every_cell_is_text_even_one_registered_before_the_rule(world) -> None:
     book = workbook(world.person("P1"))
     cell = book["共济授权记录"]["B2"]
     assert (cell.value, cell.data_type, cell.quotePrefix) == ("=1+1", "s", True)
+    assert book["共济授权记录"]["C2"].value == "子女"  # the relation in words, as the portal shows it
     every = [cl for sheet in book for row in sheet.iter_rows() for cl in row if cl.value is not None]
     assert every and all(cl.data_type == "s" for cl in every)
 

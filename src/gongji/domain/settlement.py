@@ -98,13 +98,13 @@ def check_amounts(visit: Visit, terms: Terms) -> None:
             what = f"{item.code} {item.name}".strip()
             raise DomainError("INVALID_INPUT",
                               f"第 {i + 1} 项费用“{what}”金额 {y(item.amount)} 元,超过{terms.name}单项费用上限"
-                              f" {y(terms.max_item_amount)} 元,请核对录入 (max_item_amount)",
+                              f" {y(terms.max_item_amount)} 元,请核对录入",
                               f"visit.items[{i}].amount")
     total = sum(item.amount for item in visit.items)
     if total > terms.max_bill_amount:
         raise DomainError("INVALID_INPUT",
                           f"费用总额 {y(total)} 元,超过{terms.name}单次结算费用总额上限"
-                          f" {y(terms.max_bill_amount)} 元,请核对录入 (max_bill_amount)", "visit.items")
+                          f" {y(terms.max_bill_amount)} 元,请核对录入", "visit.items")
 
 
 def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen, Fen, Fen]:

@@ -19,6 +19,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from gongji.domain.codes import label
+from gongji.policy.compare import RELATION_ZH
 
 CJK = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(CJK))
@@ -107,7 +108,7 @@ def records_xlsx(out: BinaryIO, person: str, transactions: Iterable[dict], bindi
     auth.append(_cells(auth, ["主账户人", "被绑定人", "关系", "状态", "申请日", "生效日", "解绑申请日", "终止日"],
                        Font(bold=True)))
     for b in bindings:
-        auth.append(_cells(auth, [b["holder"], b["beneficiary"], b["relation"], b["state_zh"], b["applied_on"],
+        auth.append(_cells(auth, [b["holder"], b["beneficiary"], RELATION_ZH.get(b["relation"], b["relation"]), b["state_zh"], b["applied_on"],
                                   b["approved_on"] or "", b["unbind_requested_on"] or "", b["ended_on"] or ""]))
     wb.save(out)
 
