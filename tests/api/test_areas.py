@@ -153,3 +153,30 @@ def test_staff_are_added_within_the_admins_area(api) -> None:
             422, "INVALID_INPUT")  # no region's policy covers Beijing
     assert ok(api.admin.post("/api/v1/staff", json={"username": "nat", "role": "clerk", "area": "00"}),
               201)["area"] == "00"
+
+
+def test_acts_on_bindings_by_id_are_audited_for_both_areas(world) -> None:
+    """A review or unbind names the binding by id: the audit finds its persons' areas through it."""
+    api = world
+    ok(api.ws_clerk.post(f"/api/v1/bindings/{api.ids['W1']}/review", json={"decision": "approve"}))
+    ok(api.ws_clerk.post(f"/api/v1/bindings/{api.ids['W1']}/unbind"))
+    ok(api.clerk.post(f"/api/v1/bindings/{api.ids['A1']}/review", json={"decision": "reject", "reason": "材料不全"}))
+    seen = {(e["action"], e["target"]) for e in ok(api.ws_auditor.get("/api/v1/audit", params={"limit": 200}))["items"]}
+    binding = f"binding:{api.ids['W1']}"
+    assert {("review", binding), ("unbind", binding)} <= seen
+    assert ("review", f"binding:{api.ids['A1']}") not in seen  # 巴州's, not theirs
+
+
+def test_reversing_needs_the_patient_in_the_area_not_only_a_payer(world) -> None:
+    """W2 (文山) settles and X1 (西双版纳) pays for it: 西双版纳 may read it, only 文山 may reverse it."""
+    api = world
+    s = api.service
+    ok(api.clerk.post(f"/api/v1/bindings/{api.ids['X1']}/review", json={"decision": "approve"}))
+    paid = s.settle("kx", bill("W2", "CW"))
+    assert paid["mulaid_detail"] and paid["mulaid_detail"][0]["holder"] == "X1"
+    password = s.secure(security.add_staff, "xs-sup", "supervisor", "5328")
+    xs = api.login("staff", "xs-sup", password)
+    assert ok(xs.get(f"/api/v1/settlements/{paid['setl_id']}"))["psn_no"] == "W2"  # a payer's agency reads it
+    problem(xs.post(f"/api/v1/settlements/{paid['setl_id']}/reverse"), 403, "FORBIDDEN")
+    assert ok(api.clerk.get(f"/api/v1/settlements/{paid['setl_id']}"))["state"] == "settled"
+    ok(api.ws_supervisor.post(f"/api/v1/settlements/{paid['setl_id']}/reverse"))

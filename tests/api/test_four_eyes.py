@@ -10,11 +10,12 @@ PERSON = {"psn_no": "M1", "insutype": "310", "insu_admdvs": "652801"}
 
 
 def big_claim(no: str) -> dict:
-    """Resident P2 of Bayingolin, level 2: (20000 − 100) × 50% = 9950.00 from the pooled fund."""
+    """Resident P2 of Bayingolin, level 2: (20000 − 100) × 50% = 9950.00 from the pooled fund; each
+    claim its own receipt (one bill is reimbursed once, whatever its claim number)."""
     return {"claim_no": no, "visit_on": "2025-01-06",
             "institution": {"code": "BJ01", "level": 2, "admdvs": "110105", "kind": "hospital"},
             "visit": {"psn_no": "P2", "fixmedins": "BJ01", "med_type": "11", "items": [
-                {"code": "X1", "name": "检查", "list_class": "A", "category": "exam", "amount": "20000.00"}]}}
+                {"code": f"X{no}", "name": "检查", "list_class": "A", "category": "exam", "amount": "20000.00"}]}}
 
 
 def test_a_clerk_cannot_create_money_at_registration(api) -> None:

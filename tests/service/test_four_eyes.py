@@ -175,3 +175,27 @@ def test_the_pending_queue_is_read_through_its_partial_index(pg_engine, pg_url, 
         plans = ["\n".join(r[0] for r in conn.execute("EXPLAIN " + query, params))
                  for query, params in sent if query.lstrip().upper().startswith("SELECT")]
     assert len(plans) == 2 and all("settlements_pending_approval" in p for p in plans), plans
+
+
+def test_one_visit_is_reimbursed_once_and_counts_whole_against_the_threshold(engine) -> None:
+    """The same bill under a new claim number pays nothing more; a bill split over claims is one
+    visit for the four-eyes threshold (a clerk alone could otherwise pay it twice, or in parts)."""
+    svc = staffed(engine)
+    svc.register_person(c.RegisterPerson(psn_no="B", insutype="390", insu_admdvs="652801"))
+    first = svc.reimburse(claim("S1", amount="9000.00"), actor=CLERK)  # (9000 − 100) × 50% = 4450: at once
+    assert (first["state"], first["hifp_pay"]) == ("settled", "4450.00")
+    e = refused(lambda: svc.reimburse(claim("S1-again", amount="9000.00"), actor=CLERK), "IDEMPOTENCY_CONFLICT")
+    assert "S1" in e.message and e.field == "claim_no"
+    second = svc.reimburse(claim("S2", amount="2000.00"), actor=CLERK)  # 950 more: 5400 for the visit
+    assert (second["state"], second["hifp_pay"]) == ("pending_approval", "950.00")
+    assert "4450.00" in second["explain"][-1]
+    assert reimbursement_entries(engine) == [(1, "payout:B", 445000), (1, "pool:652800", -445000)]
+    other_day = svc.reimburse(claim("S3", amount="2000.00", on="2025-06-04"), actor=CLERK)
+    assert other_day["state"] == "settled"  # another visit
+
+
+def test_a_claim_number_fits_the_key_it_is_kept_in() -> None:
+    from pydantic import ValidationError
+    assert claim("C" * 57).claim_no == "C" * 57  # "manual:" + 57 = the key's 64 characters
+    with pytest.raises(ValidationError):
+        claim("C" * 58)

@@ -350,6 +350,7 @@ def reverse(request: Request, setl_id: str,
             who: Principal = Depends(allow("institution", "supervisor"))) -> dict:
     """冲正:每一笔记账原路退回,额度恢复。带同一 Idempotency-Key 重试返回首次结果。"""
     party_settlement(request, who, setl_id)
+    area(request, who, scope.act_on_settlement, setl_id)  # reading it is not enough to move its money
     return svc(request).reverse(setl_id, key, actor=who.actor)
 
 

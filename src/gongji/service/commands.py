@@ -144,7 +144,8 @@ class VisitRef(VisitFields):
 class Reimburse(Command):
     """A remote bill that could not settle at the counter, brought to the agency (手工报销)."""
 
-    claim_no: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+    # kept as "manual:" + claim_no in the 64-character idempotency key
+    claim_no: Annotated[str, Field(min_length=1, max_length=57, pattern=r"^[A-Za-z0-9._:-]+$")]
     visit_on: date
     institution: RegisterInstitution
     visit: VisitRef

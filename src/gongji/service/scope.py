@@ -158,6 +158,12 @@ def audit_areas(db, targets: list[str]) -> list[str | None]:
     if not ids:
         return [None] * len(targets)
     found = dict(db.rows("SELECT psn_no, insu_admdvs FROM persons WHERE psn_no IN ({})", lists=[ids]))
+    bindings = sorted({int(t.split(":")[1]) for t in targets if t.startswith("binding:") and t[8:].isdigit()})
+    if bindings:  # an act on a binding by id concerns both its persons
+        for bid, holder, beneficiary in db.rows(
+                "SELECT b.id, h.insu_admdvs, p.insu_admdvs FROM bindings b JOIN persons h ON h.psn_no = b.holder"
+                " JOIN persons p ON p.psn_no = b.beneficiary WHERE b.id IN ({})", lists=[bindings]):
+            found[f"binding:{bid}"] = f"{holder} {beneficiary}"
     setls = {m.setl_id_of(pk): pk for pk in (m.settlement_pk(t) for t in ids) if pk is not None}
     if setls:
         by_pk = dict(db.rows("SELECT s.id, p.insu_admdvs FROM settlements s JOIN persons p ON p.psn_no = s.psn_no"
@@ -165,6 +171,7 @@ def audit_areas(db, targets: list[str]) -> list[str | None]:
         found |= {sid: by_pk[pk] for sid, pk in setls.items() if pk in by_pk}
     out = []
     for target in targets:
-        codes = list(dict.fromkeys(found[t] for t in target_ids(target) if t in found))
+        named = [found[target]] if target in found else [found[t] for t in target_ids(target) if t in found]
+        codes = list(dict.fromkeys(code for text in named for code in text.split()))
         out.append(" ".join(codes) or None)
     return out

@@ -77,18 +77,21 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
     filed = d.Filing(visit.psn_no, inst.admdvs, d.Period(cmd.visit_on, cmd.visit_on))
     situation, terms, _ = _situation(uow, replace(ctx, day=cmd.visit_on), visit, True, (filed,))
     r = calculate(situation, terms)
+    earlier = _same_visit_claims(uow, visit, cmd.visit_on, digest)  # under the patient's lock, taken above
     explain = list(r.explain) + [f"⑧ 手工报销:统筹基金应付 {format_yuan(r.hifp_pay)} 元,由参保地经办机构支付给参保人;"
                                  "个人账户与家庭共济只能在就医时实时支付,手工报销不使用"]
     above = ctx.registry.find(situation.region).value("reimburse_approval_above", ctx.day)
-    if r.hifp_pay > above:
-        explain.append(f"⑨ 统筹应付超过 {format_yuan(above)} 元(reimburse_approval_above):"
+    needs_second = r.hifp_pay + earlier > above
+    if needs_second:
+        so_far = f",连同同一就诊已登记的 {format_yuan(earlier)} 元" if earlier else ""
+        explain.append(f"⑨ 统筹应付{so_far}超过 {format_yuan(above)} 元(reimburse_approval_above):"
                        "须由录入人以外的另一名主管复核后支付")
     row = m.Settlement(
         fixmedins=inst.code, idem_key=f"manual:{cmd.claim_no}", request_hash=digest, psn_no=visit.psn_no,
         region=situation.region, setl_date=cmd.visit_on, med_type=visit.med_type, dise_codg=visit.dise_codg,
         external_rx=visit.external_rx, acct_used_flag="0", channel="manual",
         codes=[code for code in r.codes if code != "ACCOUNT_NOT_USED"], explain=explain,
-        state=PENDING if r.hifp_pay > above else "settled", entered_by=ctx.actor,
+        state=PENDING if needs_second else "settled", entered_by=ctx.actor,
         **{k: getattr(r, k) for k in AMOUNT_FIELDS})
     s.add(row)
     s.flush()
@@ -101,6 +104,21 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
 
 
 PENDING = "pending_approval"  # a manual reimbursement waiting for its second person (m.PENDING_APPROVAL)
+
+
+def _same_visit_claims(uow: UnitOfWork, visit: VisitRef, on: date, digest: str) -> int:
+    """The pooled fund already claimed (pending or paid) for the same visit, a patient's day at one
+    institution. The same bill under a new claim number is refused; a bill split over several
+    claims counts as one against the four-eyes threshold."""
+    S = m.Settlement
+    rows = uow.session.execute(select(S.idem_key, S.request_hash, S.hifp_pay).where(
+        S.channel == "manual", S.psn_no == visit.psn_no, S.fixmedins == visit.fixmedins, S.setl_date == on,
+        S.state != "rejected")).all()
+    for key, earlier_hash, _ in rows:
+        if earlier_hash == digest:
+            raise DomainError("IDEMPOTENCY_CONFLICT", f"同一张票据已以报销单号 {key.removeprefix('manual:')} 登记,"
+                              "不能重复报销", "claim_no")
+    return sum(hifp for *_, hifp in rows)
 
 
 def _pay_out(s, day: date, row: m.Settlement) -> None:
