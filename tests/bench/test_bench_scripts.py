@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import flood, http, scale, settle
 
 
@@ -16,7 +18,8 @@ def test_settle_on_sqlite_prints_the_ratio_to_its_floor(capsys) -> None:
     result = settle.main(["--n", "40", "--clients", "4"])
     assert _last_json(capsys) == result
     assert result["db"] == "sqlite" and result["gongji_per_s"] > 0 and result["floor_per_s"] > 0
-    assert result["ratio_to_floor"] == round(result["gongji_per_s"] / result["floor_per_s"], 3)
+    # the ratio is of the unrounded rates: the printed ones may move its last digit
+    assert result["ratio_to_floor"] == pytest.approx(result["gongji_per_s"] / result["floor_per_s"], abs=2e-3)
 
 
 def test_settle_on_postgresql(pg_url, capsys) -> None:
@@ -37,7 +40,7 @@ def test_scale_compares_each_size_with_the_empty_database(capsys) -> None:
     assert sizes == [0, 80]
     assert result["sizes"][0]["p50_ratio"] == 1.0
     assert all(r["verify_s"] > 0 and r["verify_rss_mb"] > 0 for r in result["sizes"])  # verify passed on each
-    assert all(r["floor_p50_ratio"] == round(r["floor_p50_ms"] / result["sizes"][0]["floor_p50_ms"], 2)
+    assert all(r["floor_p50_ratio"] == pytest.approx(r["floor_p50_ms"] / result["sizes"][0]["floor_p50_ms"], rel=0.05)
                for r in result["sizes"])
     assert result["flat_within_20pct"] == all(abs(r["p50_ratio"] - 1) <= 0.2 for r in result["sizes"])
 
@@ -50,5 +53,5 @@ def test_flood_settles_beside_a_login_flood_and_counts_the_answers(capsys) -> No
     # settlement waited for the logins' argon2 under the write lock: ~1 in the flood's 2 s, not dozens)
     assert result["flood"]["n"] * 4 >= result["baseline"]["n"], result
     assert result["flood"]["p99_ms"] >= result["flood"]["p50_ms"]
-    assert result["p99_ratio"] == round(result["flood"]["p99_ms"] / result["baseline"]["p99_ms"], 2)
+    assert result["p99_ratio"] == pytest.approx(result["flood"]["p99_ms"] / result["baseline"]["p99_ms"], rel=0.05)
     assert set(result["logins"]) <= {"401", "429"} and result["logins"].get("401", 0) > 0
