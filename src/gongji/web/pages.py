@@ -271,22 +271,24 @@ def statement(request: Request, setl_id: str, who: Principal = Depends(page("per
 def portal_apply(request: Request, who: Principal = Depends(page("person")), f: ApplyForm = form(ApplyForm)):
     if not (f.face_check and f.e_commitment):
         return back(request, "/portal", error=DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。"))
+    cmd = c.Apply(holder=who.id, beneficiary=f.beneficiary, relation=f.relation, channel="online",
+                  face_check=True, e_commitment=True)
+    return _attempt(request, "/portal", "applied", svc(request).apply, cmd, actor=who.actor, by_person=who.id)
+
+
+def _attempt(request: Request, where: str, done: str, act, *args, **kw) -> RedirectResponse:
+    """Back to ``where`` with the ``done`` banner, or with the refusal's words."""
     try:
-        cmd = c.Apply(holder=who.id, beneficiary=f.beneficiary, relation=f.relation, channel="online",
-                      face_check=True, e_commitment=True)
-        svc(request).apply(cmd, actor=who.actor, by_person=who.id)
+        act(*args, **kw)
     except DomainError as e:
-        return back(request, "/portal", error=e)
-    return back(request, "/portal", "applied")
+        return back(request, where, error=e)
+    return back(request, where, done)
 
 
 def _own(request: Request, who: Principal, binding_id: int, action, done: str) -> RedirectResponse:
     """Act on the person's own binding ``binding_id``; the service decides what they may do."""
-    try:
-        action(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=who.id)
-    except DomainError as e:
-        return back(request, "/portal", error=e)
-    return back(request, "/portal", done)
+    return _attempt(request, "/portal", done, action, c.BindingRef(binding_id=binding_id), actor=who.actor,
+                    by_person=who.id)
 
 
 @router.post("/portal/bindings/{binding_id}/withdraw")
@@ -334,12 +336,9 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
 def desk_review(request: Request, binding_id: BindingId, decision: Annotated[str, Form()],
                 reason: Annotated[str, Form(max_length=200)] = "", who: Principal = Depends(page("clerk", "supervisor"))):
     area(request, who, scope.act_on_binding, binding_id)  # outside the try: a 403 page, not a flash
-    try:
-        cmd = c.Review(binding_id=binding_id, decision=decision, reason=reason or None)
-        svc(request).review(cmd, actor=who.actor)
-    except DomainError as e:
-        return back(request, "/desk", error=e)
-    return back(request, "/desk", "approved" if decision == "approve" else "rejected")
+    cmd = c.Review(binding_id=binding_id, decision=decision, reason=reason or None)
+    return _attempt(request, "/desk", "approved" if decision == "approve" else "rejected", svc(request).review,
+                    cmd, actor=who.actor)
 
 
 @router.get("/desk/office", response_class=HTMLResponse)
@@ -444,11 +443,7 @@ def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervis
 def _decide(request: Request, who: Principal, setl_id: str, decide, done: str) -> RedirectResponse:
     """A second supervisor's decision on a pending reimbursement of their area."""
     area(request, who, scope.act_on_settlement, setl_id)
-    try:
-        decide(setl_id, actor=who.actor)
-    except DomainError as e:
-        return back(request, "/desk/reimburse", error=e)
-    return back(request, "/desk/reimburse", done)
+    return _attempt(request, "/desk/reimburse", done, decide, setl_id, actor=who.actor)
 
 
 @router.post("/desk/reimburse/{setl_id}/approve")
