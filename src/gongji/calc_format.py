@@ -10,7 +10,7 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from gongji.domain.errors import DomainError
 from gongji.domain.money import Ratio, format_yuan, parse_yuan
@@ -103,6 +103,17 @@ class ItemIn(BaseModel):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     amount: Yuan
     selfpay_prop: Annotated[Ratio, BeforeValidator(Ratio.parse)] = Ratio(0, 1)
+    # the part above the catalogue's price cap (超限价), self-paid; the catalogue sets it (NHSA 2204)
+    overlmt_amt: Yuan = 0
+    # set by gongji, whatever a caller sends: "catalog" when the catalogue (医保目录) classified
+    # the item by its code, "caller" when the class and category are the caller's
+    classified_by: Literal["caller", "catalog"] = "caller"
+
+    @model_validator(mode="after")
+    def _overlmt_within(self) -> ItemIn:
+        if not 0 <= self.overlmt_amt <= self.amount:
+            raise ValueError("overlmt_amt: must be between 0.00 and the item's amount")
+        return self
 
 
 class VisitFields(BaseModel):
@@ -211,7 +222,7 @@ def to_domain(s: SituationIn) -> Situation:
     v = s.visit
     person_ref("visit.psn_no", v.psn_no)
     inst = Institution(v.fixmedins.code, v.fixmedins.level, v.fixmedins.admdvs, v.fixmedins.kind)
-    items = tuple(Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop)
+    items = tuple(Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop, it.overlmt_amt)
                   for it in v.items)
     visit = Visit(v.psn_no, inst, v.med_type, items, v.dise_codg, v.external_rx, v.acct_used_flag)
     return Situation(s.region, s.date, persons, visit, tuple(bindings), tuple(filings),
@@ -229,8 +240,11 @@ def output(r: Any, detail: list[tuple[str, int]] | None = None) -> dict[str, Any
     return out
 
 
-AMOUNT_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt",
+AMOUNT_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
                  "act_pay_dedc", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
+# a golden case's ``amounts`` line: the nine of the first calc format (overlmt_selfpay is 0.00
+# unless a case sets it apart)
+GOLDEN_AMOUNTS = tuple(f for f in AMOUNT_FIELDS if f != "overlmt_selfpay")
 
 
 def settle_situation(situation: Situation, registry: Registry | None = None) -> Settlement:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 Fen = int
 
@@ -57,6 +58,17 @@ def format_yuan(fen: Fen) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+def fen_half_up(yuan: Decimal) -> Fen:
+    """An exact yuan amount (a product of a quantity and a price, say) to fen, half up: the one
+    rounding of a decimal to the fen, as ``Ratio.of`` is the one rounding of a share."""
+    return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def yuan_decimal(fen: Fen) -> Decimal:
+    """``450`` → ``Decimal("4.50")``: two decimals always, for wire formats that want numbers."""
+    return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ INSUTYPE_ZH = {EMPLOYEE: "职工", RESIDENT: "居民"}
 class Settlement:
     medfee_sumamt: Fen
     fulamt_ownpay_amt: Fen
+    overlmt_selfpay: Fen
     preselfpay_amt: Fen
     inscp_scp_amt: Fen
     act_pay_dedc: Fen
@@ -42,14 +43,14 @@ class Settlement:
 
     def __post_init__(self) -> None:
         # Invariants checked where the numbers are made, not only in tests.
-        if self.medfee_sumamt != self.fulamt_ownpay_amt + self.preselfpay_amt + self.inscp_scp_amt:
+        if self.medfee_sumamt != self.fulamt_ownpay_amt + self.overlmt_selfpay + self.preselfpay_amt + self.inscp_scp_amt:
             raise LedgerError("medfee_sumamt does not add up")
         if self.medfee_sumamt != self.hifp_pay + self.acct_pay + self.acct_mulaid_pay + self.psn_cash_pay:
             raise LedgerError("payments do not add up to medfee_sumamt")
         if self.acct_mulaid_pay != sum(a for _, a in self.mulaid_detail):
             raise LedgerError("mulaid_detail does not sum to acct_mulaid_pay")
         if min(self.hifp_pay, self.acct_pay, self.acct_mulaid_pay, self.psn_cash_pay,
-               self.act_pay_dedc, self.preselfpay_amt, self.fulamt_ownpay_amt) < 0:
+               self.act_pay_dedc, self.preselfpay_amt, self.fulamt_ownpay_amt, self.overlmt_selfpay) < 0:
             raise LedgerError("a negative amount")
 
 
@@ -107,24 +108,29 @@ def check_amounts(visit: Visit, terms: Terms) -> None:
                           f" {y(terms.max_bill_amount)} 元,请核对录入", "visit.items")
 
 
-def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen, Fen, Fen]:
-    """Step 1: self-pay (丙类 or out-of-scope category), class-B first self-pay, in scope."""
-    ownpay = preself = inscp = prepreg = 0
+def _classify(visit: Visit, terms: Terms, explain: list[str]) -> tuple[Fen, Fen, Fen, Fen, Fen]:
+    """Step 1: self-pay (丙类 or out-of-scope category), the part above a price cap, class-B
+    first self-pay (of what is under the cap), in scope."""
+    ownpay = overlmt = preself = inscp = prepreg = 0
     for item in visit.items:
         if item.list_class == "C" or item.category in terms.out_of_scope_categories:
             ownpay += item.amount
             continue
-        pre = item.selfpay_prop.of(item.amount) if item.list_class == "B" else 0
+        over = min(item.overlmt, item.amount)
+        base = item.amount - over
+        overlmt += over
+        pre = item.selfpay_prop.of(base) if item.list_class == "B" else 0
         preself += pre
         if item.category == "prepregnancy" and terms.prepregnancy_ratio is not None:
-            prepreg += item.amount - pre
+            prepreg += base - pre
         else:
-            inscp += item.amount - pre
-    total = ownpay + preself + inscp + prepreg
+            inscp += base - pre
+    total = ownpay + overlmt + preself + inscp + prepreg
     of_which = f",其中孕前检查 {y(prepreg)}" if prepreg else ""
-    explain.append(f"① 费用分类:总额 {y(total)} = 全自费 {y(ownpay)} + 乙类先行自付 {y(preself)}"
+    over_text = f" + 超限价自费 {y(overlmt)}" if overlmt else ""
+    explain.append(f"① 费用分类:总额 {y(total)} = 全自费 {y(ownpay)}{over_text} + 乙类先行自付 {y(preself)}"
                    f" + 符合范围 {y(inscp + prepreg)}{of_which}(out_of_scope_categories)")
-    return ownpay, preself, inscp, prepreg
+    return ownpay, overlmt, preself, inscp, prepreg
 
 
 def _pooling(visit: Visit, patient: Person, terms: Terms, inscp: Fen, prepreg: Fen,
@@ -296,8 +302,8 @@ def calculate(s: Situation, terms: Terms) -> Settlement:
     codes: set[str] = set()
     explain: list[str] = []
 
-    ownpay, preself, inscp, prepreg = _classify(visit, terms, explain)
-    total = ownpay + preself + inscp + prepreg
+    ownpay, overlmt, preself, inscp, prepreg = _classify(visit, terms, explain)
+    total = ownpay + overlmt + preself + inscp + prepreg
     filed = not (terms.remote_filing_required and is_remote(patient, visit)) or any(
         f.psn_no == patient.psn_no and f.covers(visit.fixmedins.admdvs, s.date) for f in s.filings)
     if not filed and preself + inscp + prepreg:
@@ -332,7 +338,7 @@ def calculate(s: Situation, terms: Terms) -> Settlement:
     explain.append(f"⑦ 现金:总额 {y(total)} − 统筹 {y(hifp)} − 本人账户 {y(acct)} − 共济 {y(mulaid)}"
                    f" = {y(cash)}")
     return Settlement(
-        medfee_sumamt=total, fulamt_ownpay_amt=ownpay, preselfpay_amt=preself, inscp_scp_amt=inscp,
+        medfee_sumamt=total, fulamt_ownpay_amt=ownpay, overlmt_selfpay=overlmt, preselfpay_amt=preself, inscp_scp_amt=inscp,
         act_pay_dedc=dedc, hifp_pay=hifp, acct_pay=acct, acct_mulaid_pay=mulaid, psn_cash_pay=cash,
         mulaid_detail=tuple(detail), codes=tuple(sorted(codes, key=_RANK.__getitem__)),
         explain=tuple(explain),

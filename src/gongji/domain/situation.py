@@ -87,6 +87,7 @@ class Item:
     category: str
     amount: Fen
     selfpay_prop: Ratio = ZERO_RATIO
+    overlmt: Fen = 0  # the part above the catalogue's price cap (超限价), borne in cash like 丙
 
 
 @dataclass(frozen=True, slots=True)

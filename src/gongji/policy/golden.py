@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gongji.calc_format import AMOUNT_FIELDS, InputError, calc
+from gongji.calc_format import GOLDEN_AMOUNTS, InputError, calc
 from gongji.domain.errors import DomainError
 from gongji.policy import exact_yaml
 from gongji.policy.loader import POLICY_DIR, Registry
@@ -54,9 +54,9 @@ def load_cases(directory: Path = GOLDEN_DIR) -> list[Case]:
             expect = {k: c[k] for k in ("amounts", "codes", "mulaid_detail", "error", "input_error") if k in c}
             if "amounts" in expect:
                 values = expect.pop("amounts").split()
-                if len(values) != len(AMOUNT_FIELDS):
-                    raise ValueError(f"{path.name} case {i + 1}: amounts needs {len(AMOUNT_FIELDS)} values")
-                expect.update(zip(AMOUNT_FIELDS, values, strict=False))
+                if len(values) != len(GOLDEN_AMOUNTS):
+                    raise ValueError(f"{path.name} case {i + 1}: amounts needs {len(GOLDEN_AMOUNTS)} values")
+                expect.update(zip(GOLDEN_AMOUNTS, values, strict=False))
                 if "codes" not in expect:
                     raise ValueError(f"{path.name} case {i + 1}: amounts without codes")
             cases.append(Case(path.name, i, c["name"], c.get("rule", ""),

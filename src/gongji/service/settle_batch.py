@@ -26,7 +26,7 @@ from gongji.policy.loader import Registry
 from gongji.service import ledger, snapshot
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
-from gongji.service.settlements import answer, ratio_text, request_hash, settled_output
+from gongji.service.settlements import ITEM_COLUMNS, answer, item_row, request_hash, settled_output
 from gongji.store import models as m
 from gongji.store.raw import Raw
 
@@ -109,9 +109,7 @@ def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> No
            db.insert("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
     for x in made:
         x.id = ids[(x.visit.fixmedins, x.key)]
-    db.insert("settlement_items", ("settlement_id", "seq", "code", "name", "list_class", "category", "amount",
-                                   "selfpay_prop"), [(x.id, i, it.code, it.name, it.list_class, it.category, it.amount, ratio_text(it.selfpay_prop))
-             for x in made for i, it in enumerate(x.visit.items)])
+    db.insert("settlement_items", ITEM_COLUMNS, [(x.id, *item_row(i, it)) for x in made for i, it in enumerate(x.visit.items)])
     db.insert("settlement_mulaid", ("settlement_id", "seq", "holder", "amount"), [(x.id, i, h, a) for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)])
     _post(db, day, snap, made)
     _counters(db, snap)

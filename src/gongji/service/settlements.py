@@ -177,11 +177,19 @@ def _existing(uow: UnitOfWork, fixmedins: str, key: str) -> m.Settlement | None:
         m.Settlement.fixmedins == fixmedins, m.Settlement.idem_key == key))
 
 
+ITEM_COLUMNS = ("settlement_id", "seq", "code", "name", "list_class", "category", "amount", "selfpay_prop",
+                "overlmt", "classified_by")
+
+
+def item_row(seq: int, it) -> tuple:
+    """A visit item as a ``settlement_items`` row, but its settlement id."""
+    return (seq, it.code, it.name, it.list_class, it.category, it.amount, ratio_text(it.selfpay_prop),
+            it.overlmt_amt, it.classified_by)
+
+
 def _record_items(s, row: m.Settlement, visit: VisitRef) -> None:
     for i, it in enumerate(visit.items):
-        s.add(m.SettlementItem(settlement_id=row.id, seq=i, code=it.code, name=it.name,
-                               list_class=it.list_class, category=it.category, amount=it.amount,
-                               selfpay_prop=ratio_text(it.selfpay_prop)))
+        s.add(m.SettlementItem(**dict(zip(ITEM_COLUMNS, (row.id, *item_row(i, it)), strict=True))))
 
 
 def _move(uow: UnitOfWork, day: date, row: m.Settlement, payers: list[tuple[str, int]],

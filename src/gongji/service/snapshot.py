@@ -185,7 +185,7 @@ def situation(ctx: Ctx, snap: Snapshot, v: VisitRef, extra_filings: tuple[d.Fili
                     for f in snap.filings.get(v.psn_no, ())) + extra_filings
     visit = d.Visit(
         v.psn_no, d.Institution(inst.code, inst.level, inst.admdvs, inst.kind), v.med_type,
-        tuple(d.Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop)
+        tuple(d.Item(it.code, it.name, it.list_class, it.category, it.amount, it.selfpay_prop, it.overlmt_amt)
               for it in v.items),
         v.dise_codg, v.external_rx, v.acct_used_flag)
     situation = d.Situation(region.region, ctx.day, persons, visit,

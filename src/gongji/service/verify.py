@@ -120,8 +120,8 @@ def _sums_in_range(c: Connection, lo: int, hi: int) -> Iterator[str]:
     items, detail = summed(m.SettlementItem), summed(m.MulaidPayment)
     rules = [
         (or_(*(getattr(S, k) < 0 for k in AMOUNT_FIELDS)), "有负数金额 / a negative amount"),
-        (S.medfee_sumamt != S.fulamt_ownpay_amt + S.preselfpay_amt + S.inscp_scp_amt,
-         "总额 ≠ 全自费 + 先行自付 + 符合范围 / medfee_sumamt does not add up"),
+        (S.medfee_sumamt != S.fulamt_ownpay_amt + S.overlmt_selfpay + S.preselfpay_amt + S.inscp_scp_amt,
+         "总额 ≠ 全自费 + 超限价 + 先行自付 + 符合范围 / medfee_sumamt does not add up"),
         (S.medfee_sumamt != S.hifp_pay + S.acct_pay + S.acct_mulaid_pay + S.psn_cash_pay,
          "总额 ≠ 统筹 + 账户 + 共济 + 现金 / payments do not add up"),
         (S.act_pay_dedc > S.inscp_scp_amt, "起付线超过符合范围金额 / deductible above the in-scope amount"),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -47,7 +48,10 @@ class Institution(Base):
     # HMAC key for signed requests (hex); shown once when made or rotated
     secret: Mapped[str | None] = mapped_column(String(64))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    __table_args__ = (CheckConstraint("level IN (1, 2, 3)", name="level_known"),)
+    # the x-tif gateway's application account (x-tif-paasid) when it is not the code itself
+    paasid: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (CheckConstraint("level IN (1, 2, 3)", name="level_known"),
+                      Index("one_institution_per_paasid", "paasid", unique=True))
 
 
 class Person(Base):
@@ -189,6 +193,7 @@ class Settlement(Base):
     acct_used_flag: Mapped[str] = mapped_column(String(1))
     medfee_sumamt: Mapped[int] = mapped_column(BigInteger)
     fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)
+    overlmt_selfpay: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     preselfpay_amt: Mapped[int] = mapped_column(BigInteger)
     inscp_scp_amt: Mapped[int] = mapped_column(BigInteger)
     act_pay_dedc: Mapped[int] = mapped_column(BigInteger)
@@ -209,6 +214,12 @@ class Settlement(Base):
     entered_by: Mapped[str | None] = mapped_column(String(80))
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_on: Mapped[date | None] = mapped_column(Date)
+    # settled through the national interface (2207/2102): its visit, charge batch, the settling
+    # message's msgid (medins_setl_id) and time (China time)
+    mdtrt_id: Mapped[str | None] = mapped_column(String(30), index=True)
+    chrg_bchno: Mapped[str | None] = mapped_column(String(30))
+    medins_setl_id: Mapped[str | None] = mapped_column(String(30))
+    setl_time: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     items: Mapped[list[SettlementItem]] = relationship(order_by="SettlementItem.seq")
     mulaid: Mapped[list[MulaidPayment]] = relationship(order_by="MulaidPayment.seq")
@@ -235,6 +246,9 @@ class SettlementItem(Base):
     category: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int] = mapped_column(BigInteger)
     selfpay_prop: Mapped[str] = mapped_column(String(20))  # exact ratio text, e.g. "1/10"
+    overlmt: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # catalog: classified by the catalogue (医保目录) from its code; caller: as the caller typed it
+    classified_by: Mapped[str] = mapped_column(String(8), default="caller", server_default="caller")
 
 
 class MulaidPayment(Base):
@@ -348,3 +362,121 @@ class Cashier(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CatalogEntry(Base):
+    """One line of the insurance catalogue (医保目录) for a code, a region and a period: how a fee
+    line of that code is classified. ``admdvs`` "" is every region, else a code prefix (the
+    longest matching prefix wins); a later ``begndate`` for the same code and region supersedes."""
+
+    __tablename__ = "catalog"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    admdvs: Mapped[str] = mapped_column(String(6), default="", server_default="")
+    begndate: Mapped[date] = mapped_column(Date)
+    enddate: Mapped[date | None] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(200))
+    med_chrgitm_type: Mapped[str] = mapped_column(String(6))
+    chrgitm_lv: Mapped[str] = mapped_column(String(3))  # 01 甲 02 乙 03 丙
+    selfpay_prop: Mapped[str] = mapped_column(String(12))  # exact decimal text, e.g. "0.05"
+    pric_uplmt_amt: Mapped[int | None] = mapped_column(BigInteger)  # millionths of a yuan; None uncapped
+    lmt_used_flag: Mapped[str] = mapped_column(String(1), default="0")
+    category: Mapped[str] = mapped_column(String(20))
+    __table_args__ = (UniqueConstraint("med_list_codg", "admdvs", "begndate", name="one_catalog_line_per_start"),)
+
+
+class NhsaSignin(Base):
+    """A 9001 sign-in of an operator of an institution; 9002 signs it out."""
+
+    __tablename__ = "nhsa_signins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.code"), index=True)
+    opter_no: Mapped[str] = mapped_column(String(30))
+    signed_in_at: Mapped[datetime] = mapped_column(DateTime)
+    signed_out_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class NhsaVisit(Base):
+    """An outpatient visit registered by 2201 (``mdtrt_id`` is gongji's), typed and diagnosed by
+    2203, cancelled by 2202."""
+
+    __tablename__ = "nhsa_visits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins: Mapped[str] = mapped_column(String(64), ForeignKey("institutions.code"), index=True)
+    psn_no: Mapped[str] = mapped_column(Psn, ForeignKey("persons.psn_no"), index=True)
+    insutype: Mapped[str] = mapped_column(String(6))
+    mdtrt_cert_type: Mapped[str] = mapped_column(String(3))
+    ipt_otp_no: Mapped[str] = mapped_column(String(30))
+    begntime: Mapped[datetime] = mapped_column(DateTime)
+    dept_name: Mapped[str] = mapped_column(String(100), default="")
+    dr_name: Mapped[str] = mapped_column(String(50), default="")
+    med_type: Mapped[str | None] = mapped_column(String(6))  # from 2203
+    dise_codg: Mapped[str | None] = mapped_column(String(30))  # 2203 mdtrtinfo.dise_codg
+    main_diag: Mapped[str | None] = mapped_column(String(20))  # ICD-10 of the main diagnosis
+    diagnoses: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(12), default="registered")  # registered | cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+    @property
+    def mdtrt_id(self) -> str:
+        return mdtrt_id_of(self.id)
+
+
+def mdtrt_id_of(id_: int) -> str:
+    return f"{id_:010d}"
+
+
+def visit_pk(mdtrt_id: str) -> int | None:
+    if len(mdtrt_id) == 10 and mdtrt_id.isascii() and mdtrt_id.isdigit():
+        pk = int(mdtrt_id)
+        return pk if 0 < pk <= 2**31 - 1 else None
+    return None
+
+
+class NhsaFeeLine(Base):
+    """A fee line uploaded by 2204, classified by the catalogue when it came: unsettled, then
+    settled with its batch (2207), withdrawn (2205), or cancelled with its settlement (2208)."""
+
+    __tablename__ = "nhsa_fee_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("nhsa_visits.id"), index=True)
+    feedetl_sn: Mapped[str] = mapped_column(String(30))
+    chrg_bchno: Mapped[str] = mapped_column(String(30))
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    medins_list_codg: Mapped[str] = mapped_column(String(150), default="")
+    name: Mapped[str] = mapped_column(String(200))
+    fee_ocur_time: Mapped[datetime] = mapped_column(DateTime)
+    cnt: Mapped[str] = mapped_column(String(24))  # exact decimal text
+    pric: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[int] = mapped_column(BigInteger)  # det_item_fee_sumamt, fen
+    rx_circ_flag: Mapped[str] = mapped_column(String(1), default="0")
+    # the catalogue's answer (2204 result)
+    chrgitm_lv: Mapped[str] = mapped_column(String(3))
+    med_chrgitm_type: Mapped[str] = mapped_column(String(6))
+    category: Mapped[str] = mapped_column(String(20))
+    selfpay_prop: Mapped[str] = mapped_column(String(12))
+    pric_uplmt_amt: Mapped[int | None] = mapped_column(BigInteger)
+    lmt_used_flag: Mapped[str] = mapped_column(String(1), default="0")
+    fulamt_ownpay_amt: Mapped[int] = mapped_column(BigInteger)
+    overlmt_amt: Mapped[int] = mapped_column(BigInteger)
+    preselfpay_amt: Mapped[int] = mapped_column(BigInteger)
+    inscp_scp_amt: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(12), default="unsettled")  # unsettled settled withdrawn cancelled
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
+    __table_args__ = (Index("one_live_line_per_sn", "visit_id", "feedetl_sn", unique=True,
+                            sqlite_where=text("state <> 'withdrawn'"), postgresql_where=text("state <> 'withdrawn'")),)
+
+
+class NhsaMessage(Base):
+    """A message that changed something, by its sender's ``msgid``: the same msgid and input get
+    the stored reply; a 2207 or 2102 names what it booked, for 2601."""
+
+    __tablename__ = "nhsa_messages"
+    fixmedins: Mapped[str] = mapped_column(String(64), primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    infno: Mapped[str] = mapped_column(String(8))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    reply: Mapped[str] = mapped_column(Text)  # the reply's output and warn_msg, as sent (JSON text)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
+    reversed_by: Mapped[str | None] = mapped_column(String(64))  # the 2601's msgid
+    at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

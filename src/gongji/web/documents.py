@@ -27,7 +27,7 @@ FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet would read as the sta
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
 STATE_ZH = {"reversed": "已冲正", "pending_approval": "待复核,尚未支付", "rejected": "复核不通过,不予支付"}
 FIELDS_ZH = (
-    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("preselfpay_amt", "乙类先行自付"),
+    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"), ("preselfpay_amt", "乙类先行自付"),
     ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
     ("acct_pay", "本人个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "现金支付"),
 )
