@@ -96,4 +96,8 @@ class BodyLimits:
 
     @staticmethod
     async def _refuse(scope, receive, send, status: int, code: str, detail: str) -> None:
+        if scope.get("path", "").startswith("/nhsa"):  # the national interface answers in its envelope
+            from gongji.api.nhsa.wire import refusal
+
+            return await refusal(detail.split(" / ")[0])(scope, receive, send)
         await problem(status, code, detail, instance=scope.get("path"))(scope, receive, send)

@@ -78,6 +78,9 @@ SPECS: tuple[ParamSpec, ...] = (
     # second person (a supervisor who did not enter it) before it pays
     ParamSpec("reimburse_approval_above", "手工报销须另一名主管复核的金额(统筹应付超过)", Yuan, "service",
               money=True),
+    # the national interface: the med_type codes (医疗类别) settled as general outpatient (11)
+    ParamSpec("general_outpatient_med_types", "按普通门诊结算的医疗类别(国家接口)",
+              list[Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]], "service"),
     ParamSpec("payer_order", "多人共济的支付顺序", Literal["balance_desc"], "calc"),
     ParamSpec("pooled_visits", "享受门诊统筹的就诊", list[VisitRuleModel], "calc"),
     ParamSpec("deductible", "起付标准(每次)", _BY_INSUTYPE_YUAN, "calc", money=True),

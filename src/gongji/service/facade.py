@@ -204,6 +204,25 @@ class Service:
 
         return run(self.engine, work)
 
+    def nhsa(self, fixmedins: str, msgid: str, infno: str, input_hash: str, target: str, fn, *args,
+             write: bool = True, actor: str = "system"):
+        """A national-interface transaction (``service.nhsa``): a writing one runs once per
+        institution and ``msgid`` (``messages.once``), audited, its reply stored with its effect."""
+        from gongji.service.nhsa import messages
+
+        ctx = Ctx(self.registry, self.clock(), actor)
+
+        def work(uow):
+            if not write:
+                return fn(uow, ctx, *args)
+            out, now = messages.once(uow, fixmedins, msgid, infno, input_hash, lambda: fn(uow, ctx, *args))
+            if now:
+                audit.append(uow, actor, f"nhsa_{infno}", target,
+                             {"msgid": msgid, "input": input_hash, "result": out.text()})
+            return out
+
+        return run(self.engine, work, write)
+
     def read(self, fn, *args, **kw):
         """A read-only query from ``service.queries`` in its own transaction."""
         return run(self.engine, lambda uow: fn(uow, *args, **kw), write=False)

@@ -220,6 +220,7 @@ class Settlement(Base):
     chrg_bchno: Mapped[str | None] = mapped_column(String(30))
     medins_setl_id: Mapped[str | None] = mapped_column(String(30))
     setl_time: Mapped[datetime | None] = mapped_column(DateTime)
+    balc: Mapped[int | None] = mapped_column(BigInteger)  # the patient's own balance just after (setlinfo.balc)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     items: Mapped[list[SettlementItem]] = relationship(order_by="SettlementItem.seq")
     mulaid: Mapped[list[MulaidPayment]] = relationship(order_by="MulaidPayment.seq")

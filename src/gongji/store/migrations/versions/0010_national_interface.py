@@ -135,6 +135,7 @@ def upgrade() -> None:
     op.add_column('settlements', sa.Column('chrg_bchno', sa.String(length=30), nullable=True))
     op.add_column('settlements', sa.Column('medins_setl_id', sa.String(length=30), nullable=True))
     op.add_column('settlements', sa.Column('setl_time', sa.DateTime(), nullable=True))
+    op.add_column('settlements', sa.Column('balc', sa.BigInteger(), nullable=True))
     op.create_index('ix_settlements_mdtrt_id', 'settlements', ['mdtrt_id'], unique=False)
 
 
@@ -143,7 +144,7 @@ def downgrade() -> None:
     """Plain ALTER TABLE DROP COLUMN (SQLite 3.35+), so no referenced table is copied."""
     op.drop_index('ix_settlements_mdtrt_id', table_name='settlements')
     op.drop_index('one_institution_per_paasid', table_name='institutions')
-    for table, column in (('settlements', 'setl_time'), ('settlements', 'medins_setl_id'),
+    for table, column in (('settlements', 'balc'), ('settlements', 'setl_time'), ('settlements', 'medins_setl_id'),
                           ('settlements', 'chrg_bchno'), ('settlements', 'mdtrt_id'),
                           ('settlements', 'overlmt_selfpay'), ('settlement_items', 'classified_by'),
                           ('settlement_items', 'overlmt'), ('institutions', 'paasid')):

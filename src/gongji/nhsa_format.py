@@ -1,0 +1,390 @@
+"""The national interface's messages as typed models (docs/nhsa.md): the envelope, each
+transaction's input nodes, and the reply. Lenient where real HIS software differs (numbers as
+JSON numbers or strings, "" and null for absent, one-digit codes, a ``T`` in times, unknown keys
+ignored at every level); exact where money is concerned (amounts parsed from their literal text,
+never through a float)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from gongji.calc_format import InputError
+from gongji.domain.money import MAX_YUAN_DIGITS, Fen
+
+Lenient = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        raise ValueError("应为文本")
+    if isinstance(v, (int, Decimal)):
+        return str(v)
+    if not isinstance(v, str):
+        raise ValueError("应为文本")
+    return v.strip()
+
+
+def _decimal(v: Any, places: int, what: str) -> Decimal | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, bool) or isinstance(v, float):
+        raise ValueError(f"{what}应为数值")
+    try:
+        d = Decimal(v.strip()) if isinstance(v, str) else Decimal(v)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"{what}不是数值:{str(v)[:20]}") from None
+    if not d.is_finite() or d < 0:
+        raise ValueError(f"{what}不能为负数或非数值")
+    if d >= Decimal(10) ** MAX_YUAN_DIGITS:
+        raise ValueError(f"{what}过大")
+    exponent = d.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise ValueError(f"{what}最多 {places} 位小数")
+    return d
+
+
+def _amount(v: Any) -> Fen | None:
+    d = _decimal(v, 2, "金额")
+    return None if d is None else int(d * 100)
+
+
+def _code(width: int):
+    def pad(v: Any) -> str:
+        t = _text(v)
+        return t.zfill(width) if t.isdigit() and len(t) < width else t
+    return pad
+
+
+def _datetime(v: Any) -> datetime | None:
+    t = _text(v)
+    if not t:
+        return None
+    t = t.replace("T", " ")[:19]
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S"):
+        try:
+            return datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+    raise ValueError("时间格式应为 yyyy-MM-dd HH:mm:ss")
+
+
+def _date(v: Any) -> date | None:
+    t = _text(v)
+    if not t:
+        return None
+    try:
+        return datetime.strptime(t.replace("T", " ")[:10], "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError("日期格式应为 yyyy-MM-dd") from None
+
+
+def Str(n: int, required: bool = False):  # noqa: N802 - a type factory, read like C(n)
+    return Annotated[str, BeforeValidator(_text), Field(min_length=1 if required else 0, max_length=n)]
+
+
+def Code(width: int, required: bool = False):  # noqa: N802
+    return Annotated[str, BeforeValidator(_code(width)), Field(min_length=1 if required else 0, max_length=max(width, 6))]
+
+
+Amount = Annotated[Fen | None, BeforeValidator(_amount)]
+Quantity = Annotated[Decimal | None, BeforeValidator(lambda v: _decimal(v, 4, "数量"))]
+Price = Annotated[Decimal | None, BeforeValidator(lambda v: _decimal(v, 6, "单价"))]
+DT = Annotated[datetime | None, BeforeValidator(_datetime)]
+D = Annotated[date | None, BeforeValidator(_date)]
+Number = Annotated[Decimal | None, BeforeValidator(lambda v: _decimal(v, 4, "数值"))]
+
+
+class Node(BaseModel):
+    model_config = Lenient
+
+
+# ---- the envelope (公共输入, spec 1.3) ----
+
+class Envelope(Node):
+    infno: Str(5, True)
+    msgid: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+    mdtrtarea_admvs: Str(6) = ""
+    insuplc_admdvs: Str(6) = ""
+    recer_sys_code: Str(10) = ""
+    dev_no: Str(100) = ""
+    dev_safe_info: Str(2000) = ""
+    cainfo: Str(1024) = ""
+    signtype: Str(10) = ""
+    infver: Str(6) = ""
+    opter_type: Str(3) = ""
+    opter: Str(30) = ""
+    opter_name: Str(50) = ""
+    inf_time: DT = None
+    fixmedins_code: Str(30, True)
+    fixmedins_name: Str(200) = ""
+    sign_no: Str(30) = ""
+    input: Any = None
+
+
+# ---- 9001 / 9002 ----
+
+class SignIn(Node):
+    opter_no: Str(20, True)
+    mac: Str(20) = ""
+    ip: Str(20) = ""
+
+
+class In9001(Node):
+    signIn: SignIn  # noqa: N815 - the spec's node name
+
+
+class SignOut(Node):
+    sign_no: Str(30, True)
+    opter_no: Str(20) = ""
+
+
+class In9002(Node):
+    signOut: SignOut  # noqa: N815
+
+
+# ---- 1101 ----
+
+class PersonQuery(Node):
+    mdtrt_cert_type: Code(2) = ""
+    mdtrt_cert_no: Str(50) = ""
+    card_sn: Str(32) = ""
+    begntime: DT = None
+    psn_cert_type: Code(2) = ""
+    certno: Str(50) = ""
+    psn_name: Str(50) = ""
+    psn_no: Str(30) = ""  # gongji's extension: by person number alone
+
+
+class In1101(Node):
+    data: PersonQuery
+
+
+# ---- 2201 / 2202 ----
+
+class Registration(Node):
+    psn_no: Str(30, True)
+    insutype: Str(6, True)
+    begntime: DT = None
+    mdtrt_cert_type: Code(2) = ""
+    mdtrt_cert_no: Str(50) = ""
+    ipt_otp_no: Str(30, True)
+    atddr_no: Str(30) = ""
+    dr_name: Str(50) = ""
+    dept_code: Str(30) = ""
+    dept_name: Str(100) = ""
+    caty: Str(6) = ""
+
+
+class In2201(Node):
+    data: Registration | None = None
+    mdtrtinfo: Registration | None = None  # Guangdong
+
+    @property
+    def node(self) -> Registration:
+        return _one(self.data, self.mdtrtinfo, "data")
+
+
+class VisitKey(Node):
+    psn_no: Str(30, True)
+    mdtrt_id: Str(30, True)
+    ipt_otp_no: Str(30) = ""
+
+
+class In2202(Node):
+    data: VisitKey
+
+
+# ---- 2203 ----
+
+class VisitInfo(Node):
+    mdtrt_id: Str(30, True)
+    psn_no: Str(30, True)
+    med_type: Annotated[str, BeforeValidator(_text), Field(pattern=r"^[0-9]{2,6}$")]
+    begntime: DT = None
+    main_cond_dscr: Str(1000) = ""
+    dise_codg: Str(30) = ""
+    dise_name: Str(500) = ""
+
+
+class Diagnosis(Node):
+    diag_type: Str(3) = ""
+    diag_srt_no: Str(4) = ""
+    diag_code: Str(20, True)
+    diag_name: Str(100) = ""
+    diag_dept: Str(50) = ""
+    dise_dor_no: Str(30) = ""
+    dise_dor_name: Str(50) = ""
+    diag_time: DT = None
+    vali_flag: Str(3) = "1"
+    maindiag_flag: Str(3) = ""
+
+
+def _listed(v: Any) -> Any:
+    return [v] if isinstance(v, dict) else ([] if v is None else v)
+
+
+class In2203(Node):
+    mdtrtinfo: VisitInfo
+    diseinfo: Annotated[list[Diagnosis], BeforeValidator(_listed), Field(max_length=100)] = []
+
+
+# ---- 2204 / 2205 ----
+
+class FeeLine(Node):
+    feedetl_sn: Str(30, True)
+    mdtrt_id: Str(30) = ""
+    psn_no: Str(30) = ""
+    chrg_bchno: Str(30, True)
+    dise_codg: Str(30) = ""
+    rxno: Str(30) = ""
+    rx_circ_flag: Str(3) = "0"
+    fee_ocur_time: DT = None
+    med_list_codg: Str(50, True)
+    medins_list_codg: Str(150) = ""
+    det_item_fee_sumamt: Amount
+    cnt: Quantity
+    pric: Price
+    bilg_dept_codg: Str(30) = ""
+    bilg_dept_name: Str(100) = ""
+    bilg_dr_codg: Str(30) = ""
+    bilg_dr_name: Str(50) = ""
+    hosp_appr_flag: Str(3) = "0"
+
+
+class In2204(Node):
+    feedetail: Annotated[list[FeeLine], BeforeValidator(_listed), Field(min_length=1, max_length=2000)]
+
+
+class BatchKey(Node):
+    mdtrt_id: Str(30, True)
+    chrg_bchno: Str(30, True)
+    psn_no: Str(30, True)
+
+
+class In2205(Node):
+    data: BatchKey
+
+
+# ---- 2206 / 2207 ----
+
+class SettleData(Node):
+    psn_no: Str(30, True)
+    mdtrt_cert_type: Code(2) = ""
+    mdtrt_cert_no: Str(50) = ""
+    med_type: Str(6, True)
+    medfee_sumamt: Amount
+    psn_setlway: Code(2) = "01"
+    mdtrt_id: Str(30, True)
+    chrg_bchno: Str(30, True)
+    acct_used_flag: Annotated[str, BeforeValidator(_text), Field(pattern=r"^[01]?$")] = "1"
+    insutype: Str(6, True)
+    invono: Str(20) = ""
+    mid_setl_flag: Str(3) = ""
+    # informational: the HIS's own breakdown (the platform computes them)
+    fulamt_ownpay_amt: Amount = None
+    overlmt_selfpay: Amount = None
+    preselfpay_amt: Amount = None
+    inscp_scp_amt: Amount = None
+
+
+class In2206(Node):
+    data: SettleData | None = None
+    mdtrtinfo: SettleData | None = None  # Guangdong
+
+    @property
+    def node(self) -> SettleData:
+        return _one(self.data, self.mdtrtinfo, "data")
+
+
+# ---- 2208 / 2601 / 5203 ----
+
+class SettlementKey(Node):
+    setl_id: Str(30, True)
+    mdtrt_id: Str(30) = ""
+    psn_no: Str(30, True)
+
+
+class In2208(Node):
+    data: SettlementKey | None = None
+    mdtrtinfo: SettlementKey | None = None  # Guangzhou
+
+    @property
+    def node(self) -> SettlementKey:
+        return _one(self.data, self.mdtrtinfo, "data")
+
+
+class Reversal(Node):
+    psn_no: Str(30) = ""
+    omsgid: Str(64, True)
+    oinfno: Str(5, True)
+
+
+class In2601(Node):
+    data: Reversal
+
+
+class SettlementQuery(Node):
+    psn_no: Str(30) = ""
+    setl_id: Str(30) = ""
+    mdtrt_id: Str(30) = ""
+
+
+class In5203(Node):
+    data: SettlementQuery
+
+
+# ---- 3201 ----
+
+class Totals(Node):
+    insutype: Str(6, True)
+    clr_type: Str(6, True)
+    setl_optins: Str(6) = ""
+    stmt_begndate: D
+    stmt_enddate: D
+    medfee_sumamt: Amount
+    fund_pay_sumamt: Amount
+    acct_pay: Amount
+    fixmedins_setl_cnt: Annotated[int, BeforeValidator(lambda v: int(_decimal(v, 0, "笔数") or 0))]
+    refd_setl_flag: Str(3) = ""
+
+
+class In3201(Node):
+    data: Totals
+
+
+def _one(a, b, name: str):
+    if a is not None:
+        return a
+    if b is not None:
+        return b
+    raise InputError(f"input.{name}", "缺少输入节点")
+
+
+def read(model: type[Node], doc: Any, where: str = "input") -> Any:
+    """``model`` from a message node, or ``InputError`` naming the first bad field in Chinese."""
+    if not isinstance(doc, dict):
+        raise InputError(where, "应为 JSON 对象")
+    try:
+        return model.model_validate(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in (where, *err["loc"]) if not str(p).startswith("function-"))
+        if err["type"] == "missing":
+            raise InputError(loc, "必填") from None
+        if err["type"] in ("string_too_short",):
+            raise InputError(loc, "不能为空") from None
+        if err["type"] in ("string_too_long",):
+            raise InputError(loc, f"超过最大长度 {err['ctx']['max_length']}") from None
+        if err["type"] == "string_pattern_mismatch":
+            raise InputError(loc, "格式不对") from None
+        if err["type"] == "too_short":
+            raise InputError(loc, "至少一条") from None
+        if err["type"] == "too_long":
+            raise InputError(loc, "条数过多") from None
+        raise InputError(loc, err["msg"].removeprefix("Value error, ")) from None
