@@ -78,6 +78,7 @@ ALLOWED = {
     "POST /api/v1/settlements/{setl_id}/reverse": {"inst", "supervisor"},
     "GET /api/v1/settlements/{setl_id}": STAFF | {"inst", "self"},
     "POST /api/v1/calc": EVERYONE,
+    "POST /nhsa": {"inst"},
     "POST /nhsa/{infno}": {"inst"},
     "GET /api/v1/auth/me": EVERYONE,
     "POST /api/v1/auth/login": EVERYONE,
@@ -124,9 +125,9 @@ ALLOWED = {
 def requests(ids: dict) -> dict:
     """A concrete request per route (path, JSON body, headers); bodies are valid enough that an
     allowed caller reaches the handler."""
-    nhsa = {"infno": "2206", "msgid": "m1", "mdtrtarea_admvs": "652801", "insuplc_admdvs": "652801",
+    nhsa = {"infno": "9001", "msgid": "m1", "mdtrtarea_admvs": "652801", "insuplc_admdvs": "",
             "recer_sys_code": "X", "opter": "o", "inf_time": "2025-01-07 10:00:00", "fixmedins_code": "H1",
-            "input": {"data": {"psn_no": "P2", "med_type": "11"}, "feedetail": VISIT["items"]}}
+            "input": {"signIn": {"opter_no": "o", "mac": "m", "ip": "i"}}}
     return {
         "POST /api/v1/persons": ("/api/v1/persons", {"psn_no": "NEW", "insutype": "390", "insu_admdvs": "652801"}),
         "GET /api/v1/persons/{psn_no}": ("/api/v1/persons/P1", None),
@@ -157,7 +158,8 @@ def requests(ids: dict) -> dict:
         "POST /api/v1/settlements/{setl_id}/reverse": (f"/api/v1/settlements/{ids['setl_id']}/reverse", None),
         "GET /api/v1/settlements/{setl_id}": (f"/api/v1/settlements/{ids['setl_id']}", None),
         "POST /api/v1/calc": ("/api/v1/calc", {"region": "652800"}),
-        "POST /nhsa/{infno}": ("/nhsa/2206", nhsa),
+        "POST /nhsa": ("/nhsa", nhsa),
+        "POST /nhsa/{infno}": ("/nhsa/9001", nhsa),
         "GET /api/v1/auth/me": ("/api/v1/auth/me", None),
         "POST /api/v1/auth/login": ("/api/v1/auth/login", {"kind": "staff", "username": "spare1", "password": ids["spare"]}),
         "POST /api/v1/auth/logout": ("/api/v1/auth/logout", None),
@@ -215,7 +217,9 @@ def refused(r) -> bool:
             and r.json().get("detail") == "查无此人":
         return True  # nor a person of another area
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-    return isinstance(body, dict) and str(body.get("err_msg", "")).startswith("[FORBIDDEN]")
+    # the national interface refuses in its envelope (HTTP 200): unsigned, or not the signer's
+    return isinstance(body, dict) and body.get("infcode") == -1 and any(
+        w in str(body.get("err_msg")) for w in ("身份认证失败", "未签名", "与签名的机构不符"))
 
 
 def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:

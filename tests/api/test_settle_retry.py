@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from gongji.service import security
-from tests.api.test_nhsa import DATA, envelope
+from tests.api.nhsa_his import catalogue, his, visit
 from tests.api.test_rest import VISIT, WORKED_ITEMS, family, ok
 
 
@@ -25,17 +25,19 @@ def test_rest_retry_after_reversal(api) -> None:
 
 def test_nhsa_2207_retry_after_2208(api) -> None:
     family(api)
-    msg = envelope("2207", "H120250107100000002", DATA, WORKED_ITEMS)
-    first = api.inst("H1").post("/nhsa/2207", json=msg).json()
+    catalogue(api.service.engine)
+    h = his(api)
+    mdtrt_id, data = visit(h)
+    msgid = h.msgid()
+    first = h.settle(data, msgid=msgid)
     info = first["output"]["setlinfo"]
-    assert first["infcode"] == 0 and (info["state"], info["reversed_on"]) == ("settled", None)
+    assert first["infcode"] == 0 and first["warn_msg"] is None
     api.clock.day = date(2025, 1, 8)
-    rev = api.inst("H1").post("/nhsa/2208", json=envelope("2208", "H120250108100000003",
-                                                          {"setl_id": info["setl_id"], "psn_no": "P2"})).json()
-    assert rev["infcode"] == 0
-    again = api.inst("H1").post("/nhsa/2207", json=msg).json()
-    assert again["infcode"] == 0
-    assert again["output"]["setlinfo"] == info | {"state": "reversed", "reversed_on": "2025-01-08"}
+    assert h.cancel(info["setl_id"], mdtrt_id, "P2")["infcode"] == 0
+    again = h.settle(data)  # the HIS retries with a new msgid: the first result, its state in warn_msg
+    assert again["infcode"] == 0 and again["output"]["setlinfo"] == info
+    assert "2025-01-08 撤销" in again["warn_msg"]
+    assert ok(api.person("P1").get("/api/v1/accounts/P1"))["balance"] == "3000.00"
 
 
 def test_the_cashier_sees_a_retried_reversed_settlement_as_reversed(api) -> None:

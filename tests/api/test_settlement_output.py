@@ -11,7 +11,8 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from gongji.web.documents import settlement_pdf
-from tests.api.test_nhsa import DATA, envelope
+from tests.api.nhsa_his import catalogue, his
+from tests.api.nhsa_his import visit as nhsa_visit
 
 ITEMS = [
     {"code": "X1", "name": "血常规", "list_class": "A", "category": "exam", "amount": "300.00"},
@@ -74,9 +75,13 @@ def test_a_bill_beyond_the_regions_limits_is_refused_on_every_route(api) -> None
             body = r.json()
             assert (body["code"], body["field"]) == ("INVALID_INPUT", field)
             assert words in body["detail"] and "上限" in body["detail"]
-    nhsa = signed.post("/nhsa/2207", json=envelope("2207", "m-big", DATA | {"medfee_sumamt": "999999999999.99"},
-                                                   huge["items"])).json()
-    assert nhsa["infcode"] == -1 and nhsa["err_msg"].startswith("[INVALID_INPUT]") and "单项费用上限" in nhsa["err_msg"]
+    catalogue(api.service.engine)
+    h = his(api)
+    line = {"feedetl_sn": "B1", "med_list_codg": "X1", "cnt": 1, "pric": "99999999999.99",
+            "det_item_fee_sumamt": "99999999999.99"}
+    _, data = nhsa_visit(h, lines=[line])
+    nhsa = h.settle(data)
+    assert nhsa["infcode"] == -1 and "单项费用上限" in nhsa["err_msg"]
     # nothing was charged or recorded
     assert ok(api.person("P1").get("/api/v1/accounts/P1"))["balance"] == HOLDER_BALANCE
     assert ok(api.person("P2").get("/api/v1/accounts/P2/settlements"))["items"] == []

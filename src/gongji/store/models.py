@@ -218,7 +218,7 @@ class Settlement(Base):
     # message's msgid (medins_setl_id) and time (China time)
     mdtrt_id: Mapped[str | None] = mapped_column(String(30), index=True)
     chrg_bchno: Mapped[str | None] = mapped_column(String(30))
-    medins_setl_id: Mapped[str | None] = mapped_column(String(30))
+    medins_setl_id: Mapped[str | None] = mapped_column(String(64))
     setl_time: Mapped[datetime | None] = mapped_column(DateTime)
     balc: Mapped[int | None] = mapped_column(BigInteger)  # the patient's own balance just after (setlinfo.balc)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
@@ -465,7 +465,7 @@ class NhsaFeeLine(Base):
     state: Mapped[str] = mapped_column(String(12), default="unsettled")  # unsettled settled withdrawn cancelled
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"), index=True)
     __table_args__ = (Index("one_live_line_per_sn", "visit_id", "feedetl_sn", unique=True,
-                            sqlite_where=text("state <> 'withdrawn'"), postgresql_where=text("state <> 'withdrawn'")),)
+                            sqlite_where=text("state IN ('unsettled', 'settled')"), postgresql_where=text("state IN ('unsettled', 'settled')")),)
 
 
 class NhsaMessage(Base):

@@ -118,9 +118,11 @@ def upload(uow, ctx: Ctx, fixmedins: str, lines: list[f.FeeLine], when: datetime
     v = open_visit(uow, fixmedins, first.mdtrt_id, first.psn_no, "input.feedetail[0].mdtrt_id")
     patient = s.get_one(m.Person, v.psn_no)
     terms = ctx.registry.find(patient.insu_admdvs).at(ctx.day)
-    existing = {ln.feedetl_sn: ln for ln in s.scalars(select(m.NhsaFeeLine).where(
-        m.NhsaFeeLine.visit_id == v.id, m.NhsaFeeLine.state != "withdrawn"))}
-    closed = {ln.chrg_bchno for ln in existing.values() if ln.state != "unsettled"}
+    live = list(s.scalars(select(m.NhsaFeeLine).where(m.NhsaFeeLine.visit_id == v.id,
+                                                      m.NhsaFeeLine.state != "withdrawn")))
+    # a line number may come again once its batch is cancelled; the batch number may not
+    existing = {ln.feedetl_sn: ln for ln in live if ln.state in ("unsettled", "settled")}
+    closed = {ln.chrg_bchno for ln in live if ln.state != "unsettled"}
     days = {ln.fee_ocur_time.date() if ln.fee_ocur_time else ctx.day for ln in lines}
     entries = {day: lookup(s, {ln.med_list_codg for ln in lines}, patient.insu_admdvs, day) for day in days}
     seen: set[str] = set()

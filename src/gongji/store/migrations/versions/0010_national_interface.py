@@ -108,8 +108,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_nhsa_fee_lines_settlement_id'), ['settlement_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_nhsa_fee_lines_visit_id'), ['visit_id'], unique=False)
         batch_op.create_index('one_live_line_per_sn', ['visit_id', 'feedetl_sn'], unique=True,
-                              sqlite_where=sa.text("state <> 'withdrawn'"),
-                              postgresql_where=sa.text("state <> 'withdrawn'"))
+                              sqlite_where=sa.text("state IN ('unsettled', 'settled')"),
+                              postgresql_where=sa.text("state IN ('unsettled', 'settled')"))
 
     op.create_table('nhsa_messages',
     sa.Column('fixmedins', sa.String(length=64), nullable=False),
@@ -133,7 +133,7 @@ def upgrade() -> None:
     op.add_column('settlements', sa.Column('overlmt_selfpay', sa.BigInteger(), server_default='0', nullable=False))
     op.add_column('settlements', sa.Column('mdtrt_id', sa.String(length=30), nullable=True))
     op.add_column('settlements', sa.Column('chrg_bchno', sa.String(length=30), nullable=True))
-    op.add_column('settlements', sa.Column('medins_setl_id', sa.String(length=30), nullable=True))
+    op.add_column('settlements', sa.Column('medins_setl_id', sa.String(length=64), nullable=True))
     op.add_column('settlements', sa.Column('setl_time', sa.DateTime(), nullable=True))
     op.add_column('settlements', sa.Column('balc', sa.BigInteger(), nullable=True))
     op.create_index('ix_settlements_mdtrt_id', 'settlements', ['mdtrt_id'], unique=False)
