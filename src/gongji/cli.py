@@ -290,38 +290,74 @@ def _secure(db, fn, *args):
         fail(f"{label(e.code)} {e.message}", 1)
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help='print one line {"code": ..., "secret": ...} for scripts')]
+
+
+def _show_secret(code: str, secret: str, as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps({"code": code, "secret": secret}))
+    else:
+        out.print(f"{code} {text}\n{secret}", highlight=False)
+
+
 @institution_app.command("add")
 def institution_add(
     code: str, level: Annotated[int, typer.Option(min=1, max=3)],
     admdvs: Annotated[str, typer.Option()], kind: Annotated[str, typer.Option(help="hospital | pharmacy")],
-    name: Annotated[str, typer.Option()] = "", db: DbOption = None,
+    name: Annotated[str, typer.Option()] = "",
+    paasid: Annotated[str | None, typer.Option(help="x-tif gateway application account; default the code itself")] = None,
+    as_json: JsonOption = False, db: DbOption = None,
 ) -> None:
     """Register a designated institution and print its signing secret (shown this once)."""
     from pydantic import ValidationError
 
     from gongji.service.commands import RegisterInstitution
     from gongji.service.facade import Service
-    from gongji.service.security import new_institution_secret
+    from gongji.service.security import check_paasid, institution_by_paasid, new_institution_secret, set_paasid
 
     try:
         cmd = RegisterInstitution(code=code, level=level, admdvs=admdvs, kind=kind, name=name)
     except ValidationError as e:
         fail(f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    service = Service(_engine(db))
     try:
-        Service(_engine(db)).register_institution(cmd, actor="cli")
+        if paasid is not None:  # refused before anything is registered
+            check_paasid(paasid)
+            taken = institution_by_paasid(service.engine, paasid)
+            if taken is not None and taken[0] != code:
+                raise DomainError("ALREADY_REGISTERED", f"paasid {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
+        service.register_institution(cmd, actor="cli")
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
+    if paasid is not None:
+        _secure(db, set_paasid, code, paasid)
     secret = _secure(db, new_institution_secret, code)
-    out.print(f"{code} 已登记。签名密钥(只显示这一次,请妥善保存)/ signing secret, shown once:\n{secret}", highlight=False)
+    _show_secret(code, secret, as_json, "已登记。签名密钥(只显示这一次,请妥善保存)/ signing secret, shown once:")
 
 
 @institution_app.command("rotate-secret")
-def institution_rotate(code: str, db: DbOption = None) -> None:
+def institution_rotate(code: str, as_json: JsonOption = False, db: DbOption = None) -> None:
     """Replace an institution's signing secret; the old one stops working at once."""
     from gongji.service.security import new_institution_secret
 
     secret = _secure(db, new_institution_secret, code)
-    out.print(f"{code} 新签名密钥(只显示这一次)/ new secret, shown once:\n{secret}", highlight=False)
+    _show_secret(code, secret, as_json, "新签名密钥(只显示这一次)/ new secret, shown once:")
+
+
+@institution_app.command("set-paasid")
+def institution_set_paasid(
+    code: str,
+    paasid: Annotated[str | None, typer.Argument(help="x-tif gateway application account")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove it: the code itself serves again")] = False,
+    db: DbOption = None,
+) -> None:
+    """Register (or with --clear remove) the x-tif gateway application account (paasid) of CODE."""
+    from gongji.service.security import set_paasid
+
+    if (paasid is None) == (not clear):
+        fail("须给出 PAASID 或 --clear 之一 / give PAASID or --clear")
+    _secure(db, set_paasid, code, None if clear else paasid)
+    out.print(f"{code} paasid 已{'清除,以机构编码作 paasid' if clear else f'设为 {paasid}'}", highlight=False)
 
 
 @institution_app.command("add-cashier")

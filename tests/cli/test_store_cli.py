@@ -168,3 +168,56 @@ def test_bulk_demo_fills_and_verify_passes(tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     assert "300 笔结算" in r.stdout
     assert gongji("verify", "--db", db).returncode == 0
+
+
+def _add(db: str, code: str, *extra: str):
+    return gongji("institution", "add", code, "--level", "2", "--admdvs", "652801", "--kind", "hospital",
+                  *extra, "--db", db)
+
+
+def test_institution_secrets_as_json_for_scripts(tmp_path) -> None:
+    db = str(tmp_path / "g.db")
+    r = _add(db, "H1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("\n") == 1
+    first = json.loads(r.stdout)
+    assert set(first) == {"code", "secret"} and first["code"] == "H1"
+    assert len(first["secret"]) == 64 and int(first["secret"], 16) >= 0
+    r = gongji("institution", "rotate-secret", "H1", "--json", "--db", db)
+    assert r.returncode == 0 and r.stdout.count("\n") == 1, r.stderr
+    second = json.loads(r.stdout)
+    assert second["code"] == "H1" and len(second["secret"]) == 64 and second["secret"] != first["secret"]
+    r = gongji("institution", "rotate-secret", "NOPE", "--json", "--db", db)
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_institution_paasid_is_stored_and_a_taken_one_refused(tmp_path) -> None:
+    from gongji.service.security import institution_by_paasid
+    from gongji.store.db import make_engine
+
+    db = str(tmp_path / "g.db")
+    r = _add(db, "H1", "--paasid", "app.H1-x_1", "--json")
+    assert r.returncode == 0, r.stderr
+    secret = json.loads(r.stdout)["secret"]
+    for code, paasid, why in (("H2", "app.H1-x_1", "已被定点医药机构 H1 使用"), ("H2", "bad id", "paasid 须为"),
+                              ("H2", "x" * 65, "paasid 须为")):
+        r = _add(db, code, "--paasid", paasid)
+        assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1
+    assert _add(db, "H2").returncode == 0  # nothing was registered by the refused ones
+    r = gongji("institution", "set-paasid", "H2", "app.H1-x_1", "--db", db)
+    assert r.returncode == 1 and "H1" in r.stderr and "Traceback" not in r.stderr
+    assert gongji("institution", "set-paasid", "H1", "H2", "--db", db).returncode == 1  # H2's code serves as its paasid
+    assert gongji("institution", "set-paasid", "NOPE", "p", "--db", db).returncode == 1
+    assert gongji("institution", "set-paasid", "H2", "--db", db).returncode == 2
+    assert gongji("institution", "set-paasid", "H2", "app.H2", "--db", db).returncode == 0
+    engine = make_engine(db)
+    try:
+        assert institution_by_paasid(engine, "app.H1-x_1") == ("H1", secret, False)
+        assert institution_by_paasid(engine, "app.H2")[0] == "H2"
+        assert institution_by_paasid(engine, "H2") is None  # it has a paasid of its own now
+        assert gongji("institution", "set-paasid", "H2", "--clear", "--db", db).returncode == 0
+        assert institution_by_paasid(engine, "H2")[0] == "H2"
+        assert institution_by_paasid(engine, "app.H2") is None
+    finally:
+        engine.dispose()

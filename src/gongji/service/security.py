@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -89,6 +90,47 @@ def new_institution_secret(uow: UnitOfWork, code: str) -> str:
     inst = institution(uow.session, code, "code")
     inst.secret = secrets.token_hex(32)
     return inst.secret
+
+
+PAASID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def set_paasid(uow: UnitOfWork, code: str, paasid: str | None) -> None:
+    """Register the x-tif gateway application account (x-tif-paasid) of institution ``code``;
+    None clears it, and the code itself serves again. Refused when another institution answers
+    to it already: as its paasid, or as its code while it has no paasid of its own."""
+    s = uow.session
+    inst = institution(s, code, "code")
+    if paasid is not None:
+        check_paasid(paasid)
+        other = s.scalar(select(m.Institution.code).where(m.Institution.code != code, or_(
+            m.Institution.paasid == paasid, (m.Institution.code == paasid) & m.Institution.paasid.is_(None))))
+        if other is not None:
+            raise DomainError("ALREADY_REGISTERED", f"paasid {paasid} 已被定点医药机构 {other} 使用", "paasid")
+    inst.paasid = paasid
+    s.flush()
+
+
+def check_paasid(paasid: str) -> None:
+    if not PAASID.fullmatch(paasid):
+        raise DomainError("INVALID_INPUT", "paasid 须为 1–64 位字母、数字或 . _ -", "paasid")
+
+
+def institution_by_paasid(engine, paasid: str) -> tuple[str, str | None, bool] | None:
+    """The institution a national-interface request's x-tif-paasid names, as (code, signing
+    secret, suspended): the one registered with that paasid, else the one with that code when it
+    has no other paasid registered; None when neither."""
+    I = m.Institution
+
+    def find(uow: UnitOfWork):
+        s = uow.session
+        row = s.execute(select(I.code, I.secret, I.suspended).where(I.paasid == paasid)).first()
+        if row is None:
+            row = s.execute(select(I.code, I.secret, I.suspended).where(
+                I.code == paasid, or_(I.paasid.is_(None), I.paasid == paasid))).first()
+        return None if row is None else (row.code, row.secret, bool(row.suspended))
+
+    return run(engine, find, write=False)
 
 
 def set_suspended(uow: UnitOfWork, code: str, suspended: bool) -> None:
