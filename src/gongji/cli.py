@@ -523,6 +523,97 @@ def serve(
                 log_level="warning", log_config=UVICORN_LOGGING)  # every line through the masking
 
 
+@app.command()
+def his(
+    url: Annotated[str, typer.Option(help="gongji 地址 base URL, e.g. http://127.0.0.1:8000")],
+    inst: Annotated[str, typer.Option(help="定点医药机构编码 fixmedins_code")],
+    secret: Annotated[str | None, typer.Option(help="签名密钥 (or --secret-file, or $GONGJI_HIS_SECRET)")] = None,
+    secret_file: Annotated[Path | None, typer.Option(help="file holding the secret")] = None,
+    scheme: Annotated[str, typer.Option(help="tif (x-tif-* headers) | hmac (X-Inst-Code ...)")] = "tif",
+    paasid: Annotated[str | None, typer.Option(help="x-tif-paasid; default the institution code")] = None,
+    path_form: Annotated[bool, typer.Option("--path-form", help="POST /nhsa/{infno} instead of /nhsa")] = False,
+    certno: Annotated[str | None, typer.Option(help="身份证号 of the insured person")] = None,
+    psn_no: Annotated[str | None, typer.Option(help="人员编号 of the insured person")] = None,
+    med_type: Annotated[str, typer.Option(help="医疗类别 med_type")] = "11",
+    item: Annotated[list[str] | None, typer.Option(help="fee line CODE:QTY:PRICE, repeatable; default "
+                                                         "DEMO-D001:2:12.50 and DEMO-X001:1:25.00 (demo catalogue)")] = None,
+    cancel: Annotated[bool, typer.Option("--cancel", help="then cancel the settlement (2208)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print each reply envelope as one JSON line")] = False,
+) -> None:
+    """Play one outpatient visit as a HIS: 9001, 1101, 2201, 2203, 2204, 2206, 2207 (2208 with --cancel).
+    Exit 1 at the first refusal (infcode -1), 2 when the server cannot be reached."""
+    import os
+
+    import httpx
+
+    from gongji.client import NhsaClient
+    from gongji.his import DEFAULT_ITEMS, NAMES, ItemError, ok, parse_item, play
+    from gongji.service.nhsa import jsontext
+
+    if scheme not in ("tif", "hmac"):
+        fail(f"--scheme: tif 或 hmac,而不是 {scheme!r}")
+    if bool(certno) == bool(psn_no):
+        fail("请给出 --certno(身份证号)或 --psn-no(人员编号)之一 / give one of --certno, --psn-no")
+    if secret is None and secret_file is not None:
+        try:
+            secret = secret_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            fail(f"--secret-file {secret_file}:无法读取 {getattr(e, 'strerror', None) or e}")
+    secret = secret or os.environ.get("GONGJI_HIS_SECRET", "").strip()
+    if not secret:
+        fail("缺少签名密钥:请用 --secret、--secret-file 或环境变量 GONGJI_HIS_SECRET / no secret given")
+    try:
+        items = [parse_item(t) for t in (item or DEFAULT_ITEMS)]
+    except ItemError as e:
+        fail(str(e))
+    client = NhsaClient(url.rstrip("/"), inst, secret, scheme=scheme, paasid=paasid, path_form=path_form)
+    if not as_json:
+        out.print(f"[bold]HIS 门诊就诊[/bold] {url} · 机构 {inst} · 签名 {'x-tif' if scheme == 'tif' else 'HMAC'}"
+                  f" · {'/nhsa/{infno}' if path_form else '/nhsa'}", highlight=False)
+    try:
+        for infno, reply in play(client, items, certno=certno or "", psn_no=psn_no or "", med_type=med_type,
+                                 cancel=cancel):
+            if as_json:
+                print(jsontext.dumps(reply), flush=True)
+            else:
+                _his_step(infno, reply)
+            if not ok(reply):
+                fail(f"{infno} {NAMES[infno]}失败:{reply.get('err_msg') or '(无 err_msg)'}", 1)
+    except httpx.TimeoutException:
+        fail(f"请求超时:{url} 未在 60 秒内应答 / timed out")
+    except httpx.HTTPError as e:
+        fail(f"无法连接医保接口 {url}:{e} / cannot reach the server")
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        fail(f"{url} 的应答不是医保接口报文 / not a national-interface reply: {type(e).__name__} {e}")
+    finally:
+        client.http.close()
+
+
+def _his_step(infno: str, reply: dict) -> None:
+    from gongji.his import NAMES, highlights, ok
+
+    good = ok(reply)
+    mark, result = ("[green]✓[/green]", "[green]成功[/green]") if good else ("[red]✗[/red]", "[red]失败[/red]")
+    out.print(f"{mark} {infno} {NAMES[infno]} {result}", highlight=False)
+    if not good:
+        out.print(f"    错误 err_msg: {reply.get('err_msg')}", highlight=False)
+        return
+    if reply.get("warn_msg"):
+        out.print(f"    [yellow]提示 warn_msg[/yellow]: {reply['warn_msg']}", highlight=False)
+    shown = highlights(infno, reply)
+    if infno in ("2207", "2208"):
+        table = Table(title=f"{NAMES[infno]}结果", title_justify="left")
+        table.add_column("项目")
+        table.add_column("字段")
+        table.add_column("金额/编号", justify="right")
+        for name, field, value in shown:
+            table.add_row(name, field, str(value))
+        out.print(table)
+        return
+    if shown:
+        out.print("    " + " · ".join(f"{name} {field} {value}" for name, field, value in shown), highlight=False)
+
+
 @policy_app.command("examples")
 def policy_examples() -> None:
     """Calculate the golden situations and show each split as a table."""
