@@ -242,3 +242,32 @@ def test_pharmacy_mutual_aid_needs_an_external_prescription(site: Site) -> None:
     assert done["exp_content"]["mulaid_detail"][0]["holder"] == "A"
     ok(shop.cancel_purchase(done["setlinfo"]["setl_id"], done["setlinfo"]["mdtrt_id"], "B"))
     assert site.balance("A") == holder
+
+
+def test_one_purchase_sent_at_once_under_several_msgids_is_settled_once(site: Site) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from tests.api.server import serving
+
+    n = 6
+    secret = site.svc.secure(security.new_institution_secret, "Y1")
+    barrier = threading.Barrier(n)
+    before = site.balance()
+
+    def send(i: int) -> dict:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            shop = NhsaClient(base, "Y1", secret, client=http)
+            barrier.wait()
+            return shop.purchase("2102", "A", "310", [DRUG], Decimal("45.20"), invono="INV-RACE",
+                                 msgid=f"Y1RACE{i:04d}")
+
+    with serving(site.world.app) as base:
+        with ThreadPoolExecutor(n) as pool:
+            replies = list(pool.map(send, range(n)))
+    ids = {ok(r)["setlinfo"]["setl_id"] for r in replies}
+    assert len(ids) == 1 and sum(r["warn_msg"] is None for r in replies) == 1
+    acct = replies[0]["output"]["setlinfo"]["acct_pay"]
+    assert site.balance() == before - acct and site.count(m.NhsaVisit) == 1
