@@ -184,13 +184,14 @@ class NhsaClient:
 
     def purchase(self, infno: str, psn_no: str, insutype: str, lines: list[dict], medfee_sumamt, *,
                  invono: str = "", certno: str = "", med_type: str = "41", acct_used_flag: str = "1",
-                 begntime: str = "", msgid: str | None = None) -> dict:
+                 begntime: str = "", msgid: str | None = None, rx_circ_flag: str = "") -> dict:
         """A pharmacy purchase: 2101 (preview) or 2102 (settle), the lines inline (``drugdetail``,
-        each a dict as for ``upload``)."""
+        each a dict as for ``upload``). ``rx_circ_flag`` "1" marks the whole purchase as on an
+        external prescription (gongji's extension of ``druginfo``)."""
         druginfo = {"psn_no": psn_no, "mdtrt_cert_type": "02" if certno else "99", "mdtrt_cert_no": certno,
                     "begntime": begntime, "medfee_sumamt": medfee_sumamt, "invono": invono, "insutype": insutype,
                     "dise_codg": "", "dise_name": "", "acct_used_flag": acct_used_flag, "med_type": med_type,
-                    "expContent": ""}
+                    "expContent": ""} | ({"rx_circ_flag": rx_circ_flag} if rx_circ_flag else {})
         drugdetail = [{"feedetl_sn": ln["feedetl_sn"], "rxno": ln.get("rxno", ""), "rx_circ_flag": ln.get("rx_circ_flag", "0"),
                        "fee_ocur_time": begntime, "med_list_codg": ln["med_list_codg"],
                        "medins_list_codg": ln.get("medins_list_codg", "HIS-" + ln["feedetl_sn"]),

@@ -193,6 +193,8 @@ def test_pharmacy_preview_settle_once_cancel_and_reverse(site: Site) -> None:
     after = site.balance()
     assert after == before - info["acct_pay"] == info["balc"]
 
+    settled_pre = shop.purchase("2101", "A", "310", [DRUG, OWN], Decimal("55.20"), **buy)
+    assert ok(settled_pre)["setlinfo"]["setl_id"] == info["setl_id"] and "本次未重复结算" in settled_pre["warn_msg"]
     again = shop.purchase("2102", "A", "310", [DRUG, OWN], Decimal("55.20"), msgid="Y1MSG0001", **buy)
     assert again["output"] == first["output"]
     retry = shop.purchase("2102", "A", "310", [DRUG, OWN], Decimal("55.20"), msgid="Y1MSG0002", **buy)
@@ -223,6 +225,9 @@ def test_pharmacy_preview_settle_once_cancel_and_reverse(site: Site) -> None:
             "医疗类别 41", "不结算 11")
     refused(shop.purchase("2101", "A", "310", [DRUG], Decimal("45.20"), med_type="14"), "不结算 14")
     refused(shop.purchase("2102", "A", "310", [DRUG], Decimal("45.00"), msgid="Y1MSG0006"), "医疗费总额")
+    refused(shop.purchase("2102", "A", "310", [DRUG], Decimal("45.20"), msgid="Y1" + "9" * 30), "invono")
+    refused(shop.purchase("2102", "B", "390", [DRUG], Decimal("45.20"), invono="INV001", msgid="Y1MSG0008"),
+            "另一参保人")
     refused(shop.purchase("2102", "A", "310", [dict(DRUG, med_list_codg="NOPE")], Decimal("45.20"),
                           msgid="Y1MSG0007"), "NOPE")
     assert site.balance() == before
@@ -236,6 +241,8 @@ def test_pharmacy_mutual_aid_needs_an_external_prescription(site: Site) -> None:
     rx = dict(DRUG, rx_circ_flag="1")
     pre = ok(shop.purchase("2101", "B", "390", [rx], Decimal("45.20")))["setlinfo"]
     assert pre["acct_mulaid_pay"] > 0 and site.balance("A") == holder
+    header = ok(shop.purchase("2101", "B", "390", [DRUG], Decimal("45.20"), rx_circ_flag="1"))["setlinfo"]
+    assert header["acct_mulaid_pay"] == pre["acct_mulaid_pay"]
     done = ok(shop.purchase("2102", "B", "390", [rx], Decimal("45.20"), invono="INV9", msgid="Y1AID0001"))
     assert done["setlinfo"]["acct_mulaid_pay"] == pre["acct_mulaid_pay"]
     assert site.balance("A") == holder - pre["acct_mulaid_pay"]
