@@ -182,6 +182,27 @@ class NhsaClient:
     def reverse(self, psn_no: str, omsgid: str, oinfno: str = "2207") -> dict:
         return self.call("2601", {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}})
 
+    def purchase(self, infno: str, psn_no: str, insutype: str, lines: list[dict], medfee_sumamt, *,
+                 invono: str = "", certno: str = "", med_type: str = "41", acct_used_flag: str = "1",
+                 begntime: str = "", msgid: str | None = None, rx_circ_flag: str = "") -> dict:
+        """A pharmacy purchase: 2101 (preview) or 2102 (settle), the lines inline (``drugdetail``,
+        each a dict as for ``upload``). ``rx_circ_flag`` "1" marks the whole purchase as on an
+        external prescription (gongji's extension of ``druginfo``)."""
+        druginfo = {"psn_no": psn_no, "mdtrt_cert_type": "02" if certno else "99", "mdtrt_cert_no": certno,
+                    "begntime": begntime, "medfee_sumamt": medfee_sumamt, "invono": invono, "insutype": insutype,
+                    "dise_codg": "", "dise_name": "", "acct_used_flag": acct_used_flag, "med_type": med_type,
+                    "expContent": ""} | ({"rx_circ_flag": rx_circ_flag} if rx_circ_flag else {})
+        drugdetail = [{"feedetl_sn": ln["feedetl_sn"], "rxno": ln.get("rxno", ""), "rx_circ_flag": ln.get("rx_circ_flag", "0"),
+                       "fee_ocur_time": begntime, "med_list_codg": ln["med_list_codg"],
+                       "medins_list_codg": ln.get("medins_list_codg", "HIS-" + ln["feedetl_sn"]),
+                       "det_item_fee_sumamt": ln["det_item_fee_sumamt"], "cnt": ln["cnt"], "pric": ln["pric"],
+                       "sin_dos_dscr": "", "used_frqu_dscr": "", "prd_days": "", "medc_way_dscr": "",
+                       "bilg_dr_codg": "", "bilg_dr_name": "", "tcmdrug_used_way": ""} for ln in lines]
+        return self.call(infno, {"druginfo": druginfo, "drugdetail": drugdetail}, msgid)
+
+    def cancel_purchase(self, setl_id: str, mdtrt_id: str, psn_no: str) -> dict:
+        return self.call("2103", {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "expContent": ""}})
+
     def query(self, psn_no: str, setl_id: str = "", mdtrt_id: str = "") -> dict:
         return self.call("5203", {"data": {"psn_no": psn_no, "setl_id": setl_id, "mdtrt_id": mdtrt_id}})
 

@@ -236,12 +236,11 @@ class In2203(Node):
 
 # ---- 2204 / 2205 ----
 
-class FeeLine(Node):
+class LineBase(Node):
+    """What a fee line (2204 ``feedetail``) and a drug line (2101/2102 ``drugdetail``) share:
+    enough to classify it by the catalogue."""
+
     feedetl_sn: Str(30, True)
-    mdtrt_id: Str(30) = ""
-    psn_no: Str(30) = ""
-    chrg_bchno: Str(30, True)
-    dise_codg: Str(30) = ""
     rxno: Str(30) = ""
     rx_circ_flag: Str(3) = "0"
     fee_ocur_time: DT = None
@@ -250,11 +249,18 @@ class FeeLine(Node):
     det_item_fee_sumamt: Amount
     cnt: Quantity
     pric: Price
-    bilg_dept_codg: Str(30) = ""
-    bilg_dept_name: Str(100) = ""
     bilg_dr_codg: Str(30) = ""
     bilg_dr_name: Str(50) = ""
     hosp_appr_flag: Str(3) = "0"
+
+
+class FeeLine(LineBase):
+    mdtrt_id: Str(30) = ""
+    psn_no: Str(30) = ""
+    chrg_bchno: Str(30, True)
+    dise_codg: Str(30) = ""
+    bilg_dept_codg: Str(30) = ""
+    bilg_dept_name: Str(100) = ""
 
 
 class In2204(Node):
@@ -302,7 +308,42 @@ class In2206(Node):
         return _one(self.data, self.mdtrtinfo, "data")
 
 
-# ---- 2208 / 2601 / 5203 ----
+# ---- 2101 / 2102 药店预结算 / 药店结算 (the header ``druginfo`` and the lines ``drugdetail``) ----
+
+class DrugInfo(Node):
+    """A pharmacy purchase's header. No visit precedes it (no 2201/2203/2204): the lines come
+    with it. ``invono`` (发票号) names the purchase, so that a retry with a new msgid finds it;
+    without one, the message's own msgid does."""
+
+    psn_no: Str(30, True)
+    mdtrt_cert_type: Code(2) = ""
+    mdtrt_cert_no: Str(50) = ""
+    begntime: DT = None
+    medfee_sumamt: Amount
+    invono: Str(20) = ""
+    insutype: Str(6, True)
+    dise_codg: Str(30) = ""
+    dise_name: Str(500) = ""
+    acct_used_flag: Annotated[str, BeforeValidator(_text), Field(pattern=r"^[01]?$")] = "1"
+    med_type: Str(6, True)
+    psn_setlway: Code(2) = "01"
+    rx_circ_flag: Str(3) = ""  # gongji's extension: the whole purchase on an external prescription
+
+
+class DrugLine(LineBase):
+    sin_dos_dscr: Str(200) = ""
+    used_frqu_dscr: Str(200) = ""
+    prd_days: Str(20) = ""
+    medc_way_dscr: Str(200) = ""
+    tcmdrug_used_way: Str(6) = ""
+
+
+class In2101(Node):
+    druginfo: DrugInfo
+    drugdetail: Annotated[list[DrugLine], BeforeValidator(_listed), Field(min_length=1, max_length=2000)]
+
+
+# ---- 2208 / 2103 / 2601 / 5203 ----
 
 class SettlementKey(Node):
     setl_id: Str(30, True)

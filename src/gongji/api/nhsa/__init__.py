@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gongji.api.auth import Principal
-from gongji.api.nhsa import person, settle, visit  # noqa: F401 - they register their transactions
+from gongji.api.nhsa import person, pharmacy, query, settle, visit  # noqa: F401 - they register their transactions
 from gongji.api.nhsa.auth import authenticate, nhsa_caller
 from gongji.api.nhsa.registry import TRANSACTIONS, Call
 from gongji.api.nhsa.wire import WireError, decode, envelope, now, respond

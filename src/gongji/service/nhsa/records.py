@@ -72,3 +72,26 @@ def extension(r: Any, detail: list[tuple[str, Fen]]) -> dict:
     balance of anyone but the patient)."""
     return {"codes": list(r.codes), "explain": list(r.explain),
             "mulaid_detail": [{"holder": h, "amount": yuan_decimal(a)} for h, a in detail]}
+
+
+# 5203's setlinfo, in the order of its field list: the person's and the settlement's fields of the
+# 41-field record, two of them under other names, and what only 5203 carries (no hosp_part_amt)
+QUERY_FIELDS = (
+    "setl_id", "mdtrt_id", "psn_no", "psn_name", "psn_cert_type", "certno", "gend", "naty", "brdy", "age",
+    "insutype", "psn_type", "cvlserv_flag", "flxempe_flag", "nwb_flag", "insu_optins", "emp_name", "pay_loc",
+    "fixmedins_code", "fixmedins_name", "hosp_lv", "fixmedins_poolarea", "lmtpric_hosp_lv", "dedc_hosp_lv",
+    "begndate", "enddate", "setl_time", "mdtrt_cert_type", "med_type", "clr_type", "clr_way", "clr_optins",
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
+    "hifp_pay", "pool_prop_selfpay", *OTHER_FUNDS, "fund_pay_sumamt", "psn_pay", "acct_pay", "cash_payamt",
+    "balc", "acct_mulaid_pay", "medins_setl_id", "refd_setl_flag", "year", "dise_codg", "dise_name", "invono",
+    "opter_id", "opter_name", "opt_time",
+)
+QUERY_NAMES = {"psn_part_amt": "psn_pay", "psn_cash_pay": "cash_payamt"}
+PAY_LOC = "2"  # 医疗机构: settled at the counter
+
+
+def query_setlinfo(info: dict, more: dict) -> dict:
+    """5203's record from the 41-field one (``info``) and the fields only 5203 has (``more``)."""
+    renamed = {QUERY_NAMES.get(k, k): v for k, v in info.items()}
+    merged = renamed | more
+    return {k: merged.get(k) for k in QUERY_FIELDS}

@@ -100,14 +100,21 @@ def preview(uow, ctx: Ctx, fixmedins: str, msgid: str, d: f.SettleData, pharmacy
     existing = _existing(uow, fixmedins, v, d.chrg_bchno)
     if existing is not None:
         return _answer_existing(uow, ctx, existing, v)
+    return previewed(uow, ctx, fixmedins, msgid, d, v, p, med_type, lines, v.mdtrt_id)
+
+
+def previewed(uow, ctx: Ctx, fixmedins: str, msgid: str, d: f.SettleData, v: m.NhsaVisit, p: m.Person,
+              med_type: str, lines: list[m.NhsaFeeLine], mdtrt_id: str | None) -> Outcome:
+    """The record settling ``lines`` would make, computed and not booked (the visit and lines
+    may be unsaved: a pharmacy's 2101 stores nothing)."""
     ref = _visit_ref(fixmedins, v, med_type, d, lines)
     situation, terms, inst = settlements._situation(uow, ctx, ref, lock=False)
     r = calculate(situation, terms)
     balc = ledger.balance(uow.session, p.psn_no) - r.acct_pay
-    info = records.setlinfo(r, p=p, visit=v, med_type=d.med_type, mdtrt_id=v.mdtrt_id, setl_id=None, setl_time=None,
+    info = records.setlinfo(r, p=p, visit=v, med_type=d.med_type, mdtrt_id=mdtrt_id, setl_id=None, setl_time=None,
                             medins_setl_id=msgid, balc=balc, pool_ratio=_pool_ratio(ctx, situation.region, ctx.day,
                                                                                      p.insutype, inst.level),
-                            day=ctx.day, clr_type="41" if pharmacy else "11")
+                            day=ctx.day, clr_type=PHARMACY if med_type == PHARMACY else "11")
     return Outcome({"setlinfo": info, "setldetail": records.setldetail(r, p.insutype),
                     "exp_content": records.extension(r, list(r.mulaid_detail))})
 
@@ -173,11 +180,12 @@ class _Amounts:
 
 
 def _answer_existing(uow, ctx: Ctx, row: m.Settlement, v: m.NhsaVisit) -> Outcome:
+    what, anew = ("该购药单据", "发票号") if row.med_type == PHARMACY else ("该收费批次", "收费批次号")
     if row.state == "reversed":
-        warn = (f"该收费批次已于 {row.setl_date} 结算(结算ID {row.setl_id}),并已于 {row.reversed_on} 撤销;"
-                "本次未重新结算,请使用新的收费批次号")
+        warn = (f"{what}已于 {row.setl_date} 结算(结算ID {row.setl_id}),并已于 {row.reversed_on} 撤销;"
+                f"本次未重新结算,请使用新的{anew}")
     else:
-        warn = f"该收费批次已于 {row.setl_date} 结算(结算ID {row.setl_id}),本次未重复结算,返回原结算结果"
+        warn = f"{what}已于 {row.setl_date} 结算(结算ID {row.setl_id}),本次未重复结算,返回原结算结果"
     return Outcome(record(uow, ctx, row, v), warn, row.id)
 
 
@@ -195,11 +203,17 @@ def _visit_of(uow, row: m.Settlement) -> m.NhsaVisit | None:
     return uow.session.get(m.NhsaVisit, pk) if pk is not None else None
 
 
-def cancel(uow, ctx: Ctx, fixmedins: str, msgid: str, k: f.SettlementKey, when: datetime) -> Outcome:
-    """2208: the settlement undone (every posting negated, the counters given back) and its
-    cancellation record, amounts negated, under the same ``setl_id``. The batch's lines stay with
-    it, cancelled; a new batch number settles again. Already cancelled: that record, with a warning."""
+def cancel(uow, ctx: Ctx, fixmedins: str, msgid: str, k: f.SettlementKey, when: datetime,
+           pharmacy: bool = False) -> Outcome:
+    """2208 (2103 with ``pharmacy``): the settlement undone (every posting negated, the counters
+    given back) and its cancellation record, amounts negated, under the same ``setl_id``. The
+    batch's lines stay with it, cancelled; a new batch number settles again. Already cancelled:
+    that record, with a warning. A pharmacy purchase is cancelled by 2103, an outpatient one by 2208."""
     row = _own_settlement(uow, fixmedins, k.setl_id, k.psn_no, k.mdtrt_id)
+    if pharmacy != (row.med_type == PHARMACY):
+        right = "药店结算撤销(2103)" if row.med_type == PHARMACY else "门诊结算撤销(2208)"
+        raise DomainError("INVALID_INPUT", f"结算 {row.setl_id} 是{'药店购药' if row.med_type == PHARMACY else '门诊'}"
+                          f"结算,请以{right}撤销", "input.data.setl_id")
     v = _visit_of(uow, row)
     if row.state == "reversed":
         return Outcome(record(uow, ctx, row, v, -1, when), f"结算 {row.setl_id} 已于 {row.reversed_on} 撤销,本次未重复撤销",

@@ -3,6 +3,7 @@ diagnoses (2203), fee lines classified by the catalogue (2204) and withdrawn (22
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -117,26 +118,56 @@ def upload(uow, ctx: Ctx, fixmedins: str, lines: list[f.FeeLine], when: datetime
     first = lines[0]
     v = open_visit(uow, fixmedins, first.mdtrt_id, first.psn_no, "input.feedetail[0].mdtrt_id")
     patient = s.get_one(m.Person, v.psn_no)
-    terms = ctx.registry.find(patient.insu_admdvs).at(ctx.day)
     live = list(s.scalars(select(m.NhsaFeeLine).where(m.NhsaFeeLine.visit_id == v.id,
                                                       m.NhsaFeeLine.state != "withdrawn")))
     # a line number may come again once its batch is cancelled; the batch number may not
     existing = {ln.feedetl_sn: ln for ln in live if ln.state in ("unsettled", "settled")}
     closed = {ln.chrg_bchno for ln in live if ln.state != "unsettled"}
+
+    def belongs(i: int, ln: f.LineBase) -> None:
+        assert isinstance(ln, f.FeeLine)
+        where = f"input.feedetail[{i}]"
+        if ln.mdtrt_id != v.mdtrt_id or (ln.psn_no and ln.psn_no != v.psn_no):
+            raise DomainError("INVALID_INPUT", f"明细 {ln.feedetl_sn} 的就诊ID或人员编号与第一条不同", where)
+        if ln.chrg_bchno in closed:
+            raise DomainError("BATCH_SETTLED", f"收费批次 {ln.chrg_bchno} 已结算或已撤销,请使用新的收费批次号",
+                              f"{where}.chrg_bchno")
+
+    out = []
+    for i, (row, memo) in enumerate(classify(s, ctx, patient, v.id, lines, when, "input.feedetail", belongs)):
+        old = existing.get(row.feedetl_sn)
+        if old is not None:
+            if (old.chrg_bchno, old.med_list_codg, old.amount) != (row.chrg_bchno, row.med_list_codg, row.amount):
+                raise DomainError("INVALID_INPUT", f"明细流水号 {row.feedetl_sn} 已上传且内容不同;请先撤销(2205)",
+                                  f"input.feedetail[{i}].feedetl_sn")
+            out.append(line_result(old))
+            continue
+        s.add(row)
+        out.append(line_result(row, memo))
+    s.flush()
+    return Outcome({"result": out})
+
+
+def classify(s, ctx: Ctx, patient: m.Person, visit_id: int | None, lines: Sequence[f.LineBase], when: datetime,
+             node: str, check: Callable[[int, f.LineBase], None] | None = None,
+             chrg_bchno: str = "", rx_circ_flag: str = "") -> list[tuple[m.NhsaFeeLine, str]]:
+    """The lines of a message as fee-line rows, each classified by the catalogue in force on its
+    ``fee_ocur_time`` for the patient's region (the 2204 result's fields), with the reason a part
+    is self-paid; or the whole message refused naming the first bad line. ``check`` runs first on
+    each line (what the caller adds); the rows are not added to the session. ``chrg_bchno`` and
+    ``rx_circ_flag`` apply to lines that carry none (the pharmacy's drug lines)."""
+    terms = ctx.registry.find(patient.insu_admdvs).at(ctx.day)
     days = {ln.fee_ocur_time.date() if ln.fee_ocur_time else ctx.day for ln in lines}
     entries = {day: lookup(s, {ln.med_list_codg for ln in lines}, patient.insu_admdvs, day) for day in days}
     seen: set[str] = set()
     out = []
     for i, ln in enumerate(lines):
-        where = f"input.feedetail[{i}]"
-        if ln.mdtrt_id != v.mdtrt_id or (ln.psn_no and ln.psn_no != v.psn_no):
-            raise DomainError("INVALID_INPUT", f"明细 {ln.feedetl_sn} 的就诊ID或人员编号与第一条不同", where)
+        where = f"{node}[{i}]"
+        if check is not None:
+            check(i, ln)
         if ln.feedetl_sn in seen:
             raise DomainError("INVALID_INPUT", f"明细流水号 {ln.feedetl_sn} 在本报文中重复", f"{where}.feedetl_sn")
         seen.add(ln.feedetl_sn)
-        if ln.chrg_bchno in closed:
-            raise DomainError("BATCH_SETTLED", f"收费批次 {ln.chrg_bchno} 已结算或已撤销,请使用新的收费批次号",
-                              f"{where}.chrg_bchno")
         if ln.cnt is None or ln.pric is None or ln.det_item_fee_sumamt is None:
             raise DomainError("INVALID_INPUT", f"明细 {ln.feedetl_sn} 缺少数量、单价或金额", where)
         if ln.det_item_fee_sumamt != cat.line_total(ln.cnt, ln.pric):
@@ -149,27 +180,18 @@ def upload(uow, ctx: Ctx, fixmedins: str, lines: list[f.FeeLine], when: datetime
                               f"在 {day} 的医保目录中不存在,整批未上传", f"{where}.med_list_codg")
         split = cat.split(entry, ln.cnt, ln.pric, ln.det_item_fee_sumamt, ln.hosp_appr_flag or "0",
                           terms.out_of_scope_categories)
-        old = existing.get(ln.feedetl_sn)
-        if old is not None:
-            if (old.chrg_bchno, old.med_list_codg, old.amount) != (ln.chrg_bchno, ln.med_list_codg, ln.det_item_fee_sumamt):
-                raise DomainError("INVALID_INPUT", f"明细流水号 {ln.feedetl_sn} 已上传且内容不同;请先撤销(2205)",
-                                  f"{where}.feedetl_sn")
-            out.append(line_result(old))
-            continue
         row = m.NhsaFeeLine(
-            visit_id=v.id, feedetl_sn=ln.feedetl_sn, chrg_bchno=ln.chrg_bchno, med_list_codg=ln.med_list_codg,
-            medins_list_codg=ln.medins_list_codg, name=entry.name, fee_ocur_time=ln.fee_ocur_time or when,
-            cnt=format(ln.cnt, "f"), pric=format(ln.pric, "f"), amount=ln.det_item_fee_sumamt,
-            rx_circ_flag="1" if ln.rx_circ_flag == "1" else "0", chrgitm_lv=entry.chrgitm_lv,
-            med_chrgitm_type=entry.med_chrgitm_type, category=entry.category,
+            visit_id=visit_id, feedetl_sn=ln.feedetl_sn, chrg_bchno=getattr(ln, "chrg_bchno", "") or chrg_bchno,
+            med_list_codg=ln.med_list_codg, medins_list_codg=ln.medins_list_codg, name=entry.name,
+            fee_ocur_time=ln.fee_ocur_time or when, cnt=format(ln.cnt, "f"), pric=format(ln.pric, "f"),
+            amount=ln.det_item_fee_sumamt, rx_circ_flag="1" if "1" in (ln.rx_circ_flag, rx_circ_flag) else "0",
+            chrgitm_lv=entry.chrgitm_lv, med_chrgitm_type=entry.med_chrgitm_type, category=entry.category,
             selfpay_prop=format(entry.selfpay_prop, "f"),
             pric_uplmt_amt=None if entry.pric_uplmt_amt is None else int(entry.pric_uplmt_amt * 10**6),
             lmt_used_flag=entry.lmt_used_flag, fulamt_ownpay_amt=split.fulamt_ownpay, overlmt_amt=split.overlmt,
-            preselfpay_amt=split.preselfpay, inscp_scp_amt=split.inscp)
-        s.add(row)
-        out.append(line_result(row, split.self_paid_why))
-    s.flush()
-    return Outcome({"result": out})
+            preselfpay_amt=split.preselfpay, inscp_scp_amt=split.inscp, state="unsettled")
+        out.append((row, split.self_paid_why))
+    return out
 
 
 def lookup(s, codes: set[str], region: str, day: date) -> dict[str, cat.Entry]:
