@@ -78,7 +78,7 @@ class NhsaClient:
         self.inst, self.area, self.path_form, self.name, self.opter = inst, area, path_form, name or inst, opter
         self.insuplc = ""
         self.sign_no = ""
-        self._seq = 0
+        self._seq = secrets.randbelow(10000)  # as real clients: the last 4 digits are random, so runs do not collide
 
     def msgid(self) -> str:
         """Institution code + ``yyyyMMddHHmmss`` + 4 digits, as real clients make it."""
