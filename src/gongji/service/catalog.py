@@ -180,8 +180,8 @@ def _row(line: int, raw: dict[str, str]) -> tuple[Row | None, list[tuple[str, st
     flag = raw["lmt_used_flag"] or "0"
     if flag not in ("0", "1"):
         bad.append(("lmt_used_flag", "应为 0 或 1"))
-    category = raw.get("category") or (dc.default_category(kind) if kind in dc.CHRGITM_TYPES else "")
-    if kind in dc.CHRGITM_TYPES and category not in CATEGORIES:
+    category = raw.get("category") or dc.default_category(kind)
+    if category not in CATEGORIES:
         bad.append(("category", f"应为 {'/'.join(CATEGORIES)} 之一"))
     admdvs = raw["admdvs"]
     if not _ADMDVS.match(admdvs):
@@ -206,7 +206,7 @@ def batches(rows: Sequence[Row], size: int) -> Iterator[list[Row]]:
         yield list(rows[i:i + size])
 
 
-def apply_batch(uow: UnitOfWork, ctx: Ctx, sha: str, rows: list[Row]) -> dict:
+def apply_catalog(uow: UnitOfWork, ctx: Ctx, sha: str, rows: list[Row]) -> dict:
     """Upsert the rows by (code, admdvs, begndate): how many were added, replaced (changed), and
     already stored as they are."""
     s = uow.session

@@ -217,7 +217,7 @@ class Service:
         sha = catalog.digest(data)
         counts = {"rows": len(rows), "added": 0, "replaced": 0, "unchanged": 0}
         for chunk in catalog.batches(rows, batch_size):
-            done = self._do(catalog.apply_batch, f"catalog:{sha[:32]}", chunk, actor=actor)
+            done = self._do(catalog.apply_catalog, f"catalog:{sha[:32]}", chunk, actor=actor)
             for k, n in done.items():
                 counts[k] += n
             progress(len(chunk), len(rows))
