@@ -19,7 +19,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,6 +30,7 @@ from gongji.domain.money import fen_half_up
 from gongji.domain.terms import CATEGORIES
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
+from gongji.service.settlements import request_hash
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 
@@ -293,3 +294,16 @@ def classify_visit(uow: UnitOfWork, ctx: Ctx, visit: VisitRef) -> VisitRef:
 
 
 Progress = Callable[[int, int], None]
+
+
+def classified_as_first(uow: UnitOfWork, ctx: Ctx, key: str, visit: VisitRef) -> VisitRef | None:
+    """A retry refused as a different request: the visit classified on the day of the settlement
+    already made under ``key``, when that is the request it made (same hash), else None. A catalogue
+    line rewritten in place since (same code, region and start) cannot be told apart: the retry
+    stays refused."""
+    row = uow.session.scalar(select(m.Settlement).where(m.Settlement.fixmedins == visit.fixmedins,
+                                                        m.Settlement.idem_key == key))
+    if row is None or row.setl_date == ctx.day:
+        return None
+    then = classify_visit(uow, replace(ctx, day=row.setl_date), visit)
+    return then if request_hash(then) == row.request_hash else None

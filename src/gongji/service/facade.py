@@ -142,9 +142,19 @@ class Service:
         commit (``service.group``). With ``by_catalog`` the visit is classified first (a read of its
         own); the idempotency hash is of the classified visit, so the same body sent again, with
         the same catalogue lines in force, is the same request."""
-        if by_catalog:
-            v = self.classify(v)
-        return self.settles.submit((key, v, actor))
+        if not by_catalog:
+            return self.settles.submit((key, v, actor))
+        try:
+            return self.settles.submit((key, self.classify(v), actor))
+        except DomainError as e:
+            if e.code != "IDEMPOTENCY_CONFLICT":
+                raise
+            # a retry on a later day, with another catalogue line in force since: the visit as
+            # classified on the first settlement's day answers the first result, if it matches
+            first = self._do(catalog.classified_as_first, key, v, write=False)
+            if first is None:
+                raise
+            return self.settles.submit((key, first, actor))
 
     def settle_batch(self, batch: Sequence[tuple[str, VisitRef, str]]) -> list:
         """Settle (key, visit, actor) requests in order in one transaction; per request its
