@@ -275,6 +275,43 @@ def credits_import(
         out.print(f"[green]✓[/green] 已入账 {result['applied']} 行,合计 {result['total']} 元", highlight=False)
 
 
+catalog_app = typer.Typer(help="医保目录", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="CSV: med_list_codg,name,med_chrgitm_type,chrgitm_lv,selfpay_prop,"
+                                              "pric_uplmt_amt,lmt_used_flag,category,admdvs,begndate,enddate")],
+    db: DbOption = None,
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="rows per transaction")] = 500,
+) -> None:
+    """Check the whole catalogue file, then upsert it by (code, admdvs, begndate) in batches."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from gongji.service.catalog import CatalogFileError
+    from gongji.service.facade import Service
+
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        fail(f"{file}: {e.strerror} / cannot read the file")
+    svc = Service(_engine(db))
+    with Progress(TextColumn("导入目录 importing"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("catalog", total=None)
+        try:
+            result = svc.import_catalog(data, batch, lambda n, total: bar.update(task, advance=n, total=total),
+                                        actor="cli")
+        except CatalogFileError as e:
+            bar.stop()
+            for p in e.problems:
+                err.print("✗ " + p, style="red", highlight=False, markup=False)  # the file's text is no markup
+            fail(f"{file.name}: {len(e.problems)} 处有误,目录未导入 / nothing applied", 1)
+    out.print(f"[green]✓[/green] 目录 {result['rows']} 行:新增 {result['added']},更新 {result['replaced']},"
+              f"未变 {result['unchanged']} / added, replaced, unchanged", highlight=False)
+
+
 institution_app = typer.Typer(help="定点医药机构与签名密钥", no_args_is_help=True)
 app.add_typer(institution_app, name="institution")
 staff_app = typer.Typer(help="经办工作人员", no_args_is_help=True)
@@ -456,7 +493,7 @@ def demo(
         counts = load(svc, clock, today, lambda step: bar.advance(task))
     problems = _checked(Service(engine))
     out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
-              f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请;"
+              f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请,医保目录 {counts['catalog']} 行(演示用);"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
     out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员(全国)demo-clerk、demo-supervisor、"
               f"demo-auditor、demo-admin;各州市经办 demo-clerk-652800、demo-clerk-532600、demo-clerk-370300、"

@@ -35,17 +35,30 @@ REGIONS = (
 DEMO_PASSWORD = "gongji-demo"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ("建国", "秀英", "志强", "丽华", "海燕", "小明", "欣怡", "子涵", "国强", "桂兰", "文博", "雨桐")
-ITEMS = (  # code, name, class, category, yuan, class-B self-pay share
-    ("X001", "血常规", "A", "exam", (20, 60), None),
-    ("X002", "彩超", "A", "exam", (120, 300), None),
-    ("D001", "阿莫西林胶囊", "A", "drug", (15, 60), None),
-    ("D002", "硝苯地平缓释片", "B", "drug", (40, 160), "0.10"),
-    ("D003", "二甲双胍片", "A", "drug", (20, 90), None),
-    ("T001", "针灸", "B", "tcm", (60, 200), "0.05"),
-    ("T002", "推拿", "B", "tcm", (50, 150), "0.05"),
-    ("C001", "营养补充剂", "C", "drug", (30, 120), None),
-    ("F001", "健身卡", "A", "fitness", (100, 300), None),
+# code, name, class, category, yuan, class-B self-pay share: what the cashier sends. The DEMO-
+# codes are in the demo catalogue (demo_catalog.csv, not real NHSA codes), which classifies them
+# at settlement (classified_by "catalog"); Y001 is not, so its class stays the cashier's.
+ITEMS = (
+    ("DEMO-X001", "血常规", "A", "exam", (20, 60), None),
+    ("DEMO-X002", "彩超", "A", "exam", (120, 300), None),  # the catalogue: 乙类, capped at 180
+    ("DEMO-D001", "阿莫西林胶囊", "A", "drug", (15, 60), None),
+    ("DEMO-D002", "硝苯地平缓释片", "B", "drug", (40, 160), "0.10"),
+    ("DEMO-D003", "二甲双胍片", "A", "drug", (20, 90), None),
+    ("DEMO-D004", "人血白蛋白", "B", "drug", (300, 600), "0.20"),  # restricted: self-paid unapproved
+    ("DEMO-T001", "针灸", "B", "tcm", (60, 200), "0.05"),
+    ("DEMO-T002", "推拿", "B", "tcm", (50, 150), "0.05"),
+    ("DEMO-C001", "营养补充剂", "C", "drug", (30, 120), None),
+    ("DEMO-F001", "健身卡", "A", "fitness", (100, 300), None),
+    ("Y001", "院内制剂", "B", "drug", (20, 80), "0.10"),
 )
+CATALOG_FILE = "demo_catalog.csv"
+
+
+def catalog_csv() -> bytes:
+    """The demo catalogue shipped in the package (演示用,非真实医保目录编码)."""
+    from importlib.resources import files
+
+    return files("gongji").joinpath(CATALOG_FILE).read_bytes()
 
 
 def certno(rng: random.Random, county: str, born: date) -> str:
@@ -69,6 +82,7 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
     start = today - timedelta(days=days)
     clock.day = start
     counts = {"institutions": 0, "persons": 0, "families": 0, "settlements": 0, "pending": 0}
+    counts["catalog"] = svc.import_catalog(catalog_csv(), actor="demo")["rows"]
     insts: dict[str, list[str]] = {}
     families = []
     for region in REGIONS:
@@ -159,7 +173,7 @@ def _visit(svc: Service, rng: random.Random, fam: dict, insts: list[str], day: d
                        dise_codg=rng.choice(["I10.x00", "E11.900"]) if med_type == "14" else "J06.900",
                        external_rx=pharmacy and rng.random() < 0.7, items=items)
     key = f"demo-{day:%Y%m%d}-{patient}-{counts['settlements']}"
-    out = svc.settle(key, visit)
+    out = svc.settle(key, visit, by_catalog=True)  # as the cashier page and REST do
     counts["settlements"] += 1
     if rng.random() < 0.02:
         svc.reverse(out["setl_id"], key=f"rev-{key}")

@@ -221,3 +221,29 @@ def test_institution_paasid_is_stored_and_a_taken_one_refused(tmp_path) -> None:
         assert institution_by_paasid(engine, "app.H2") is None
     finally:
         engine.dispose()
+
+
+def test_catalog_import_checks_the_whole_file_then_applies(tmp_path) -> None:
+    db = tmp_path / "g.db"
+    header = ("med_list_codg,name,med_chrgitm_type,chrgitm_lv,selfpay_prop,pric_uplmt_amt,lmt_used_flag,category,"
+              "admdvs,begndate,enddate\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "XA01,阿莫西林,09,02,0.05,,0,,,2025-01-01,\nXA02,[b]药,09,07,0.05,,0,,,2025-01-01,\n"
+                   "XA03,药,09,01,2,,0,,,2025/01/01,\n", encoding="utf-8")
+    r = gongji("catalog", "import", str(bad), "--db", str(db))
+    assert r.returncode == 1 and "nothing applied" in r.stderr and "Traceback" not in r.stderr
+    assert "第 3 行 chrgitm_lv:应为 01/02/03" in r.stderr
+    assert "第 4 行 selfpay_prop" in r.stderr and "第 4 行 begndate" in r.stderr and "第 2 行" not in r.stderr
+    good = tmp_path / "good.csv"
+    good.write_text(header + "XA01,阿莫西林,09,02,0.05,,0,,,2025-01-01,\nXA01,阿莫西林,09,02,0.10,,0,,65,2025-01-01,\n",
+                    encoding="gbk")
+    r = gongji("catalog", "import", str(good), "--db", str(db))
+    assert r.returncode == 0 and "目录 2 行:新增 2,更新 0,未变 0" in r.stdout, r.stderr
+    r = gongji("catalog", "import", str(good), "--db", str(db))
+    assert r.returncode == 0 and "新增 0,更新 0,未变 2" in r.stdout, r.stderr
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM catalog").fetchone() == (2,)
+    r = gongji("catalog", "import", str(tmp_path / "missing.csv"), "--db", str(db))
+    assert r.returncode == 2 and "missing.csv" in r.stderr and "Traceback" not in r.stderr
+    assert gongji("verify", "--db", str(db)).returncode == 0

@@ -24,13 +24,13 @@ class Metrics:
         if mulaid_fen:
             self.mulaid.inc(mulaid_fen)
 
-    def timed_settle(self, service, key: str, visit, actor: str = "system") -> dict:
+    def timed_settle(self, service, key: str, visit, actor: str = "system", by_catalog: bool = False) -> dict:
         """Settle through ``service``, counting the outcome, the time, and new mutual-aid."""
         from gongji.domain.errors import DomainError
 
         started = time.perf_counter()
         try:
-            out, fresh = service.settle_once(key, visit, actor)
+            out, fresh = service.settle_once(key, visit, actor, by_catalog)
         except DomainError:
             self.settled("refused", time.perf_counter() - started)
             raise

@@ -317,18 +317,19 @@ def _at_own_counter(who: Principal, visit: c.VisitRef) -> None:
 
 @router.post("/settlements/preview", tags=["settlements"])
 def preview(request: Request, body: SettleIn, who: Principal = INSTITUTION) -> dict:
-    """预结算:按当日政策计算,不记账。"""
+    """预结算:按当日政策计算,不记账。费用明细的项目编码在医保目录中有当日有效的目录行的,按目录分类。"""
     _at_own_counter(who, body.visit)
-    return svc(request).preview(body.visit)
+    return svc(request).preview(body.visit, by_catalog=True)
 
 
 @router.post("/settlements", tags=["settlements"])
 def settle(request: Request, body: SettleIn, key: IdemKey, who: Principal = INSTITUTION) -> dict:
     """结算。答复为计算结果加 setl_id、state(settled)与 reversed_on(null)。同一机构同一 Idempotency-Key:
     相同请求返回首次结果,不重复扣款,但 state 与 reversed_on 为该结算当前的状态(已冲正则为 reversed 及冲正日期);
-    不同请求为 IDEMPOTENCY_CONFLICT。"""
+    不同请求为 IDEMPOTENCY_CONFLICT。项目编码在医保目录中有当日有效目录行的,按目录定甲乙丙类、类别、先行自付比例与超限价部分
+    (classified_by=catalog),其余按请求所填(classified_by=caller)。"""
     _at_own_counter(who, body.visit)
-    return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor)
+    return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor, by_catalog=True)
 
 
 def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:

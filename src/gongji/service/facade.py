@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
 from gongji.policy.loader import Registry, default_registry
-from gongji.service import audit, bindings, credits, people, settle_batch, settlements
+from gongji.service import audit, bindings, catalog, credits, people, settle_batch, settlements
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply,
@@ -54,6 +54,10 @@ def _target(args: tuple) -> str:
                 other = getattr(a, "beneficiary", None)
                 return f"{value}->{other}" if other else value
     return ":".join(str(a) for a in args if isinstance(a, str))[:120]
+
+
+def _classified_preview(uow, ctx, v: VisitRef) -> dict:
+    return settlements.preview(uow, ctx, catalog.classify_visit(uow, ctx, v))
 
 
 class Service:
@@ -119,16 +123,38 @@ class Service:
         return run(self.engine, lambda uow: bindings.pending(uow, today, region), write=False)
 
     # settlements
-    def preview(self, v: VisitRef) -> dict:
+    # ``by_catalog``: classify the items by the catalogue first (``classify``), as REST and the
+    # cashier page do; off for callers that classify themselves (NHSA 2204) or replay stories
+    def classify(self, v: VisitRef) -> VisitRef:
+        """The visit with its items classified by the insurance catalogue (``catalog.classify_visit``)."""
+        return self._do(catalog.classify_visit, v, write=False)
+
+    def preview(self, v: VisitRef, by_catalog: bool = False) -> dict:
+        if by_catalog:
+            return self._do(_classified_preview, v, write=False)
         return self._do(settlements.preview, v, write=False)
 
-    def settle(self, key: str, v: VisitRef, actor: str = "system") -> dict:
-        return self.settle_once(key, v, actor)[0]
+    def settle(self, key: str, v: VisitRef, actor: str = "system", by_catalog: bool = False) -> dict:
+        return self.settle_once(key, v, actor, by_catalog)[0]
 
-    def settle_once(self, key: str, v: VisitRef, actor: str = "system") -> tuple[dict, bool]:
+    def settle_once(self, key: str, v: VisitRef, actor: str = "system", by_catalog: bool = False) -> tuple[dict, bool]:
         """Settle exactly once per institution and key; settlements arriving together share a
-        commit (``service.group``)."""
-        return self.settles.submit((key, v, actor))
+        commit (``service.group``). With ``by_catalog`` the visit is classified first (a read of its
+        own); the idempotency hash is of the classified visit, so the same body sent again, with
+        the same catalogue lines in force, is the same request."""
+        if not by_catalog:
+            return self.settles.submit((key, v, actor))
+        try:
+            return self.settles.submit((key, self.classify(v), actor))
+        except DomainError as e:
+            if e.code != "IDEMPOTENCY_CONFLICT":
+                raise
+            # a retry on a later day, with another catalogue line in force since: the visit as
+            # classified on the first settlement's day answers the first result, if it matches
+            first = self._do(catalog.classified_as_first, key, v, write=False)
+            if first is None:
+                raise
+            return self.settles.submit((key, first, actor))
 
     def settle_batch(self, batch: Sequence[tuple[str, VisitRef, str]]) -> list:
         """Settle (key, visit, actor) requests in order in one transaction; per request its
@@ -190,6 +216,22 @@ class Service:
 
         run(self.engine, finish)
         return out | {"applied": applied, "already_imported": False}
+
+    def import_catalog(self, data: bytes, batch_size: int = 500, progress: catalog.Progress = lambda done, total: None,
+                       actor: str = "system") -> dict:
+        """Check the whole catalogue file, then upsert it in batches (see ``service.catalog``);
+        ``CatalogFileError`` lists every problem when nothing was applied."""
+        rows, problems = catalog.parse(data)
+        if problems:
+            raise catalog.CatalogFileError(problems)
+        sha = catalog.digest(data)
+        counts = {"rows": len(rows), "added": 0, "replaced": 0, "unchanged": 0}
+        for chunk in catalog.batches(rows, batch_size):
+            done = self._do(catalog.apply_catalog, f"catalog:{sha[:32]}", chunk, actor=actor)
+            for k, n in done.items():
+                counts[k] += n
+            progress(len(chunk), len(rows))
+        return counts
 
     def secure(self, fn, *args, actor: str = "system", **secrets):
         """An account operation of ``service.security`` (staff, passwords, institution secrets),

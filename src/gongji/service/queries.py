@@ -192,7 +192,8 @@ def settlement_view(r: m.Settlement, items: bool = True) -> dict:
     }
     if items:
         out["items"] = [{"code": i.code, "name": i.name, "list_class": i.list_class,
-                         "category": i.category, "amount": y(i.amount), "selfpay_prop": i.selfpay_prop}
+                         "category": i.category, "amount": y(i.amount), "selfpay_prop": i.selfpay_prop,
+                         "overlmt_amt": y(i.overlmt), "classified_by": i.classified_by}
                         for i in r.items]
     return out
 

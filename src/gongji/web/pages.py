@@ -551,7 +551,7 @@ def cashier(request: Request, patient: str | None = None, who: Principal = Depen
 def cashier_preview(request: Request, who: Principal = Depends(page("institution")), f: BillForm = form(BillForm)):
     visit = _visit(who.id, f)
     try:
-        split = svc(request).preview(visit)
+        split = svc(request).preview(visit, by_catalog=True)
     except DomainError as e:
         return templates.TemplateResponse(request, "split.html", {"error": f"{CODE_ZH.get(e.code, '')}:{e.message}"})
     return templates.TemplateResponse(request, "split.html", {"done": split, "fields": documents.FIELDS_ZH})
@@ -561,7 +561,7 @@ def cashier_preview(request: Request, who: Principal = Depends(page("institution
 def cashier_settle(request: Request, who: Principal = Depends(page("institution")), f: SettleForm = form(SettleForm)):
     visit = _visit(who.id, f)
     try:
-        out = request.app.state.metrics.timed_settle(svc(request), f.key, visit, who.actor)
+        out = request.app.state.metrics.timed_settle(svc(request), f.key, visit, who.actor, by_catalog=True)
     except DomainError as e:
         return back(request, f"/cashier?patient={quote(f.psn_no)}", error=e, doing="结算")
     return RedirectResponse(f"/cashier?done={out['setl_id']}", 303)
