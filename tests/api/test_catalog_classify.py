@@ -1,4 +1,4 @@
-"""REST and the cashier page classify items by the insurance catalogue of the institution's region
+"""REST and the cashier page classify items by the insurance catalogue of the patient's region
 on the settlement day; items without a catalogue line keep the caller's values. On both databases."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ CATALOG = (
     "XB01,彩超,03,02,0.10,180,0,,,2025-01-01,\n"        # 乙类, capped at 180.00 a unit
     "XC01,营养品,09,03,1,,0,,,2025-01-01,\n"            # 丙类
     "XD01,阿莫西林,09,01,0,,0,,,2025-01-01,\n"          # 甲类 everywhere …
-    "XD01,阿莫西林,09,03,1,,0,,5326,2025-01-01,\n"      # … but 丙类 in Wenshan (not H1's region)
+    "XD01,阿莫西林,09,03,1,,0,,5326,2025-01-01,\n"      # … but 丙类 in Wenshan (not the patient's region)
     "XL01,白蛋白,09,02,0.2,,1,,,2025-01-01,\n"          # restricted: no approval over REST, self-paid
     "XF01,新药,09,01,0,,0,,,2025-02-01,\n"              # not yet in force on 2025-01-07
 ).encode()

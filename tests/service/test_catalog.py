@@ -81,7 +81,7 @@ def test_apply_supersede_by_date_and_region_prefix(engine) -> None:
     assert seen == [(2, 5), (2, 5), (1, 5)]
 
     def look(region: str, day: date):
-        return run(engine, lambda uow: catalog.lookup(uow, ["XA01", "XB02", "NOPE"], region, day), False)
+        return run(engine, lambda uow: catalog.lookup(uow.session, ["XA01", "XB02", "NOPE"], region, day), False)
 
     got = look("532601", date(2025, 3, 1))
     assert set(got) == {"XA01", "XB02"} and got["XA01"].selfpay_prop == Decimal("0.10")

@@ -7,9 +7,9 @@ checked first and every problem is listed by line; nothing is applied if there i
 then upserted by (code, region, start date) in batches: every row is kept, and a later start for
 the same code and region supersedes the earlier one when a line is looked up (``in_force``).
 
-A visit sent over REST or from the cashier page (``classify_visit``) is classified by the
-catalogue of the institution's region (就医地目录, as national cross-region settlement does;
-the payment policy stays the patient's), on the settlement day. See docs/catalog.md.
+A visit sent over REST or from the cashier page (``classify_visit``) is classified as the
+national interface's 2204 classifies a fee line: by the catalogue in force for the patient's
+insuring region on the settlement day. See docs/catalog.md.
 """
 
 from __future__ import annotations
@@ -249,12 +249,12 @@ def candidates(session, codes: Iterable[str]) -> dict[str, list[dc.Entry]]:
     return out
 
 
-def lookup(uow: UnitOfWork, codes: Iterable[str], region: str, day: date) -> dict[str, dc.Entry]:
+def lookup(session, codes: Iterable[str], region: str, day: date) -> dict[str, dc.Entry]:
     """The line in force for each code that has one, for ``region`` (a 6-digit admdvs) on ``day``:
     the longest matching region prefix, then the latest start (``domain.catalog.in_force``).
     Codes without a line in force are absent. One query."""
     found = {}
-    for code, lines in candidates(uow.session, codes).items():
+    for code, lines in candidates(session, codes).items():
         hit = dc.in_force(lines, region, day)
         if hit is not None:
             found[code] = hit
@@ -284,12 +284,12 @@ def classify_items(visit: VisitRef, entries: dict[str, dc.Entry]) -> VisitRef:
 
 
 def classify_visit(uow: UnitOfWork, ctx: Ctx, visit: VisitRef) -> VisitRef:
-    """The visit with its items classified by the catalogue of the institution's region on
-    ``ctx.day`` (``classify_items``). An unknown institution leaves the items as sent (marked
-    ``caller``); settling refuses it anyway. Two small queries per visit, none per item."""
-    inst = uow.session.get(m.Institution, visit.fixmedins)
-    region = inst.admdvs if inst is not None else ""
-    found = lookup(uow, (it.code for it in visit.items), region, ctx.day) if inst is not None else {}
+    """The visit with its items classified by the catalogue of the patient's insuring region on
+    ``ctx.day`` (``classify_items``), as 2204 classifies. An unknown patient leaves the items as
+    sent (marked ``caller``); settling refuses it anyway. Two small queries per visit, none per item."""
+    patient = uow.session.get(m.Person, visit.psn_no)
+    found = lookup(uow.session, (it.code for it in visit.items), patient.insu_admdvs, ctx.day) \
+        if patient is not None else {}
     return classify_items(visit, found)
 
 

@@ -12,7 +12,7 @@ import os
 import time
 
 from fastapi import Request
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
 from gongji.service import security
@@ -68,25 +68,23 @@ def check_tif(engine, paasid: str, timestamp: str, nonce: str, signature: str, n
     if not nonce or len(nonce) > 128 or not paasid or len(paasid) > 64:
         return "BAD_SIGNATURE", None
 
-    def work(uow):
-        s = uow.session
-        inst = s.scalar(select(m.Institution).where(m.Institution.paasid == paasid))
-        if inst is None:
-            inst = s.get(m.Institution, paasid)
-            if inst is not None and inst.paasid not in (None, paasid):
-                inst = None  # the code is not its paasid once another is registered
-        if inst is None or not inst.secret:
-            return "BAD_SIGNATURE", None
-        if not hmac.compare_digest(tif_signature(timestamp, inst.secret, nonce), signature.lower()):
-            return "BAD_SIGNATURE", None
-        if inst.suspended:
-            return "INSTITUTION_SUSPENDED", None
-        key = hashlib.sha256(f"tif\n{paasid}\n{timestamp}\n{nonce}".encode()).hexdigest()
-        if s.get(m.Nonce, (inst.code, key)) is not None:
-            return "REPLAYED_NONCE", None
-        s.add(m.Nonce(inst_code=inst.code, nonce=key, seen_at=now))
-        s.flush()
-        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * max(WINDOW, security.CLOCK_SKEW)))
-        return None, inst.code
+    found = security.institution_by_paasid(engine, paasid)
+    if found is None or not found[1]:
+        return "BAD_SIGNATURE", None
+    code, secret, suspended = found
+    if not hmac.compare_digest(tif_signature(timestamp, secret, nonce), signature.lower()):
+        return "BAD_SIGNATURE", None
+    if suspended:
+        return "INSTITUTION_SUSPENDED", None
+    key = hashlib.sha256(f"tif\n{paasid}\n{timestamp}\n{nonce}".encode()).hexdigest()
 
-    return run(engine, work)
+    def first_use(uow) -> bool:
+        s = uow.session
+        if s.get(m.Nonce, (code, key)) is not None:
+            return False
+        s.add(m.Nonce(inst_code=code, nonce=key, seen_at=now))
+        s.flush()  # a racing same nonce fails the key: the retry finds it
+        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * max(WINDOW, security.CLOCK_SKEW)))
+        return True
+
+    return (None, code) if run(engine, first_use) else ("REPLAYED_NONCE", None)

@@ -12,6 +12,7 @@ from gongji import nhsa_format as f
 from gongji.domain import catalog as cat
 from gongji.domain.errors import DomainError
 from gongji.domain.money import yuan_decimal
+from gongji.service import catalog
 from gongji.service.common import Ctx, institution, person
 from gongji.service.nhsa import people_info
 from gongji.service.nhsa.messages import Outcome
@@ -158,7 +159,7 @@ def classify(s, ctx: Ctx, patient: m.Person, visit_id: int | None, lines: Sequen
     ``rx_circ_flag`` apply to lines that carry none (the pharmacy's drug lines)."""
     terms = ctx.registry.find(patient.insu_admdvs).at(ctx.day)
     days = {ln.fee_ocur_time.date() if ln.fee_ocur_time else ctx.day for ln in lines}
-    entries = {day: lookup(s, {ln.med_list_codg for ln in lines}, patient.insu_admdvs, day) for day in days}
+    entries = {day: catalog.lookup(s, {ln.med_list_codg for ln in lines}, patient.insu_admdvs, day) for day in days}
     seen: set[str] = set()
     out = []
     for i, ln in enumerate(lines):
@@ -192,19 +193,6 @@ def classify(s, ctx: Ctx, patient: m.Person, visit_id: int | None, lines: Sequen
             preselfpay_amt=split.preselfpay, inscp_scp_amt=split.inscp, state="unsettled")
         out.append((row, split.self_paid_why))
     return out
-
-
-def lookup(s, codes: set[str], region: str, day: date) -> dict[str, cat.Entry]:
-    from decimal import Decimal
-    rows = s.scalars(select(m.CatalogEntry).where(m.CatalogEntry.med_list_codg.in_(codes)))
-    by_code: dict[str, list[cat.Entry]] = {}
-    for r in rows:
-        by_code.setdefault(r.med_list_codg, []).append(cat.Entry(
-            r.med_list_codg, r.name, r.med_chrgitm_type, r.chrgitm_lv, Decimal(r.selfpay_prop),
-            None if r.pric_uplmt_amt is None else Decimal(r.pric_uplmt_amt).scaleb(-6), r.lmt_used_flag,
-            r.category, r.admdvs, r.begndate, r.enddate))
-    found = {code: cat.in_force(entries, region, day) for code, entries in by_code.items()}
-    return {code: e for code, e in found.items() if e is not None}
 
 
 UNCAPPED = "999999"
