@@ -429,3 +429,225 @@ def read(model: type[Node], doc: Any, where: str = "input") -> Any:
         if err["type"] == "too_long":
             raise InputError(loc, "条数过多") from None
         raise InputError(loc, err["msg"].removeprefix("Value error, ")) from None
+
+
+# ---- replies (spec 1.4 and each transaction's output): what gongji sends, typed for OpenAPI ----
+
+ZH = {  # 参数中文名 of the settlement record's fields
+    "mdtrt_id": "就诊ID", "setl_id": "结算ID", "psn_no": "人员编号", "psn_name": "人员姓名", "psn_cert_type": "人员证件类型",
+    "certno": "证件号码", "gend": "性别", "naty": "民族", "brdy": "出生日期", "age": "年龄", "insutype": "险种类型",
+    "psn_type": "人员类别", "cvlserv_flag": "公务员标志", "setl_time": "结算时间", "mdtrt_cert_type": "就诊凭证类型",
+    "med_type": "医疗类别", "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费金额", "overlmt_selfpay": "超限价自费费用",
+    "preselfpay_amt": "先行自付金额", "inscp_scp_amt": "符合政策范围金额", "act_pay_dedc": "实际支付起付线",
+    "hifp_pay": "基本医疗保险统筹基金支出", "pool_prop_selfpay": "基本医疗保险统筹基金支付比例", "cvlserv_pay": "公务员医疗补助资金支出",
+    "hifes_pay": "企业补充医疗保险基金支出", "hifmi_pay": "居民大病保险资金支出", "hifob_pay": "职工大额医疗费用补助基金支出",
+    "maf_pay": "医疗救助基金支出", "oth_pay": "其他支出", "fund_pay_sumamt": "基金支付总额", "psn_part_amt": "个人负担总金额",
+    "acct_pay": "个人账户支出(本人)", "psn_cash_pay": "个人现金支出", "hosp_part_amt": "医院负担金额", "balc": "余额(本人账户,支付后)",
+    "acct_mulaid_pay": "个人账户共济支付金额", "medins_setl_id": "医药机构结算ID", "clr_optins": "清算经办机构",
+    "clr_way": "清算方式", "clr_type": "清算类别", "psn_pay": "个人支付金额", "cash_payamt": "现金支付金额",
+    "refd_setl_flag": "退费结算标志", "fixmedins_code": "定点医药机构编号", "fixmedins_name": "定点医药机构名称",
+}
+SETLINFO_FIELDS = (
+    "mdtrt_id setl_id psn_no psn_name psn_cert_type certno gend naty brdy age insutype psn_type cvlserv_flag "
+    "setl_time mdtrt_cert_type med_type medfee_sumamt fulamt_ownpay_amt overlmt_selfpay preselfpay_amt "
+    "inscp_scp_amt act_pay_dedc hifp_pay pool_prop_selfpay cvlserv_pay hifes_pay hifmi_pay hifob_pay maf_pay "
+    "oth_pay fund_pay_sumamt psn_part_amt acct_pay psn_cash_pay hosp_part_amt balc acct_mulaid_pay "
+    "medins_setl_id clr_optins clr_way clr_type").split()
+
+
+def _is_number(name: str) -> bool:
+    return name.endswith(("_amt", "_pay", "_sumamt", "_payamt", "_selfpay")) or name in ("balc", "age", "pool_prop_selfpay", "act_pay_dedc")
+
+
+def _record(name: str, fields: tuple[str, ...] | list[str], doc: str) -> type[BaseModel]:
+    from pydantic import create_model
+
+    spec: dict[str, Any] = {
+        f: (Decimal | None if _is_number(f) else str | None, Field(default=None, title=ZH.get(f, f))) for f in fields}
+    model = create_model(name, __config__=ConfigDict(extra="forbid"), **spec)
+    model.__doc__ = doc
+    return model
+
+
+SetlInfo = _record("SetlInfo", SETLINFO_FIELDS, "结算信息 setlinfo: the 41 fields of 2206/2207/2208/2102 (2206: setl_id null)")
+
+
+def _query_fields() -> tuple[str, ...]:
+    from gongji.service.nhsa.records import QUERY_FIELDS
+    return QUERY_FIELDS
+
+
+class SetlDetail(BaseModel):
+    """结算基金分项 setldetail: one row per fund that paid."""
+
+    model_config = ConfigDict(extra="forbid")
+    fund_pay_type: str
+    inscp_scp_amt: Decimal
+    crt_payb_lmt_amt: Decimal | None
+    fund_payamt: Decimal
+    fund_pay_type_name: str
+    setl_proc_info: str | None
+
+
+class MulaidLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    holder: str
+    amount: Decimal
+
+
+class Extension(BaseModel):
+    """gongji's extension: rule codes, the steps in words, who paid the mutual-aid."""
+
+    model_config = ConfigDict(extra="forbid")
+    codes: list[str]
+    explain: list[str]
+    mulaid_detail: list[MulaidLine]
+
+
+class SettleOut(BaseModel):
+    """2206/2207/2208, 2101/2102/2103."""
+
+    model_config = ConfigDict(extra="forbid")
+    setlinfo: SetlInfo  # type: ignore[valid-type]
+    setldetail: list[SetlDetail]
+    exp_content: Extension | None = None
+
+
+class FeeResult(BaseModel):
+    """2204 result: one per line, classified by the catalogue."""
+
+    model_config = ConfigDict(extra="forbid")
+    feedetl_sn: str
+    det_item_fee_sumamt: Decimal
+    cnt: Decimal
+    pric: Decimal
+    pric_uplmt_amt: Decimal
+    selfpay_prop: Decimal | None
+    fulamt_ownpay_amt: Decimal | None
+    overlmt_amt: Decimal | None
+    preselfpay_amt: Decimal | None
+    inscp_scp_amt: Decimal | None
+    chrgitm_lv: str
+    med_chrgitm_type: str
+    bas_medn_flag: str | None
+    hi_nego_drug_flag: str | None
+    chld_medc_flag: str | None
+    list_sp_item_flag: str | None
+    lmt_used_flag: str
+    drt_reim_flag: str | None
+    memo: str | None
+    exp_content: Any = None
+
+
+class Out2204(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: list[FeeResult]
+
+
+class BaseInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    psn_no: str
+    psn_cert_type: str
+    certno: str
+    psn_name: str
+    gend: str
+    naty: str | None
+    brdy: str | None
+    age: Decimal | None
+    exp_content: Any = None
+
+
+class InsuInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    balc: Decimal
+    insutype: str
+    psn_type: str
+    psn_insu_stas: str | None
+    psn_insu_date: str | None
+    paus_insu_date: str | None
+    cvlserv_flag: str
+    insuplc_admdvs: str
+    emp_name: str | None
+
+
+class Out1101(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    baseinfo: BaseInfo
+    insuinfo: list[InsuInfo]
+    idetinfo: list[dict]
+
+
+class Registered(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mdtrt_id: str
+    psn_no: str
+    ipt_otp_no: str
+    exp_content: Any = None
+
+
+class Out2201(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: Registered
+
+
+class SignInOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sign_no: str
+    sign_time: str
+
+
+class Out9001(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signinoutb: SignInOut
+
+
+class SignOutOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sign_time: str | None
+
+
+class Out9002(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signoutoutb: SignOutOut
+
+
+class StmtInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    setl_optins: str | None
+    stmt_rslt: str
+    stmt_rslt_dscr: str
+
+
+class Out3201(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stmtinfo: StmtInfo
+
+
+class Empty(BaseModel):
+    """2202, 2203, 2205, 2601: no output node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reply(BaseModel):
+    """The reply envelope (公共输出): every answer, HTTP 200; ``infcode`` 0 success, −1 refused."""
+
+    infcode: int
+    inf_refmsgid: str
+    refmsg_time: str
+    respond_time: str
+    err_msg: str | None
+    warn_msg: str | None
+    output: dict[str, Any] | None
+    cainfo: str | None
+    signtype: str | None
+    enctype: str | None
+
+
+def query_out() -> type[BaseModel]:
+    """5203's output: the 61-field setlinfo (built on first use: its field list lives with the records)."""
+    from pydantic import create_model
+
+    info = _record("SetlInfo5203", _query_fields(), "结算信息 setlinfo of 5203: the 61 fields of its table")
+    return create_model("Out5203", __config__=ConfigDict(extra="forbid"), setlinfo=(info, ...),
+                        setldetail=(list[SetlDetail], ...), exp_content=(Extension | None, None))

@@ -39,10 +39,25 @@ def catalogue(engine, rows=CATALOG) -> None:
     run(engine, add)
 
 
+class CheckedClient(NhsaClient):
+    """Every reply is the envelope, and every successful output is its transaction's typed model
+    (the models OpenAPI lists): what the tests see is what the documentation promises."""
+
+    def send(self, envelope: dict) -> dict:
+        from gongji.api.nhsa.openapi import outputs
+        from gongji.nhsa_format import Reply
+
+        out = super().send(envelope)
+        Reply.model_validate(out)
+        if out["infcode"] == 0:
+            outputs()[envelope["infno"]].model_validate(out["output"])
+        return out
+
+
 def his(api, scheme: str = "tif", path_form: bool = False, inst: str = "H1", client=None) -> NhsaClient:
     secret = security.institution_secret(api.service.engine, inst)
     assert secret
-    return NhsaClient("http://testserver", inst, secret, scheme=scheme, path_form=path_form,
+    return CheckedClient("http://testserver", inst, secret, scheme=scheme, path_form=path_form,
                       client=client or api.client())
 
 

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.world import World
-from gongji.client import NhsaClient
 from gongji.service import commands as c
 from gongji.service import security
 from gongji.service.nhsa.records import QUERY_FIELDS
 from gongji.service.uow import run
 from gongji.store import models as m
+from tests.api.nhsa_his import CheckedClient
 
 CERT_A = "652801199001011232"
 DAY = "2025-01-02"
@@ -50,9 +50,9 @@ class Site:
         run(engine, catalogue)
         self.his = {code: self.client(code) for code in ("H1", "H2", "Y1")}
 
-    def client(self, code: str) -> NhsaClient:
+    def client(self, code: str) -> CheckedClient:
         secret = self.svc.secure(security.new_institution_secret, code)
-        his = NhsaClient("http://t", code, secret, client=self.world.client())
+        his = CheckedClient("http://t", code, secret, client=self.world.client())
         assert ok(his.sign_in())
         return his
 
@@ -266,7 +266,7 @@ def test_one_purchase_sent_at_once_under_several_msgids_is_settled_once(site: Si
 
     def send(i: int) -> dict:
         with httpx.Client(base_url=base, timeout=60) as http:
-            shop = NhsaClient(base, "Y1", secret, client=http)
+            shop = CheckedClient(base, "Y1", secret, client=http)
             barrier.wait()
             return shop.purchase("2102", "A", "310", [DRUG], Decimal("45.20"), invono="INV-RACE",
                                  msgid=f"Y1RACE{i:04d}")

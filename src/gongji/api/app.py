@@ -136,8 +136,10 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes))
+            from gongji.api.nhsa.openapi import document
+
+            app.openapi_schema = document(document_problems(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes)))
         return app.openapi_schema
 
     app.openapi = openapi
