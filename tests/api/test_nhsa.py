@@ -263,3 +263,26 @@ def test_hmac_and_a_registered_paasid(setup) -> None:
     by_code = his(api)  # the code no longer serves once another paasid is registered
     assert by_code.sign_in()["infcode"] == -1
     assert secret
+
+
+def test_verify_finds_fee_lines_that_disagree_with_their_settlement(setup) -> None:
+    api = setup
+    h = his(api)
+    _, data = visit(h)
+    setl = h.settle(data)["output"]["setlinfo"]["setl_id"]
+    assert api.service.verify() == []
+
+    def tamper(uow) -> None:
+        line = uow.session.query(m.NhsaFeeLine).filter_by(feedetl_sn="L3").one()
+        line.amount += 1
+        uow.session.query(m.NhsaFeeLine).filter_by(feedetl_sn="L2").one().state = "unsettled"
+    run(api.service.engine, tamper)
+    found = api.service.verify()
+    assert any(setl in f and "费用明细合计" in f for f in found)
+    assert any("状态不符" in f for f in found)
+
+    def restore(uow) -> None:
+        uow.session.query(m.NhsaFeeLine).filter_by(feedetl_sn="L3").one().amount -= 1
+        uow.session.query(m.NhsaFeeLine).filter_by(feedetl_sn="L2").one().state = "settled"
+    run(api.service.engine, restore)
+    assert api.service.verify() == []

@@ -250,11 +250,34 @@ def _widest(cap: int | None, this: int | None) -> int | None:
     return None if this is None or cap is None else max(cap, this)
 
 
+def _fee_lines(c: Connection, _r, _t) -> Iterator[str]:
+    """National-interface fee lines agree with their settlement: its lines sum to its total, a
+    settled line belongs to a settlement in force, a cancelled one to a cancelled settlement."""
+    L = m.NhsaFeeLine
+    sums = (select(L.settlement_id, func.sum(L.amount).label("total")).where(L.settlement_id.is_not(None))
+            .group_by(L.settlement_id).subquery())
+    q = (select(S.id, S.medfee_sumamt, sums.c.total).join(sums, sums.c.settlement_id == S.id)
+         .where(sums.c.total != S.medfee_sumamt).order_by(S.id))
+    for id_, total, lines in c.execute(q):
+        yield (f"结算 {m.setl_id_of(id_)} 的费用明细合计 {y(int(lines))} ≠ 医疗费总额 {y(total)}"
+               " / fee lines do not sum to medfee_sumamt")
+    wrong = (select(L.id, L.state, S.id, S.state).join(S, S.id == L.settlement_id)
+             .where(or_((L.state == "settled") & (S.state != "settled"), (L.state == "cancelled") & (S.state != "reversed"),
+                        L.state.in_(("unsettled", "withdrawn")))).order_by(L.id))
+    for line, line_state, id_, state in c.execute(wrong):
+        yield (f"费用明细 {line}({line_state})与结算 {m.setl_id_of(id_)}({state})状态不符"
+               " / a fee line's state disagrees with its settlement")
+    orphan = select(L.id).where(L.state.in_(("settled", "cancelled")), L.settlement_id.is_(None)).order_by(L.id)
+    for (line,) in c.execute(orphan):
+        yield f"费用明细 {line} 已结算却没有结算记录 / a settled fee line without its settlement"
+
+
 CHECKS: tuple[tuple[str, Callable[[Connection, Registry, Tick], Iterator[str]]], ...] = (
     ("分录平衡 journal entries balance", _entries_balance),
     ("余额 = 记账合计 balances", _balances),
     ("余额从未为负 running balances", _never_negative),
     ("结算与记账 settlements and their entries", _settlements),
+    ("国家接口费用明细 national-interface fee lines", _fee_lines),
     ("年度计数器 usage counters", _counters),
     ("限额 caps", _caps),
     ("审计链 audit chain", lambda c, _r, tick: iter(audit.verify_chain(c, tick))),
