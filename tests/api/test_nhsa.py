@@ -286,3 +286,39 @@ def test_verify_finds_fee_lines_that_disagree_with_their_settlement(setup) -> No
         uow.session.query(m.NhsaFeeLine).filter_by(feedetl_sn="L2").one().state = "settled"
     run(api.service.engine, restore)
     assert api.service.verify() == []
+
+
+def test_one_batch_sent_at_once_under_several_msgids_is_settled_once(setup) -> None:
+    """Eight HIS retries racing (each after its own timeout, each a new msgid): one booking; and
+    2601 on every one of them undoes that booking exactly once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from tests.api.server import serving
+
+    api = setup
+    _, data = visit(his(api))
+    n = 8
+    barrier = threading.Barrier(n)
+    with serving(api.app) as base:
+        def send(i: int) -> tuple[str, dict]:
+            with httpx.Client(base_url=base, timeout=60) as http:
+                h = his(api, client=http)
+                msgid = f"H1RACE{i:04d}"
+                barrier.wait()
+                return msgid, h.settle(data, msgid=msgid)
+
+        with ThreadPoolExecutor(n) as pool:
+            replies = list(pool.map(send, range(n)))
+        assert all(r["infcode"] == 0 for _, r in replies), replies
+        assert len({r["output"]["setlinfo"]["setl_id"] for _, r in replies}) == 1
+        booked = [msgid for msgid, r in replies if r["warn_msg"] is None]
+        assert len(booked) == 1 and replies[0][1]["output"]["setlinfo"]["medins_setl_id"] == booked[0]
+        assert balance(api, "P1") == "2745.00"
+        with httpx.Client(base_url=base, timeout=60) as http:
+            h = his(api, client=http)
+            for msgid, _ in replies:
+                assert h.reverse("P2", msgid)["infcode"] == 0
+    assert balance(api, "P1") == "3000.00"

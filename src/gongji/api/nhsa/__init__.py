@@ -48,16 +48,16 @@ async def transact(request: Request, path_infno: str | None) -> Response:
         body = getattr(request.state, "raw_body", None)
         if body is None:
             body = await request.body()
+        code, why = await authenticate(request, body)  # before the body is parsed: a stranger learns nothing
+        if why is not None:
+            return respond(envelope(received, area, err=why))
+        request.state.principal = Principal("institution", code or "", "institution")
         doc = decode(body)
         if isinstance(doc, dict) and isinstance(doc.get("mdtrtarea_admvs"), str):
             area = doc["mdtrtarea_admvs"]
         env = read(Envelope, doc, "envelope")
         if path_infno is not None and path_infno != env.infno:
             raise InputError("infno", f"报文交易编号 {env.infno} 与地址中的 {path_infno} 不一致")
-        code, why = await authenticate(request, body)
-        if why is not None:
-            return respond(envelope(received, area, err=why))
-        request.state.principal = Principal("institution", code or "", "institution")
         if env.fixmedins_code != code:
             raise DomainError("FORBIDDEN", f"报文中的定点医药机构编号 {env.fixmedins_code} 与签名的机构不符")
         if env.infno in NOT_OFFERED:

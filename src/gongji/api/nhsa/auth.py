@@ -22,9 +22,8 @@ from gongji.store import models as m
 log = logging.getLogger("gongji.nhsa")
 WINDOW = int(os.environ.get("GONGJI_TIF_WINDOW", "300"))  # seconds either side of now
 WHY_ZH = {
-    "BAD_SIGNATURE": "签名校验未通过", "STALE_REQUEST": "请求时间戳超出允许范围(±300 秒),请校准时钟",
+    "BAD_SIGNATURE": "签名校验未通过", "STALE_REQUEST": f"请求时间戳超出允许范围(±{WINDOW} 秒),请校准时钟",
     "REPLAYED_NONCE": "随机数(nonce)已使用过,疑似重放", "INSTITUTION_SUSPENDED": "该定点医药机构已暂停服务",
-    "UNKNOWN_PAASID": "x-tif-paasid 未登记",
 }
 
 

@@ -137,6 +137,8 @@ def settle(uow, ctx: Ctx, fixmedins: str, msgid: str, d: f.SettleData, when: dat
     if isinstance(made, DomainError):
         raise made
     row = settlements.find(uow, made[0]["setl_id"])
+    if not made[1]:  # settled by a message that committed while this one waited for the locks
+        return _answer_existing(uow, ctx, row, v)
     row.mdtrt_id, row.chrg_bchno, row.medins_setl_id, row.setl_time = v.mdtrt_id, d.chrg_bchno, msgid, when
     row.balc = ledger.balance(uow.session, p.psn_no)
     for ln in lines:
@@ -216,8 +218,8 @@ def cancel(uow, ctx: Ctx, fixmedins: str, msgid: str, k: f.SettlementKey, when: 
                           f"结算,请以{right}撤销", "input.data.setl_id")
     v = _visit_of(uow, row)
     if row.state == "reversed":
-        return Outcome(record(uow, ctx, row, v, -1, when), f"结算 {row.setl_id} 已于 {row.reversed_on} 撤销,本次未重复撤销",
-                       row.id)
+        return Outcome(record(uow, ctx, row, v, -1, when, ledger.balance(uow.session, row.psn_no)),
+                       f"结算 {row.setl_id} 已于 {row.reversed_on} 撤销,本次未重复撤销", row.id)
     if row.state != "settled":
         raise DomainError("INVALID_INPUT", f"结算 {row.setl_id} 不能撤销", "input.data.setl_id")
     _undo(uow, ctx, row, f"nhsa:{msgid}")

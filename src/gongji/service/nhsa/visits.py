@@ -40,8 +40,16 @@ def find_person(uow, ctx: Ctx, q: f.PersonQuery) -> Outcome:
 
 
 def _visit(uow, fixmedins: str, mdtrt_id: str, psn_no: str, field: str = "mdtrt_id") -> m.NhsaVisit:
+    """The institution's visit; a writer holds its row (PostgreSQL ``FOR UPDATE``) until commit, so
+    a 2204 adding lines and a 2207 settling the batch never interleave (SQLite writers already
+    run one at a time)."""
     pk = m.visit_pk(mdtrt_id)
-    v = uow.session.get(m.NhsaVisit, pk) if pk is not None else None
+    v = None
+    if pk is not None:
+        q = select(m.NhsaVisit).where(m.NhsaVisit.id == pk).execution_options(populate_existing=True)
+        if uow.write and not uow.sqlite:
+            q = q.with_for_update()
+        v = uow.session.scalar(q)
     if v is None or v.fixmedins != fixmedins or (psn_no and v.psn_no != psn_no):
         raise DomainError("UNKNOWN_VISIT", f"本机构无此就诊 {mdtrt_id}", field)
     return v
