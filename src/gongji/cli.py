@@ -242,6 +242,29 @@ credits_app = typer.Typer(help="个人账户月度划入", no_args_is_help=True)
 app.add_typer(credits_app, name="credits")
 
 
+def _import_file(file: Path, db: str | None, label: str, run, file_error: type, what: str, code: int):
+    """Read a file, check it whole and apply it through ``run(svc, data, progress)`` with a progress
+    bar; a file with problems lists every one and applies nothing (exit 1)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from gongji.service.facade import Service
+
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        fail(f"{file}: {e.strerror} / cannot read the file")
+    svc = Service(_engine(db))
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        try:
+            return run(svc, data, lambda n, total: bar.update(task, advance=n, total=total))
+        except file_error as e:
+            bar.stop()
+            for p in e.problems:
+                err.print("✗ " + p, style="red", highlight=False, markup=False)  # the file's text is no markup
+            fail(f"{file.name}: {len(e.problems)} 处有误,{what} / nothing applied", code)
+
+
 @credits_app.command("import")
 def credits_import(
     file: Annotated[Path, typer.Argument(help="CSV: psn_no,amount,period (UTF-8)")],
@@ -249,26 +272,11 @@ def credits_import(
     batch: Annotated[int, typer.Option(min=1, max=10000, help="rows per transaction")] = 500,
 ) -> None:
     """Check the whole file, then apply it in batches; the same file is applied once."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from gongji.service.credits import CreditsFileError
-    from gongji.service.facade import Service
 
-    try:
-        data = file.read_bytes()
-    except OSError as e:
-        fail(f"{file}: {e.strerror}")
-    svc = Service(_engine(db))
-    with Progress(TextColumn("划入 crediting"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
-        task = bar.add_task("credits", total=None)
-        try:
-            result = svc.import_credits(data, file.name, batch,
-                                        lambda n, total: bar.update(task, advance=n, total=total))
-        except CreditsFileError as e:
-            for p in e.problems:
-                err.print(f"[red]✗[/red] {p}", highlight=False)
-            fail(f"{file.name}: {len(e.problems)} 行有误,未入账 / nothing applied")
+    result = _import_file(file, db, "划入 crediting",
+                          lambda svc, data, progress: svc.import_credits(data, file.name, batch, progress),
+                          CreditsFileError, "未入账", 2)
     if result["already_imported"]:
         out.print(f"该文件已导入过,未重复入账 / already imported: {result['rows']} 行,合计 {result['total']} 元")
     else:
@@ -287,27 +295,11 @@ def catalog_import(
     batch: Annotated[int, typer.Option(min=1, max=10000, help="rows per transaction")] = 500,
 ) -> None:
     """Check the whole catalogue file, then upsert it by (code, admdvs, begndate) in batches."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from gongji.service.catalog import CatalogFileError
-    from gongji.service.facade import Service
 
-    try:
-        data = file.read_bytes()
-    except OSError as e:
-        fail(f"{file}: {e.strerror} / cannot read the file")
-    svc = Service(_engine(db))
-    with Progress(TextColumn("导入目录 importing"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
-        task = bar.add_task("catalog", total=None)
-        try:
-            result = svc.import_catalog(data, batch, lambda n, total: bar.update(task, advance=n, total=total),
-                                        actor="cli")
-        except CatalogFileError as e:
-            bar.stop()
-            for p in e.problems:
-                err.print("✗ " + p, style="red", highlight=False, markup=False)  # the file's text is no markup
-            fail(f"{file.name}: {len(e.problems)} 处有误,目录未导入 / nothing applied", 1)
+    result = _import_file(file, db, "导入目录 importing",
+                          lambda svc, data, progress: svc.import_catalog(data, batch, progress, actor="cli"),
+                          CatalogFileError, "目录未导入", 1)
     out.print(f"[green]✓[/green] 目录 {result['rows']} 行:新增 {result['added']},更新 {result['replaced']},"
               f"未变 {result['unchanged']} / added, replaced, unchanged", highlight=False)
 
