@@ -322,3 +322,10 @@ def test_one_batch_sent_at_once_under_several_msgids_is_settled_once(setup) -> N
             for msgid, _ in replies:
                 assert h.reverse("P2", msgid)["infcode"] == 0
     assert balance(api, "P1") == "3000.00"
+
+
+def test_the_x_tif_signature_of_the_worked_example() -> None:
+    from gongji.api.nhsa.auth import tif_signature
+
+    assert tif_signature("1764300000", "example-secret-not-real", "7f3c9a0d2b4e4f61a8c5d9e0b1a2c3d4") == \
+        "4fafa8f456ce372b1d74175c1b547bd9d6efbca086fd0ce51dee7d1424e10e59"
