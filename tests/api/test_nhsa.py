@@ -329,3 +329,43 @@ def test_the_x_tif_signature_of_the_worked_example() -> None:
 
     assert tif_signature("1764300000", "example-secret-not-real", "7f3c9a0d2b4e4f61a8c5d9e0b1a2c3d4") == \
         "4fafa8f456ce372b1d74175c1b547bd9d6efbca086fd0ce51dee7d1424e10e59"
+
+
+class _LosesAnswers:
+    """A network that delivers every request but loses the answer to the infnos named."""
+
+    def __init__(self, inner, lose: set[str]) -> None:
+        self.inner, self.lose = inner, lose
+
+    def handle_request(self, request):
+        import httpx
+
+        response = self.inner.handle_request(request)
+        if json.loads(request.content).get("infno") in self.lose:
+            response.read()
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+@pytest.mark.parametrize("recovery", ["5203", "2601"])
+def test_a_his_recovers_from_a_timed_out_2207(setup, recovery) -> None:
+    import httpx
+
+    api = setup
+    h = his(api)
+    mdtrt_id, data = visit(h)
+    flaky = api.client()
+    flaky._transport = _LosesAnswers(flaky._transport, {"2207"})
+    lossy = his(api, client=flaky)
+    lost = lossy.msgid()
+    with pytest.raises(httpx.ReadTimeout):
+        lossy.settle(data, msgid=lost)
+    assert balance(api, "P1") == "2745.00"  # the platform did settle
+    if recovery == "5203":  # find it by the visit (no setl_id known), then cancel it by its id
+        found = h.query("P2", "", mdtrt_id)["output"]["setlinfo"]
+        assert found["medins_setl_id"] == lost and found["refd_setl_flag"] == "0"
+        assert h.cancel(found["setl_id"], mdtrt_id, "P2")["infcode"] == 0
+    else:  # reverse the message itself
+        assert h.reverse("P2", lost)["infcode"] == 0
+    assert balance(api, "P1") == "3000.00"
+    assert api.service.verify() == []
