@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from gongji.service import security
-from gongji.service.uow import run
-from gongji.store import models as m
 from tests.api.nhsa_his import catalogue, his, visit
 from tests.api.test_nhsa_query import CERT_A, DAY, DRUG, OWN, Site, ok
 from tests.api.test_rest import family
