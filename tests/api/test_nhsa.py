@@ -369,3 +369,23 @@ def test_a_his_recovers_from_a_timed_out_2207(setup, recovery) -> None:
         assert h.reverse("P2", lost)["infcode"] == 0
     assert balance(api, "P1") == "3000.00"
     assert api.service.verify() == []
+
+
+def test_a_rest_key_cannot_claim_a_national_batch(setup) -> None:
+    from tests.api.test_rest import VISIT
+
+    api = setup
+    mdtrt_id, data = visit(his(api))
+    r = api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT},
+                            headers={"Idempotency-Key": f"nhsa:{mdtrt_id}:B1"})
+    assert r.status_code == 422 and "前缀" in r.json()["detail"]
+    assert his(api).settle(data)["warn_msg"] is None  # the batch settles by 2207 as its own
+
+
+def test_a_non_ascii_signature_is_refused_not_a_system_error(setup) -> None:
+    api = setup
+    h = his(api)
+    body = json.dumps(h.envelope("9001", {"signIn": {"opter_no": "1"}})).encode()
+    headers = _tif(h.http.auth.secret, nonce="u-1") | {"x-tif-signature": "签名"}
+    out = _raw(api, body, headers={k: v.encode() for k, v in headers.items()})  # raw UTF-8 bytes on the wire
+    assert out["infcode"] == -1 and "签名校验未通过" in out["err_msg"]

@@ -76,10 +76,10 @@ def test_a_rest_reversal_of_an_nhsa_settlement_leaves_its_fee_lines_consistent(s
     assert cancel_reg["infcode"] == 0, cancel_reg
 
 
-def test_a_2203_on_a_pharmacy_visit_lets_a_2102_retry_settle_the_purchase_twice(engine) -> None:
-    """A pharmacy purchase's visit is an ordinary open visit: 2203 may retype it (med_type 11).
-    ``pharmacy._earlier`` finds an earlier purchase only among visits with med_type 41, so a 2102
-    retried with a new msgid for the same invoice then books the purchase a second time."""
+def test_a_2203_cannot_retype_a_pharmacy_visit_so_a_2102_retry_never_charges_twice(engine) -> None:
+    """A pharmacy purchase's visit was an ordinary open visit: 2203 could retype it (med_type 11),
+    and a 2102 retried with a new msgid for the same invoice then booked the purchase a second
+    time. Now the outpatient transactions refuse a purchase's visit."""
     site = Site(engine)
     shop = site.his["Y1"]
     before = site.balance()
@@ -87,7 +87,8 @@ def test_a_2203_on_a_pharmacy_visit_lets_a_2102_retry_settle_the_purchase_twice(
     info = ok(shop.purchase("2102", "A", "310", [DRUG, OWN], Decimal("55.20"), msgid="Y1REV0001", **buy))["setlinfo"]
     charged = before - site.balance()
     assert charged > 0
-    assert ok(shop.describe(info["mdtrt_id"], "A", "11", f"{DAY} 10:00:00")) == {}
+    retype = shop.describe(info["mdtrt_id"], "A", "11", f"{DAY} 10:00:00")
+    assert retype["infcode"] == -1 and "药店购药" in retype["err_msg"]
     retry = shop.purchase("2102", "A", "310", [DRUG, OWN], Decimal("55.20"), msgid="Y1REV0002", **buy)
     assert before - site.balance() == charged, "the same invoice was charged twice"
     assert retry["infcode"] == -1 or ok(retry)["setlinfo"]["setl_id"] == info["setl_id"]
@@ -139,7 +140,7 @@ def test_a_tif_nonce_is_not_forgotten_while_its_timestamp_is_still_accepted(setu
 
     api = setup
     engine = api.service.engine
-    monkeypatch.setattr(auth, "WINDOW", 900)
+    monkeypatch.setattr(security, "TIF_WINDOW", 900)
     secret = security.institution_secret(engine, "H1")
     t0 = int(time.time())
     ts = str(t0 + 800)  # the HIS's clock runs 800 s ahead: accepted (≤ 900)

@@ -60,6 +60,11 @@ def _classified_preview(uow, ctx, v: VisitRef) -> dict:
     return settlements.preview(uow, ctx, catalog.classify_visit(uow, ctx, v))
 
 
+# settlement keys gongji makes itself: a national-interface batch (nhsa:mdtrt_id:chrg_bchno) and a
+# manual reimbursement's claim; a caller's key may not take one and so claim the batch
+RESERVED_KEYS = ("nhsa:", "manual:")
+
+
 class Service:
     def __init__(self, engine: Engine, registry: Registry | None = None, clock: Clock = china_today):
         self.engine = engine
@@ -142,6 +147,9 @@ class Service:
         commit (``service.group``). With ``by_catalog`` the visit is classified first (a read of its
         own); the idempotency hash is of the classified visit, so the same body sent again, with
         the same catalogue lines in force, is the same request."""
+        if key.startswith(RESERVED_KEYS):
+            raise DomainError("INVALID_INPUT", f"请求号不能以 {'、'.join(RESERVED_KEYS)} 开头:这些前缀留给国家接口与手工报销",
+                              "key")
         if not by_catalog:
             return self.settles.submit((key, v, actor))
         try:

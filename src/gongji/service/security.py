@@ -37,6 +37,13 @@ USERS = {"staff": m.Staff, "person": m.Person, "cashier": m.Cashier}  # login ki
 MAX_FAILURES, LOCK_MINUTES = 5, 15
 SESSION_HOURS = 8
 CLOCK_SKEW = 300  # seconds a signed request may be off
+# the x-tif gateway's window (api.nhsa.auth), in seconds either side of now
+TIF_WINDOW = int(os.environ.get("GONGJI_TIF_WINDOW", "300"))
+
+
+def nonce_expiry(now: int) -> int:
+    """Nonces seen before this are forgotten: no timestamp either scheme accepts is that old."""
+    return now - 2 * max(CLOCK_SKEW, TIF_WINDOW)
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("not a password")  # verified against when the user is unknown: same timing
 T = TypeVar("T")
@@ -344,7 +351,7 @@ def _check_many(engine, reqs: Sequence[tuple]) -> list[str | None]:
                 s.add(m.Nonce(inst_code=code, nonce=nonce, seen_at=at))
                 out.append(None)
         s.flush()
-        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * CLOCK_SKEW))
+        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < nonce_expiry(now)))
         return out
 
     return run(engine, work)  # a racing process's same nonce fails the key: the retry sees it

@@ -12,7 +12,7 @@ import json
 from datetime import date
 from math import gcd
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gongji.calc_format import AMOUNT_FIELDS, output
 from gongji.domain import situation as d
@@ -257,6 +257,8 @@ def reverse(uow: UnitOfWork, ctx: Ctx, setl_id: str, key: str | None = None) -> 
         raise DomainError("ALREADY_REVERSED", f"结算 {row.setl_id} 已冲正", "setl_id")
     _move(uow, ctx.day, row, payers, sign=-1, kind="reverse")
     row.state, row.reversed_on, row.reverse_key = "reversed", ctx.day, key
+    # its national-interface fee lines go with it (they stay with the batch, cancelled)
+    uow.session.execute(update(m.NhsaFeeLine).where(m.NhsaFeeLine.settlement_id == row.id).values(state="cancelled"))
     return reversed_output(row)
 
 

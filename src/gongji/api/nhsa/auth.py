@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import time
 
 from fastapi import Request
@@ -20,9 +19,8 @@ from gongji.service.uow import run
 from gongji.store import models as m
 
 log = logging.getLogger("gongji.nhsa")
-WINDOW = int(os.environ.get("GONGJI_TIF_WINDOW", "300"))  # seconds either side of now
 WHY_ZH = {
-    "BAD_SIGNATURE": "签名校验未通过", "STALE_REQUEST": f"请求时间戳超出允许范围(±{WINDOW} 秒),请校准时钟",
+    "BAD_SIGNATURE": "签名校验未通过", "STALE_REQUEST": "请求时间戳超出允许范围,请校准时钟",
     "REPLAYED_NONCE": "随机数(nonce)已使用过,疑似重放", "INSTITUTION_SUSPENDED": "该定点医药机构已暂停服务",
 }
 
@@ -62,7 +60,7 @@ async def authenticate(request: Request, body: bytes) -> tuple[str | None, str |
 
 def check_tif(engine, paasid: str, timestamp: str, nonce: str, signature: str, now: int) -> tuple[str | None, str | None]:
     """(refusal code or None, institution code). The nonce is kept per (paasid, timestamp, nonce)."""
-    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > WINDOW:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > security.TIF_WINDOW:
         return "STALE_REQUEST", None
     if not nonce or len(nonce) > 128 or not paasid or len(paasid) > 64:
         return "BAD_SIGNATURE", None
@@ -71,7 +69,7 @@ def check_tif(engine, paasid: str, timestamp: str, nonce: str, signature: str, n
     if found is None or not found[1]:
         return "BAD_SIGNATURE", None
     code, secret, suspended = found
-    if not hmac.compare_digest(tif_signature(timestamp, secret, nonce), signature.lower()):
+    if not hmac.compare_digest(tif_signature(timestamp, secret, nonce).encode(), signature.lower().encode()):
         return "BAD_SIGNATURE", None
     if suspended:
         return "INSTITUTION_SUSPENDED", None
@@ -83,7 +81,7 @@ def check_tif(engine, paasid: str, timestamp: str, nonce: str, signature: str, n
             return False
         s.add(m.Nonce(inst_code=code, nonce=key, seen_at=now))
         s.flush()  # a racing same nonce fails the key: the retry finds it
-        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < now - 2 * max(WINDOW, security.CLOCK_SKEW)))
+        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < security.nonce_expiry(now)))
         return True
 
     return (None, code) if run(engine, first_use) else ("REPLAYED_NONCE", None)

@@ -57,12 +57,22 @@ def once(uow, fixmedins: str, msgid: str, infno: str, input_hash: str,
             raise DomainError("IDEMPOTENCY_CONFLICT",
                               f"报文ID {msgid} 已用于另一笔 {row.infno} 交易,内容不同;请使用新的报文ID", "msgid")
         stored = jsontext.loads(row.reply)
-        return Outcome(stored.get("output") or {}, stored.get("warn_msg"), row.settlement_id), False
+        return Outcome(stored.get("output") or {}, _now_undone(s, row, stored.get("warn_msg")), row.settlement_id), False
     out = work()
     s.add(m.NhsaMessage(fixmedins=fixmedins, msgid=msgid, infno=infno, input_hash=input_hash,
                         reply=out.text(), settlement_id=out.settlement_id))
     s.flush()
     return out, True
+
+
+def _now_undone(s, row: m.NhsaMessage, warn: str | None) -> str | None:
+    """The stored warning, and, when the settlement the reply names has been cancelled or
+    reversed since, that: a retry is never told a settlement stands that no longer does."""
+    setl = s.get(m.Settlement, row.settlement_id) if row.settlement_id is not None else None
+    if setl is None or setl.state != "reversed":
+        return warn
+    now = f"结算 {setl.setl_id} 已于 {setl.reversed_on} 撤销(冲正),此应答中的结算已无效"
+    return f"{warn};{now}" if warn else now
 
 
 def find(uow, fixmedins: str, msgid: str) -> m.NhsaMessage | None:

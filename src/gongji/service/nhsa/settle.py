@@ -52,7 +52,7 @@ def key_of(mdtrt_id: str, chrg_bchno: str) -> str:
 def _batch(uow, ctx: Ctx, fixmedins: str, d: f.SettleData, pharmacy: bool = False):
     """The visit, the person and the batch's unsettled lines, checked against the message."""
     s = uow.session
-    v = open_visit(uow, fixmedins, d.mdtrt_id, d.psn_no, "input.data.mdtrt_id")
+    v = open_visit(uow, fixmedins, d.mdtrt_id, d.psn_no, "input.data.mdtrt_id", pharmacy)
     p = s.get_one(m.Person, v.psn_no)
     if d.insutype != p.insutype:
         raise DomainError("INVALID_INPUT", f"险种类型 {d.insutype} 与参保人的险种 {p.insutype} 不符", "input.data.insutype")
@@ -216,6 +216,7 @@ def cancel(uow, ctx: Ctx, fixmedins: str, msgid: str, k: f.SettlementKey, when: 
         right = "药店结算撤销(2103)" if row.med_type == PHARMACY else "门诊结算撤销(2208)"
         raise DomainError("INVALID_INPUT", f"结算 {row.setl_id} 是{'药店购药' if row.med_type == PHARMACY else '门诊'}"
                           f"结算,请以{right}撤销", "input.data.setl_id")
+    row = _locked(uow, row)
     v = _visit_of(uow, row)
     if row.state == "reversed":
         return Outcome(record(uow, ctx, row, v, -1, when, ledger.balance(uow.session, row.psn_no)),
@@ -227,9 +228,15 @@ def cancel(uow, ctx: Ctx, fixmedins: str, msgid: str, k: f.SettlementKey, when: 
 
 
 def _undo(uow, ctx: Ctx, row: m.Settlement, key: str) -> None:
-    settlements.reverse(uow, ctx, row.setl_id, key)
-    for ln in uow.session.scalars(select(m.NhsaFeeLine).where(m.NhsaFeeLine.settlement_id == row.id)):
-        ln.state = "cancelled"
+    settlements.reverse(uow, ctx, row.setl_id, key)  # the fee lines are cancelled with it
+
+
+def _locked(uow, row: m.Settlement) -> m.Settlement:
+    """The settlement re-read under its payers' locks (those ``settlements.reverse`` takes), so a
+    2208 and a 2601 racing see each other's cancellation instead of both trying it."""
+    uow.lock([row.psn_no] + [p.holder for p in row.mulaid])
+    uow.session.refresh(row)
+    return row
 
 
 REVERSIBLE = {"2207": "门诊结算", "2102": "药店结算"}
@@ -252,7 +259,7 @@ def reverse_message(uow, ctx: Ctx, fixmedins: str, msgid: str, r: f.Reversal) ->
         raise DomainError("INVALID_INPUT", f"原报文 {r.omsgid} 是 {original.infno} 交易,不是 {r.oinfno}", "input.data.oinfno")
     if original.settlement_id is None:
         return Outcome({}, f"原报文 {r.omsgid} 未产生结算,无需冲正")
-    row = uow.session.get_one(m.Settlement, original.settlement_id)
+    row = _locked(uow, uow.session.get_one(m.Settlement, original.settlement_id))
     if r.psn_no and row.psn_no != r.psn_no:
         raise DomainError("INVALID_INPUT", "人员编号与原报文不符", "input.data.psn_no")
     if original.reversed_by is None:

@@ -55,10 +55,17 @@ def _visit(uow, fixmedins: str, mdtrt_id: str, psn_no: str, field: str = "mdtrt_
     return v
 
 
-def open_visit(uow, fixmedins: str, mdtrt_id: str, psn_no: str, field: str = "mdtrt_id") -> m.NhsaVisit:
+PHARMACY = "41"  # a purchase's visit, made by 2102 itself: the outpatient transactions leave it alone
+
+
+def open_visit(uow, fixmedins: str, mdtrt_id: str, psn_no: str, field: str = "mdtrt_id",
+               pharmacy: bool = False) -> m.NhsaVisit:
     v = _visit(uow, fixmedins, mdtrt_id, psn_no, field)
     if v.state != "registered":
         raise DomainError("VISIT_CANCELLED", f"就诊 {mdtrt_id} 已撤销挂号", field)
+    if (v.med_type == PHARMACY) != pharmacy:
+        which = "药店购药,请使用 2101/2102/2103" if v.med_type == PHARMACY else "门诊就诊,不是药店购药"
+        raise DomainError("INVALID_INPUT", f"就诊 {mdtrt_id} 是{which}", field)
     return v
 
 
@@ -94,6 +101,8 @@ def _registered(v: m.NhsaVisit) -> dict:
 def cancel_registration(uow, ctx: Ctx, fixmedins: str, k: f.VisitKey) -> Outcome:
     """2202: only a visit with nothing settled; its unsettled lines are withdrawn with it."""
     v = _visit(uow, fixmedins, k.mdtrt_id, k.psn_no, "input.data.mdtrt_id")
+    if v.med_type == PHARMACY:
+        raise DomainError("INVALID_INPUT", f"就诊 {k.mdtrt_id} 是药店购药,请使用 2103 撤销", "input.data.mdtrt_id")
     if v.state == "cancelled":
         return Outcome({}, "该就诊已撤销挂号")
     settled = uow.session.scalar(select(m.NhsaFeeLine.chrg_bchno).where(
@@ -109,6 +118,8 @@ def describe(uow, ctx: Ctx, fixmedins: str, info: f.VisitInfo, diagnoses: list[f
     """2203: the visit type and diagnoses; the main one (排序号 1, or 主诊断标志 1) is what the
     chronic-disease rules read. Sent again, it replaces the earlier one."""
     v = open_visit(uow, fixmedins, info.mdtrt_id, info.psn_no, "input.mdtrtinfo.mdtrt_id")
+    if info.med_type == PHARMACY:
+        raise DomainError("INVALID_INPUT", "医疗类别 41(定点药店购药)请使用药店结算交易 2101/2102", "input.mdtrtinfo.med_type")
     valid = [d for d in diagnoses if d.vali_flag != "0"]
     main = next((d for d in valid if d.maindiag_flag == "1"), None) or \
         next((d for d in valid if d.diag_srt_no.lstrip("0") == "1"), None) or (valid[0] if valid else None)
