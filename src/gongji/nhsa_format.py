@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from gongji.calc_format import InputError
 from gongji.domain.money import MAX_YUAN_DIGITS, Fen
+from gongji.service.clock import CHINA
 
 Lenient = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -65,6 +66,12 @@ def _datetime(v: Any) -> datetime | None:
     t = _text(v)
     if not t:
         return None
+    try:  # an ISO time with a zone (C#'s DateTime.UtcNow writes a Z): converted to China time
+        zoned = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        if zoned.tzinfo is not None:
+            return zoned.astimezone(CHINA).replace(tzinfo=None)
+    except ValueError:
+        pass
     t = t.replace("T", " ")[:19]
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S"):
         try:
@@ -131,8 +138,8 @@ class Envelope(Node):
 
 class SignIn(Node):
     opter_no: Str(20, True)
-    mac: Str(20) = ""
-    ip: Str(20) = ""
+    mac: Str(64) = ""  # C(20) in the spec; an IPv6 address or a long MAC is accepted
+    ip: Str(64) = ""
 
 
 class In9001(Node):
@@ -415,12 +422,16 @@ def read(model: type[Node], doc: Any, where: str = "input") -> Any:
         return model.model_validate(doc)
     except ValidationError as e:
         err = e.errors()[0]
-        loc = ".".join(str(p) for p in (where, *err["loc"]) if not str(p).startswith("function-"))
+        loc = where
+        for p in err["loc"]:
+            if not str(p).startswith("function-"):
+                loc += f"[{p}]" if isinstance(p, int) else f".{p}"
+        text = isinstance(err.get("input"), str) or err["type"].startswith("string_")
         if err["type"] == "missing":
             raise InputError(loc, "必填") from None
-        if err["type"] in ("string_too_short",):
+        if err["type"] in ("string_too_short", "too_short") and text:
             raise InputError(loc, "不能为空") from None
-        if err["type"] in ("string_too_long",):
+        if err["type"] in ("string_too_long", "too_long") and text:
             raise InputError(loc, f"超过最大长度 {err['ctx']['max_length']}") from None
         if err["type"] == "string_pattern_mismatch":
             raise InputError(loc, "格式不对") from None

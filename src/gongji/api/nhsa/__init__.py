@@ -41,6 +41,17 @@ async def by_path(request: Request, infno: str) -> Response:
     return await transact(request, infno)
 
 
+# a HIS configured with a trailing slash: answered, not redirected (a 307 is a network error to it)
+@router.post("/nhsa/", dependencies=[Depends(nhsa_caller)], include_in_schema=False)
+async def by_body_slash(request: Request) -> Response:
+    return await transact(request, None)
+
+
+@router.post("/nhsa/{infno}/", dependencies=[Depends(nhsa_caller)], include_in_schema=False)
+async def by_path_slash(request: Request, infno: str) -> Response:
+    return await transact(request, infno)
+
+
 async def transact(request: Request, path_infno: str | None) -> Response:
     received = now()
     area = ""
@@ -52,7 +63,7 @@ async def transact(request: Request, path_infno: str | None) -> Response:
         if why is not None:
             return respond(envelope(received, area, err=why))
         request.state.principal = Principal("institution", code or "", "institution")
-        doc = decode(body)
+        doc = decode(body, _charset(request.headers.get("content-type", "")))
         if isinstance(doc, dict) and isinstance(doc.get("mdtrtarea_admvs"), str):
             area = doc["mdtrtarea_admvs"]
         env = read(Envelope, doc, "envelope")
@@ -82,6 +93,14 @@ async def transact(request: Request, path_infno: str | None) -> Response:
     except Exception:
         log.exception("nhsa transaction failed")
         return respond(envelope(received, area, err="系统内部错误,本次交易结果不确定:请按原报文ID冲正(2601)或查询(5203)后再办理"))
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset":
+            return value.strip().strip('"')
+    return ""
 
 
 def _input(value: Any) -> dict:

@@ -24,16 +24,21 @@ class WireError(Exception):
     """A body that is no envelope at all; ``str()`` is the Chinese reason."""
 
 
-def decode(body: bytes) -> Any:
+GBK_NAMES = {"gbk", "gb2312", "gb18030", "cp936"}
+
+
+def decode(body: bytes, charset: str = "") -> Any:
+    """The body as JSON: in the charset the Content-Type declares when it is a GBK one, else UTF-8,
+    falling back to GBK (some HIS software writes the Windows code page whatever it declares)."""
     if not body.strip():
         raise WireError("请求体为空,应为 JSON 报文")
     if too_deep(body, MAX_DEPTH):
         raise WireError(f"JSON 嵌套超过 {MAX_DEPTH} 层")
     try:
-        text = body.decode("utf-8-sig")
+        text = body.decode("gb18030") if charset.lower() in GBK_NAMES else body.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
-            text = body.decode("gbk")
+            text = body.decode("gb18030")
         except UnicodeDecodeError:
             raise WireError("报文既不是 UTF-8 也不是 GBK 编码") from None
     if "\x00" in text:

@@ -157,6 +157,9 @@ def upload(uow, ctx: Ctx, fixmedins: str, lines: list[f.FeeLine], when: datetime
     for i, (row, memo) in enumerate(classify(s, ctx, patient, v.id, lines, when, "input.feedetail", belongs)):
         old = existing.get(row.feedetl_sn)
         if old is not None:
+            if old.state == "settled":
+                raise DomainError("INVALID_INPUT", f"明细流水号 {row.feedetl_sn} 属于已结算的收费批次 {old.chrg_bchno},"
+                                  "请为新的明细使用新的明细流水号", f"input.feedetail[{i}].feedetl_sn")
             if (old.chrg_bchno, old.med_list_codg, old.amount) != (row.chrg_bchno, row.med_list_codg, row.amount):
                 raise DomainError("INVALID_INPUT", f"明细流水号 {row.feedetl_sn} 已上传且内容不同;请先撤销(2205)",
                                   f"input.feedetail[{i}].feedetl_sn")
