@@ -87,6 +87,8 @@ ALLOWED = {
     "POST /api/v1/auth/logout": STAFF | {"self", "other"},
     "GET /healthz": EVERYONE,
     "GET /metrics": EVERYONE,
+    "GET /docs": EVERYONE,
+    "GET /favicon.ico": EVERYONE,
     # pages: an anonymous visitor is sent to /login, a wrong role gets a 403 page
     "GET /": EVERYONE,
     "GET /login": EVERYONE,
@@ -169,6 +171,8 @@ def requests(ids: dict) -> dict:
         "POST /api/v1/auth/logout": ("/api/v1/auth/logout", None),
         "GET /healthz": ("/healthz", None),
         "GET /metrics": ("/metrics", None),
+        "GET /docs": ("/docs", None),
+        "GET /favicon.ico": ("/favicon.ico", None),
         "GET /": ("/", None),
         "GET /login": ("/login", None),
         "POST /login": ("/login", None),

@@ -10,8 +10,9 @@ from urllib.parse import quote
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
@@ -73,7 +74,9 @@ class AccessLog:
 
 def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today) -> FastAPI:
     install_record_masking()
-    app = FastAPI(title="gongji 共济", version="0.1.0",
+    # /docs is served below from the vendored Swagger UI (static/swagger-ui): FastAPI's own loads it
+    # from a CDN, blank on the 医保专网 without internet. ReDoc is not vendored, so /redoc is off.
+    app = FastAPI(title="gongji 共济", version="0.1.0", docs_url=None, redoc_url=None,
                   description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。")
     app.state.service = Service(engine, registry, clock)
     app.state.metrics = Metrics()
@@ -131,6 +134,23 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     @app.get("/metrics", tags=["ops"], dependencies=[Depends(allow("anyone"))], response_class=PlainTextResponse)
     def metrics(request: Request) -> PlainTextResponse:
         return PlainTextResponse(request.app.state.metrics.text(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(allow("anyone"))],
+             response_class=HTMLResponse)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/favicon.ico",
+            # no badge fetched from validator.swagger.io (nor the spec's address sent there)
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(allow("anyone"))])
+    def favicon() -> FileResponse:  # browsers ask here whatever the page's <link rel="icon"> says
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     app.add_middleware(BodyLimits)
 
