@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-settle bench-http bench-scale bench-flood check lock clean
+.PHONY: run test pdf-deps bench bench-settle bench-http bench-scale bench-flood check lock clean
 
 # constraints.txt pins every transitive version (regenerate with `make lock` after changing pyproject.toml).
 $(STAMP): pyproject.toml constraints.txt
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Serves the demo on http://127.0.0.1:8000 from ./gongji.db (or $$GONGJI_DB), loading it first
 # when the database is empty.
-run: $(STAMP)
+run: $(STAMP) pdf-deps
 	$(BIN)/gongji policy check
 	$(BIN)/gongji demo
 	$(BIN)/gongji serve
@@ -28,7 +28,24 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-cjk; \
 	 else sudo apt-get install -y -q chromium fonts-noto-cjk; fi
 
-test: $(STAMP) $(CHROMIUM)
+# Installs Debian packages, as root or through sudo (the package lists are refreshed first).
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(1); \
+	 else sudo apt-get update -q && sudo apt-get install -y -q $(1); fi
+
+# The 结算单 PDF (WeasyPrint) needs pango and the Noto CJK fonts, which it embeds.
+NOTO_CJK := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+pdf-deps:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || [ ! -e $(NOTO_CJK) ]; then \
+	 echo "installing pango and fonts-noto-cjk for the 结算单 PDF"; \
+	 $(call APT_INSTALL,libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk); fi
+
+# The statement tests read the PDFs with poppler's pdftotext and pdffonts.
+PDFTOTEXT := /usr/bin/pdftotext
+$(PDFTOTEXT):
+	@echo "installing poppler-utils for the statement tests"
+	@$(call APT_INSTALL,poppler-utils)
+
+test: $(STAMP) $(CHROMIUM) $(PDFTOTEXT) pdf-deps
 	$(BIN)/gongji policy check
 	$(BIN)/pytest
 

@@ -449,6 +449,35 @@ def restore(file: Annotated[Path, typer.Argument(help="backup file to read")], d
     out.print(f"[green]✓[/green] 已恢复并校验通过 restored and verified ← {file}", highlight=False)
 
 
+@app.command()
+def statement(
+    setl_id: Annotated[str, typer.Argument(help="结算流水号 settlement id, e.g. S00000001")],
+    db: DbOption = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="PDF file to write; default SETL_ID.pdf")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="a4, or 241 (241 mm continuous paper)")] = "a4",
+) -> None:
+    """Reprint a 结算单 (marked 补打) as PDF."""
+    from gongji.service import queries as q
+    from gongji.service.facade import Service
+    from gongji.web.documents import PAPERS, settlement_pdf
+
+    if paper not in PAPERS:
+        fail(f"--paper 只能是 a4 或 241,不是 {paper!r}")
+    service = Service(_engine(db))
+    try:
+        s = service.read(q.settlement, setl_id)
+        inst = service.read(q.institution_view, s["fixmedins"])
+        people = service.read(q.statement_people, s)
+    except DomainError as e:
+        fail(e.message, 1)
+    target = out_file or Path(f"{s['setl_id']}.pdf")
+    try:
+        target.write_bytes(settlement_pdf(s, inst, people, paper=paper))  # type: ignore[arg-type]
+    except OSError as e:
+        fail(f"{target}: {e.strerror}", 1)
+    out.print(f"[green]✓[/green] 已补打结算单 {s['setl_id']} → {target}", highlight=False)
+
+
 def _default_db() -> str:
     from gongji.store.db import database_url
 

@@ -91,12 +91,17 @@ def test_a_bill_beyond_the_regions_limits_is_refused_on_every_route(api) -> None
 
 
 def test_the_statement_never_cuts_an_amount_in_two() -> None:
+    """The worked example's explanation on 241 mm paper: every amount whole, in order."""
     import re
 
     from gongji.calc_format import calc
-    from gongji.web.documents import wrap
+    from gongji.domain.labels import plain_explain
+    from tests.pdftools import pdf_text
     doc = json.loads((Path(__file__).resolve().parent.parent / "data" / "bayingolin-worked.json").read_text())
-    for step in calc(doc)["explain"]:
-        chunks = wrap(step, 52)
-        assert all(len(c) <= 52 for c in chunks) and "".join(chunks).replace(" ", "") == step.replace(" ", "")
-        assert re.findall(r"\d+\.\d\d", step) == [f for c in chunks for f in re.findall(r"\d+\.\d\d", c)]
+    out = calc(doc) | {"setl_id": "S00000009", "psn_no": "P2", "setl_date": "2025-01-07", "med_type": "11",
+                       "state": "settled", "reversed_on": None, "items": []}
+    for paper in ("a4", "241"):
+        text = pdf_text(settlement_pdf(out, {"code": "H1", "name": "", "level": 2}, paper=paper))
+        steps = text[text.index("计算过程"):text.index("打印时间")]
+        amounts = [f for step in out["explain"] for f in re.findall(r"\d+\.\d\d", plain_explain(step))]
+        assert re.findall(r"\d+\.\d\d", steps) == amounts and amounts

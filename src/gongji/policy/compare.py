@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from gongji.domain.labels import CATEGORY_ZH
 from gongji.domain.money import Ratio, format_yuan
 from gongji.policy.loader import ParamRecord, RegionPolicy
 from gongji.policy.params import SPEC_BY_NAME, Channel, VisitRuleModel
@@ -20,9 +21,6 @@ ASSUMED = "(假设)"
 RELATION_ZH = {"spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹"}
 MED_TYPE_ZH = {"11": "普通门诊", "14": "慢特病门诊", "41": "药店购药"}
 INSUTYPE_ZH = {"310": "职工", "390": "居民"}
-CATEGORY_ZH = {"public_health": "公共卫生", "fitness": "健身", "cosmetic": "整形美容",
-               "highend_checkup": "高端体检", "non_medical": "非医疗支出", "drug": "药品",
-               "exam": "检查", "treatment": "治疗", "tcm": "中医", "prepregnancy": "孕前检查"}
 
 
 def yuan(fen: int | None) -> str:

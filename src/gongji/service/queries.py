@@ -58,6 +58,15 @@ def find_patient(uow: UnitOfWork, text: str) -> dict:
     return person_view(uow, p.psn_no)
 
 
+def statement_people(uow: UnitOfWork, s: dict) -> dict[str, dict]:
+    """The full names and insurance types of a settlement's patient and paying holders, for the
+    结算单 handed to the patient (names only: no certificate number, phone or balance)."""
+    wanted = {s["psn_no"], *(d["holder"] for d in s["mulaid_detail"])}
+    rows = uow.session.execute(select(m.Person.psn_no, m.Person.name, m.Person.insutype)
+                               .where(m.Person.psn_no.in_(wanted)))
+    return {p: {"name": name, "insutype": insutype} for p, name, insutype in rows}
+
+
 def institution_view(uow: UnitOfWork, code: str) -> dict:
     from gongji.service.common import institution
     i = institution(uow.session, code, "code")

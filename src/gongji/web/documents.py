@@ -1,95 +1,133 @@
-"""Downloads: the 结算单 (settlement statement) as PDF with ReportLab, the records as Excel with
-openpyxl. Chinese in ReportLab's built-in CID font (no font file to ship); amounts in Helvetica,
-so they stay plain text for anyone who reads the PDF by machine. Every spreadsheet cell is text."""
+"""Downloads: the 结算单 (settlement statement) as PDF, the records as Excel with openpyxl. Every
+spreadsheet cell is text.
+
+The statement is HTML and CSS (templates/statement.html) laid out by WeasyPrint. ReportLab was
+used before, but the only CJK fonts here are Noto CJK, whose outlines are CFF (PostScript), and
+ReportLab embeds TrueType outlines only: its built-in STSong-Light is not embedded, so the
+printer's or viewer's substitute draws it, and some glyphs (the minus sign) came out as boxes.
+WeasyPrint finds Noto Sans CJK through fontconfig and embeds the subset of every font it uses,
+and CSS does what a printed form needs: Chinese wraps between characters, numbers, codes and
+dates never wrap, tables size themselves. Its system libraries (pango) and the fonts
+(fonts-noto-cjk) are installed by ``make run`` and ``make test``.
+
+Two papers: A4, and 241 mm continuous paper for dot-matrix printers, whose page is as tall as
+the content (laid out once on a long page to measure, then again at that height)."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable
-from datetime import date
-from typing import BinaryIO
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Literal
 
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 
-from gongji.domain.codes import label
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.labels import (
+    CATEGORY_ZH,
+    INSUTYPE_ZH,
+    LIST_CLASS_ZH,
+    MED_TYPE_ZH,
+    institution_level,
+    plain_explain,
+)
+from gongji.domain.money import Ratio
 from gongji.policy.compare import RELATION_ZH
+from gongji.service.clock import CHINA
 
-CJK = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(CJK))
 FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet would read as the start of a formula
 KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
-STATE_ZH = {"reversed": "已冲正", "pending_approval": "待复核,尚未支付", "rejected": "复核不通过,不予支付"}
+STATE_ZH = {"settled": "已结算", "reversed": "已冲正", "pending_approval": "待复核,尚未支付",
+            "rejected": "复核不通过,不予支付"}
 FIELDS_ZH = (
     ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"), ("preselfpay_amt", "乙类先行自付"),
     ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
     ("acct_pay", "本人个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "现金支付"),
 )
+Paper = Literal["a4", "241"]
+PAPERS = {  # width, margin, font size; 241 mm paper's height is the content's
+    "a4": ("210mm", "12mm 14mm", "10pt"),
+    "241": ("241mm", "8mm 10mm", "10.5pt"),
+}
+UNREGISTERED = "未登记姓名"
+_TOKEN = re.compile(r"([0-9A-Za-z][0-9A-Za-z.,:%/_\-]*)")  # a number, code or date: never cut
+_templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
+_templates.filters["unbroken"] = lambda text: Markup("").join(
+    Markup(f'<span class="n">{escape(part)}</span>') if i % 2 else escape(part)
+    for i, part in enumerate(_TOKEN.split(text)))
 
 
-def settlement_pdf(s: dict, institution: dict) -> bytes:
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4)
-    pdf.setTitle(f"结算单 {s['setl_id']}")
-    width, height = A4
-    y = height - 20 * mm
+def settlement_pdf(s: dict, institution: dict, people: Mapping[str, dict] | None = None, *,
+                   paper: Paper = "a4", first: bool = False, printed_at: datetime | None = None) -> bytes:
+    """The 结算单 of settlement ``s`` (as ``queries.settlement`` gives it) at ``institution``.
+    ``people`` gives the patient's and the paying holders' ``name`` and ``insutype`` by 个人编号;
+    the amounts each holder paid are shown, never a balance. Marked 补打 unless ``first``."""
+    from weasyprint import HTML
 
-    def line(text: str, amount: str | None = None, size: int = 10, gap: float = 6.5) -> None:
-        nonlocal y
-        if y < 20 * mm:
-            pdf.showPage()
-            y = height - 20 * mm
-        pdf.setFont(CJK, size)
-        pdf.drawString(20 * mm, y, text)
-        if amount is not None:
-            pdf.setFont("Helvetica", size)
-            pdf.drawRightString(width - 20 * mm, y, amount)
-        y -= gap * mm
+    people = people or {}
+    patient = people.get(s["psn_no"], {})
+    names = {p: v.get("name") or "" for p, v in people.items()}
+    pharmacy = institution.get("kind") == "pharmacy"
+    insutype = INSUTYPE_ZH.get(patient.get("insutype", ""))
+    items = [{"code": it["code"], "name": it["name"] or it["code"],
+              "category": CATEGORY_ZH.get(it["category"], it["category"]),
+              "list_class": LIST_CLASS_ZH.get(it["list_class"], it["list_class"]),
+              "share": _share(it), "amount": it["amount"],
+              "over": it["overlmt_amt"] if it.get("overlmt_amt", "0.00") != "0.00" else ""}
+             for it in s["items"]]
+    context = {
+        "s": s, "institution": institution, "items": items,
+        "title": f"{insutype or '医保'}门诊结算单(家庭共济)", "insutype": insutype or "—",
+        "level": institution_level(institution["level"], institution.get("kind")),
+        "med_type": MED_TYPE_ZH.get(s.get("med_type", ""), s.get("med_type") or "—"),
+        "patient_name": patient.get("name") or UNREGISTERED,
+        "state": STATE_ZH.get(s["state"], s["state"]),
+        "reversed": s["state"] == "reversed", "reprint": not first,
+        "over": any(it["over"] for it in items),
+        "amounts": [(text, s[key]) for key, text in FIELDS_ZH],
+        "mulaid": [{"name": names.get(d["holder"]) or UNREGISTERED, "psn_no": d["holder"], "amount": d["amount"]}
+                   for d in s["mulaid_detail"]],
+        "notes": "、".join(CODE_ZH.get(c, c) for c in s["codes"]),
+        "steps": [plain_explain(step, names, pharmacy) for step in s["explain"]],
+        "printed_at": (printed_at or datetime.now(CHINA)).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    template = _templates.get_template("statement.html")
+    width, margin, font = PAPERS[paper]
 
-    line("职工医保门诊结算单(家庭共济)", size=15, gap=9)
-    pdf.setFont("Helvetica", 10)
-    pdf.drawString(20 * mm, y, f"setl_id {s['setl_id']}   date {s['setl_date']}   psn_no {s['psn_no']}")
-    y -= 6.5 * mm
-    line(f"定点机构:{institution['name'] or institution['code']}({institution['code']},{institution['level']}级)"
-         f"   状态:{STATE_ZH.get(s['state'], '已结算')}")
-    y -= 2 * mm
-    line("费用明细", size=12, gap=7)
-    for it in s["items"]:
-        line(f"  {it['name'] or it['code']}  {it['list_class']}类  {it['category']}", it["amount"])
-    y -= 2 * mm
-    line("结算金额", size=12, gap=7)
-    for key, text in FIELDS_ZH:
-        line(f"  {text}", s[key])
-    for d in s["mulaid_detail"]:
-        line(f"    其中 {d['holder']} 的个人账户共济支付", d["amount"])
-    if s["codes"]:
-        line("  说明:" + "、".join(label(c) for c in s["codes"]))
-    y -= 2 * mm
-    line("计算过程(所用政策参数见括号)", size=12, gap=7)
-    for step in s["explain"]:
-        for chunk in wrap(step, 52):
-            line("  " + chunk)
-    pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+    def render(height: str):
+        html = template.render(context, page={"width": width, "height": height, "margin": margin, "font": font})
+        return HTML(string=html, url_fetcher=_nothing).render()
+
+    if paper == "a4":
+        return render("297mm").write_pdf()
+    tall = render("3000mm")
+    if len(tall.pages) > 1:
+        return tall.write_pdf()
+    end_px = tall.pages[0].anchors["end"][3]  # (x1, y1, x2, y2) in CSS px
+    bottom = float(margin.split()[0].removesuffix("mm"))
+    return render(f"{end_px * 25.4 / 96 + bottom + 2:.1f}mm").write_pdf()
 
 
-def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width`` characters, broken after a separator where one is near, so no
-    amount is cut in two on the printed statement."""
-    out = []
-    while len(text) > width:
-        cut = max(text.rfind(sep, 0, width) for sep in ";、,)→ ") + 1
-        cut = cut if cut > width // 2 else width
-        out.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return out + [text] if text else out
+def _share(item: dict) -> str:
+    """What part of the line the patient pays before the fund: 甲类 0%, 乙类 its share, 丙类 100%."""
+    if item["list_class"] == "C":
+        return "100%"
+    if item["list_class"] != "B":
+        return "0%"
+    text = str(item.get("selfpay_prop") or "0")
+    if "/" in text:
+        num, den = text.split("/")
+        return Ratio(int(num), int(den)).percent()
+    return Ratio.parse(text).percent()
+
+
+def _nothing(url: str, *args, **kw):
+    raise ValueError(f"the statement loads nothing from outside: {url}")
 
 
 def records_xlsx(out: BinaryIO, person: str, transactions: Iterable[dict], bindings: Iterable[dict],

@@ -260,10 +260,14 @@ def _all_bindings(uow, today: date, psn_no: str):
 
 
 @router.get("/statements/{setl_id}.pdf")
-def statement(request: Request, setl_id: str, who: Principal = Depends(page("person", "staff", "institution"))):
+def statement(request: Request, setl_id: str, who: Principal = Depends(page("person", "staff", "institution")),
+              paper: documents.Paper = "a4", first: bool = False):
+    """The 结算单; marked 补打 unless ``?first=1`` (the cashier's link right after settling)."""
     s = party_settlement(request, who, setl_id)
     inst = svc(request).read(q.institution_view, s["fixmedins"])
-    return Response(documents.settlement_pdf(s, inst), media_type="application/pdf",
+    people = svc(request).read(q.statement_people, s)
+    pdf = documents.settlement_pdf(s, inst, people, paper=paper, first=first)
+    return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{s["setl_id"]}.pdf"'})
 
 
