@@ -99,9 +99,12 @@ def test_policy_comparison_shows_sources_and_badges(site, browser, shot) -> None
 
 def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, tmp_path) -> None:
     import io
+    from datetime import datetime
 
     import openpyxl
     from pypdf import PdfReader
+
+    from gongji.web import documents
 
     family(site)
     s = site.service
@@ -155,8 +158,8 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     book = openpyxl.load_workbook(tmp_path / "records.xlsx")
     sheet = book["收支明细"]
     cells = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
-    assert ["2025-01-02", "医疗费用支付", "-255.00", "S00000001"] in cells
-    assert book["共济授权记录"]["D2"].value == "已生效"
+    assert [datetime(2025, 1, 2), "医疗费用支付", -255, documents.UNREGISTERED, "P2", "S00000001"] in cells
+    assert book["共济授权记录"]["F2"].value == "已生效"
     fam.select_option("#person", "P1")
     fam.click("text=筛选")
     assert fam.locator("tr", has_text="S00000001").count() == 0  # only bills of P1 now

@@ -3,7 +3,7 @@ authorisation records, account transactions, settlements. Reads only; paged wher
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -65,6 +65,12 @@ def statement_people(uow: UnitOfWork, s: dict) -> dict[str, dict]:
     rows = uow.session.execute(select(m.Person.psn_no, m.Person.name, m.Person.insutype)
                                .where(m.Person.psn_no.in_(wanted)))
     return {p: {"name": name, "insutype": insutype} for p, name, insutype in rows}
+
+
+def names_of(uow: UnitOfWork, psn_nos: Iterable[str]) -> dict[str, str | None]:
+    """Full names by 个人编号, for a family's own records (their export names whose bill each was)."""
+    rows = uow.session.execute(select(m.Person.psn_no, m.Person.name).where(m.Person.psn_no.in_(set(psn_nos))))
+    return {p: name for p, name in rows}
 
 
 def institution_view(uow: UnitOfWork, code: str) -> dict:

@@ -1,5 +1,5 @@
-"""Downloads: the 结算单 (settlement statement) as PDF, the records as Excel with openpyxl. Every
-spreadsheet cell is text.
+"""Downloads: the 结算单 (settlement statement) as PDF, the records as Excel with openpyxl
+(amounts numbers, dates dates, every other cell text and never a formula).
 
 The statement is HTML and CSS (templates/statement.html) laid out by WeasyPrint. ReportLab was
 used before, but the only CJK fonts here are Noto CJK, whose outlines are CFF (PostScript), and
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -26,6 +27,7 @@ from markupsafe import Markup, escape
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.labels import (
@@ -36,7 +38,7 @@ from gongji.domain.labels import (
     institution_level,
     plain_explain,
 )
-from gongji.domain.money import Ratio
+from gongji.domain.money import Ratio, parse_yuan, yuan_decimal
 from gongji.policy.compare import RELATION_ZH
 from gongji.service.clock import CHINA
 
@@ -131,34 +133,73 @@ def _nothing(url: str, *args, **kw):
 
 
 def records_xlsx(out: BinaryIO, person: str, transactions: Iterable[dict], bindings: Iterable[dict],
-                 frm: date | None, to: date | None) -> None:
-    """Every record into ``out``, row by row (a write-only workbook keeps no sheet in memory)."""
+                 frm: date | None, to: date | None, *, patient: str | None = None,
+                 names: Mapping[str, str | None] | None = None) -> None:
+    """Every record into ``out``, row by row (a write-only workbook keeps no sheet in memory).
+
+    Amounts are numbers (``0.00``, exact from fen, so a sum adds up), dates are dates
+    (``yyyy-mm-dd``), words are Chinese; whose bill a payment was is named with its 个人编号 (from
+    ``names``, the family's full names by 个人编号); the title row says the filter. Text cells never
+    become a formula."""
+    names = names or {}
     wb = Workbook(write_only=True)
     ws, auth = wb.create_sheet("收支明细"), wb.create_sheet("共济授权记录")
-    for sheet in (ws, auth):
-        for letter in "ABCDEFGH":
-            sheet.column_dimensions[letter].width = 16
-    period = f"{frm or '最早'} 至 {to or '今日'}"
-    ws.append(_cells(ws, [f"个人账户收支明细 · {person} · {period}"], Font(bold=True, size=13)))
-    ws.append(_cells(ws, ["日期", "事项", "金额(元)", "结算号"], Font(bold=True)))
+    for sheet, widths in ((ws, (12, 14, 12, 14, 16, 16)), (auth, (14, 16, 14, 16, 10, 18, 12, 12, 12, 12))):
+        for i, width in enumerate(widths):
+            sheet.column_dimensions[get_column_letter(i + 1)].width = width
+    period = f"{frm.isoformat() if frm else '最早'} 至 {to.isoformat() if to else '今日'}"
+    title = f"个人账户收支明细 {period},账户人:{_who(person, names)},就诊人:{_who(patient, names) if patient else '全部'}"
+    ws.append(_cells(ws, [title], Font(bold=True, size=13)))
+    ws.append(_cells(ws, ["日期", "事项", "金额(元)", "就诊人", "就诊人个人编号", "结算流水号"], Font(bold=True)))
     for t in transactions:
-        ws.append(_cells(ws, [t["on"], KIND_ZH.get(t["kind"], t["kind"]), t["amount"], t["setl_id"] or ""]))
-    auth.append(_cells(auth, ["主账户人", "被绑定人", "关系", "状态", "申请日", "生效日", "解绑申请日", "终止日"],
-                       Font(bold=True)))
+        who = t.get("patient")
+        ws.append(_cells(ws, [_day(t["on"]), KIND_ZH.get(t["kind"], t["kind"]), _yuan(t["amount"]),
+                              _name(who, names) if who else "", who or "", t["setl_id"] or ""]))
+    auth.append(_cells(auth, ["主账户人", "主账户人个人编号", "被绑定人", "被绑定人个人编号", "关系", "状态",
+                              "申请日", "生效日", "解绑申请日", "终止日"], Font(bold=True)))
     for b in bindings:
-        auth.append(_cells(auth, [b["holder"], b["beneficiary"], RELATION_ZH.get(b["relation"], b["relation"]), b["state_zh"], b["applied_on"],
-                                  b["approved_on"] or "", b["unbind_requested_on"] or "", b["ended_on"] or ""]))
+        auth.append(_cells(auth, [_name(b["holder"], names), b["holder"], _name(b["beneficiary"], names),
+                                  b["beneficiary"], RELATION_ZH.get(b["relation"], b["relation"]), b["state_zh"],
+                                  *(_day(b[k]) for k in ("applied_on", "approved_on", "unbind_requested_on",
+                                                        "ended_on"))]))
     wb.save(out)
 
 
-def _cells(sheet, values: list[str], font: Font | None = None) -> list[WriteOnlyCell]:
-    """Every value as text, never a formula: ``=1+1`` in a name or number stays those characters
-    (and is marked quoted, so editing the cell in Excel does not make it one either)."""
+def _name(psn_no: str, names: Mapping[str, str | None]) -> str:
+    return names.get(psn_no) or UNREGISTERED
+
+
+def _who(psn_no: str, names: Mapping[str, str | None]) -> str:
+    return f"{_name(psn_no, names)}({psn_no})"
+
+
+def _day(text: str | date | None) -> date | None:
+    return date.fromisoformat(text) if isinstance(text, str) else text
+
+
+def _yuan(text: str) -> Decimal:
+    """``"-255.00"`` → ``Decimal("-255.00")``, by way of integer fen: exact, never a float sum."""
+    fen = -parse_yuan(text[1:]) if text.startswith("-") else parse_yuan(text)
+    return yuan_decimal(fen)
+
+
+Cell = str | Decimal | date | None
+
+
+def _cells(sheet, values: list[Cell], font: Font | None = None) -> list[WriteOnlyCell]:
+    """Amounts as numbers (``0.00``) and dates as dates (``yyyy-mm-dd``); everything else as text,
+    never a formula: ``=1+1`` in a name or code stays those characters (and is marked quoted, so
+    editing the cell in Excel does not make it one either)."""
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        cell.quotePrefix = value.startswith(FORMULA_START)
+        if isinstance(value, Decimal):
+            cell.number_format = "0.00"
+        elif isinstance(value, date):
+            cell.number_format = "yyyy-mm-dd"
+        elif value is not None:
+            cell.data_type = "s"
+            cell.quotePrefix = value.startswith(FORMULA_START)
         if font is not None:
             cell.font = font
         cells.append(cell)

@@ -236,9 +236,14 @@ def portal_records(request: Request, who: Principal = Depends(page("person"))):
     today = s.clock()
 
     def write(uow) -> None:
+        bindings = list(_all_bindings(uow, today, who.id))  # a family's few, read before the rows stream
+        family = {who.id, *(b["holder"] for b in bindings), *(b["beneficiary"] for b in bindings)}
+        if patient:
+            family.add(patient)
+        names = q.names_of(uow, family)
         with open(path, "wb") as out:  # a retried read starts the file afresh
             documents.records_xlsx(out, who.id, q.all_transactions(uow, who.id, frm, to, patient),
-                                   _all_bindings(uow, today, who.id), frm, to)
+                                   bindings, frm, to, patient=patient, names=names)
 
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
