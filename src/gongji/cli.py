@@ -518,10 +518,30 @@ def demo(
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
     out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员(全国)demo-clerk、demo-supervisor、"
               f"demo-auditor、demo-admin;各州市经办 demo-clerk-652800、demo-clerk-532600、demo-clerk-370300、"
-              f"demo-clerk-532800;参保人 {counts['demo_holder']};收费员 demo-cashier({counts['demo_cashier_at']})",
-              highlight=False)
+              f"demo-clerk-532800;{_person_logins(counts['demo_persons'])};"
+              f"收费员 demo-cashier({counts['demo_cashier_at']})", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def _person_logins(logins: list[dict]) -> str:
+    """参保人(主账户)65280001 吴子涵;被绑定人 65280002 王芳(配偶)、…: the portal logins, each
+    个人编号 with the full name; a member of another family also names its holder."""
+    from gongji.policy.compare import RELATION_ZH
+
+    holders = [p for p in logins if p["holder"] is None]
+    first = holders[0]["psn_no"] if holders else None
+    parts = ["参保人(主账户)" + "、".join(f"{p['psn_no']} {p['name']}" for p in holders)] if holders else []
+    members = []
+    for p in logins:
+        if p["holder"] is None:
+            continue
+        relation = RELATION_ZH.get(p["relation"], p["relation"])
+        of = "" if p["holder"] == first else f",主账户 {p['holder']}"
+        members.append(f"{p['psn_no']} {p['name']}({relation}{of})")
+    if members:
+        parts.append("被绑定人 " + "、".join(members))
+    return ";".join(parts)
 
 
 def _bulk(engine, persons: int, settlements: int, today) -> None:

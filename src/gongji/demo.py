@@ -13,6 +13,7 @@ from stdnum.cn import ric
 
 from gongji.domain.errors import DomainError
 from gongji.service import commands as c
+from gongji.service import queries as q
 from gongji.service import security
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service
@@ -116,11 +117,29 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
         svc.secure(security.add_staff, f"demo-{role}", role, password=DEMO_PASSWORD)  # the whole country
     for region in REGIONS:  # a clerk of each prefecture's agency: its persons only
         svc.secure(security.add_staff, f"demo-clerk-{region.code}", "clerk", region.code[:4], password=DEMO_PASSWORD)
-    svc.secure(security.set_person_password, families[0]["holder"], password=DEMO_PASSWORD)
     counts["demo_holder"] = families[0]["holder"]
+    counts["demo_persons"] = _person_logins(svc, families)
     counts["demo_cashier_at"] = insts["652800"][1]  # the level-2 hospital of Bayingolin
     svc.secure(security.add_cashier, "demo-cashier", counts["demo_cashier_at"], password=DEMO_PASSWORD)
     return counts
+
+
+DEMO_BENEFICIARIES = ((0, 2), (5, 1))  # (family, how many of its bound members): 巴州's first, 文山's first
+
+
+def _person_logins(svc: Service, families: list[dict]) -> list[dict]:
+    """Portal logins: the first family's holder, and bound members (spouse, a resident child) of
+    the first families of 巴州 and 文山. Each with the full name the demo holds, for the summary."""
+    chosen = [(families[0]["holder"], None, None)]
+    for f, n in DEMO_BENEFICIARIES:
+        fam = families[f]
+        chosen += [(no, fam["relations"][no], fam["holder"]) for no in fam["members"][:n]]
+    logins = []
+    for no, relation, holder in chosen:
+        svc.secure(security.set_person_password, no, password=DEMO_PASSWORD)
+        name = svc.read(q.person_view, no, unmasked=True)["name"]
+        logins.append({"psn_no": no, "name": name, "relation": relation, "holder": holder})
+    return logins
 
 
 def _person(svc: Service, rng: random.Random, region: Region, no: str, insutype: str,
@@ -156,7 +175,8 @@ def _family(svc: Service, rng: random.Random, region: Region, f: int, counts: di
             pass
     counts["persons"] += 1 + len(members)
     counts["families"] += 1
-    return {"region": region.code, "holder": holder, "members": bound}
+    return {"region": region.code, "holder": holder, "members": bound,
+            "relations": {no: relation for no, _, relation, _ in members}}
 
 
 def _visit(svc: Service, rng: random.Random, fam: dict, insts: list[str], day: date, counts: dict) -> None:
