@@ -89,9 +89,9 @@ def test_policy_comparison_shows_sources_and_badges(site, browser, shot) -> None
     head = page.inner_text("thead")
     for name in ("巴音郭楞", "文山", "淄博", "西双版纳"):
         assert name in head
-    limit_row = page.locator("tr", has_text="年度限额")
+    limit_row = page.locator("tr", has=page.get_by_role("rowheader", name="年度限额", exact=True))
     assert "2000" in limit_row.inner_text() and "未公布" in limit_row.inner_text()
-    source = limit_row.locator("span[title]").first.get_attribute("title")
+    source = limit_row.locator("details.src .source").first.text_content()
     assert "“" in source  # the seed's own sentence
     assert page.locator(".badge.warn", has_text="假设").count() > 0
     shot(page, "policies")
