@@ -74,3 +74,10 @@ def visit(h: NhsaClient, psn_no: str = "P2", insutype: str = "390", med_type: st
     assert up["infcode"] == 0, up
     total = sum(Decimal(str(ln["det_item_fee_sumamt"])) for ln in lines)
     return mdtrt_id, h.settle_data(mdtrt_id, psn_no, "", med_type, total, batch, insutype)
+
+
+def balance(api, psn_no: str) -> str:
+    """A person's balance as staff read it over REST."""
+    r = api.supervisor.get(f"/api/v1/accounts/{psn_no}")
+    assert r.status_code == 200, r.text
+    return r.json()["balance"]

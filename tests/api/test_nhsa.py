@@ -14,8 +14,7 @@ import pytest
 from gongji.service.nhsa.records import MUTUAL_AID
 from gongji.service.uow import run
 from gongji.store import models as m
-from tests.api.nhsa_his import BEGIN, WORKED_LINES, catalogue, his, visit
-from tests.api.test_rest import family, ok
+from tests.api.nhsa_his import BEGIN, WORKED_LINES, balance, his, visit
 
 SETLINFO = ("mdtrt_id setl_id psn_no psn_name psn_cert_type certno gend naty brdy age insutype psn_type cvlserv_flag "
             "setl_time mdtrt_cert_type med_type medfee_sumamt fulamt_ownpay_amt overlmt_selfpay preselfpay_amt "
@@ -25,17 +24,6 @@ SETLINFO = ("mdtrt_id setl_id psn_no psn_name psn_cert_type certno gend naty brd
 ENVELOPE_KEYS = {"infcode", "inf_refmsgid", "refmsg_time", "respond_time", "err_msg", "warn_msg", "output", "cainfo",
                  "signtype", "enctype"}
 D = Decimal
-
-
-def balance(api, psn_no: str) -> str:
-    return ok(api.supervisor.get(f"/api/v1/accounts/{psn_no}"))["balance"]
-
-
-@pytest.fixture
-def setup(api):
-    family(api)
-    catalogue(api.service.engine)
-    return api
 
 
 def test_a_whole_visit_settles_once_and_cancels(setup) -> None:

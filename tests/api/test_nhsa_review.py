@@ -12,21 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from gongji.service import security
-from tests.api.nhsa_his import catalogue, his, visit
+from tests.api.nhsa_his import balance, his, visit
 from tests.api.test_nhsa_query import CERT_A, DAY, DRUG, OWN, Site, ok
-from tests.api.test_rest import family
-from tests.api.test_rest import ok as rest_ok
-
-
-def balance(api, psn_no: str) -> str:
-    return rest_ok(api.supervisor.get(f"/api/v1/accounts/{psn_no}"))["balance"]
-
-
-@pytest.fixture
-def setup(api):
-    family(api)
-    catalogue(api.service.engine)
-    return api
 
 
 def test_a_2207_resent_after_its_2601_is_not_answered_as_settled(setup) -> None:

@@ -160,11 +160,15 @@ def record(uow, ctx: Ctx, row: m.Settlement, v: m.NhsaVisit | None, sign: int = 
         r, p=p, visit=v, med_type=v.med_type if v and v.med_type else row.med_type, mdtrt_id=row.mdtrt_id,
         setl_id=row.setl_id, setl_time=when or row.setl_time or datetime.combine(row.setl_date, datetime.min.time()),
         medins_setl_id=row.medins_setl_id or row.idem_key[:30],
-        balc=row.balc if balc is None and row.balc is not None else (balc if balc is not None else ledger.balance(s, p.psn_no)),
+        balc=_first_known(balc, row.balc) if (balc, row.balc) != (None, None) else ledger.balance(s, p.psn_no),
         pool_ratio=_pool_ratio(ctx, row.region, row.setl_date, p.insutype, inst.level), day=row.setl_date,
         clr_type="41" if row.med_type == PHARMACY else "11", sign=sign)
     return {"setlinfo": info, "setldetail": records.setldetail(r, p.insutype, sign),
             "exp_content": records.extension(r, detail)}
+
+
+def _first_known(*values):
+    return next(v for v in values if v is not None)
 
 
 class _Amounts:

@@ -4,7 +4,7 @@ diagnoses (2203), fee lines classified by the catalogue (2204) and withdrawn (22
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -259,7 +259,3 @@ def _withdraw(uow, v: m.NhsaVisit, batch: str | None) -> int:
     for row in rows:
         row.state = "withdrawn"
     return len(rows)
-
-
-def today_text(day: date) -> str:
-    return day.isoformat()
