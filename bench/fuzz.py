@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bench.world import World
-from gongji.api.auth import api_routes, rules_of
+from gongji.gate.auth import api_routes, rules_of
 from gongji.service import commands as c
 from gongji.store.db import make_engine, migrate
 

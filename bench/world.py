@@ -8,7 +8,7 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from gongji.api.app import create_app
+from gongji.app import create_app
 from gongji.client import InstitutionAuth
 from gongji.service import security
 from gongji.service.clock import FixedClock

@@ -592,12 +592,12 @@ def serve(
               f"  健康检查 health     {base}/healthz\n  监控指标 metrics    {base}/metrics\n"
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
     if workers == 1:
-        from gongji.api.app import create_app
+        from gongji.app import create_app
         uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
         return
     engine.dispose()
     os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
-    uvicorn.run("gongji.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
+    uvicorn.run("gongji.app:from_environment", factory=True, workers=workers, host=host, port=port,
                 log_level="warning", log_config=UVICORN_LOGGING)  # every line through the masking
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from gongji.api.auth import api_routes, rules_of
+from gongji.gate.auth import api_routes, rules_of
 from tests.api.test_four_eyes import big_claim
 from tests.api.test_rest import VISIT, family, ok
 

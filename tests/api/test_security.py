@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from sqlalchemy import event, func, select
 
-from gongji.api import login as login_api
 from gongji.client import signed_headers
+from gongji.gate import login as login_api
 from gongji.service import security
 from gongji.service.uow import run
 from gongji.store.models import Base

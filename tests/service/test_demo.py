@@ -76,7 +76,7 @@ def test_demo_summary_lists_the_beneficiary_logins_with_their_names(engine, monk
 def test_a_demo_beneficiary_logs_in_and_sees_their_own_records(engine) -> None:
     from fastapi.testclient import TestClient
 
-    from gongji.api.app import create_app
+    from gongji.app import create_app
     from gongji.demo import DEMO_PASSWORD
 
     svc, clock, counts = _demo(engine, days=60)

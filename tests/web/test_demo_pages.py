@@ -8,7 +8,7 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from gongji.api.app import create_app
+from gongji.app import create_app
 from gongji.demo import DEMO_PASSWORD, load
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from bench.world import World
-from gongji.api.auth import api_routes, rules_of
+from gongji.gate.auth import api_routes, rules_of
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import security

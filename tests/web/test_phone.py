@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from gongji.api.app import create_app
+from gongji.app import create_app
 from gongji.demo import DEMO_PASSWORD, load
 from gongji.service.clock import FixedClock
 from gongji.service.facade import Service

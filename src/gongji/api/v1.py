@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from pydantic import BaseModel, ConfigDict
 
-from gongji.api.auth import Principal, allow, forbid
 from gongji.calc_format import calc
-from gongji.domain.errors import DomainError
+from gongji.gate.auth import Principal, allow, forbid
+from gongji.gate.params import BindingId, IdempotencyKey, Limit, Offset
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope
@@ -35,23 +35,11 @@ def svc(request: Request) -> Service:
     return request.app.state.service
 
 
-def area(request: Request, who: Principal, check, *args) -> None:
-    """A staff member of an area may read and act only within it: ``check`` is one of
-    ``service.scope``'s (it raises); national staff, persons and institutions pass here."""
-    if who.kind == "staff" and who.area != scope.NATIONAL:
-        svc(request).read(check, who.area, *args)
-
-
 def area_of_new(who: Principal, admdvs: str, what: str) -> None:
     if who.kind == "staff" and not scope.in_area(who.area, admdvs):
         raise scope.OutOfArea(what)
 
 
-BindingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Limit = Annotated[int, Query(ge=1, le=q.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
-# what a settlement request number may be: the REST header and the cashier's form alike
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 IdemKey = Annotated[IdempotencyKey, Header(alias="Idempotency-Key")]
 
 
@@ -69,7 +57,7 @@ def register_person(request: Request, body: c.RegisterPerson,
 @router.get("/persons/{psn_no}", tags=["persons"])
 def get_person(request: Request, psn_no: str, who: Principal = STAFF_OR_SELF) -> dict:
     """参保人信息:本人与经办人员可见完整身份证号、姓名、电话。"""
-    area(request, who, scope.see_person, psn_no)
+    scope.guard(svc(request), who, scope.see_person, psn_no)
     return svc(request).read(q.person_view, psn_no, unmasked=True)
 
 
@@ -78,7 +66,7 @@ def change_status(request: Request, psn_no: str,
                   status: Annotated[Literal["active", "transferred", "interrupted", "deceased"], Body(embed=True)],
                   who: Principal = SUPERVISOR) -> dict:
     """参保状态变更:转移、中断终止其作为主账户人的绑定;身故终止全部绑定并清零当年剩余额度。"""
-    area(request, who, scope.act_on, [psn_no])
+    scope.guard(svc(request), who, scope.act_on, [psn_no])
     return svc(request).change_status(c.StatusChange(psn_no=psn_no, status=status), actor=who.actor)
 
 
@@ -86,7 +74,7 @@ def change_status(request: Request, psn_no: str,
 def reset_password(request: Request, psn_no: str, who: Principal = CLERK) -> dict:
     """经办窗口为参保人设置门户初始密码(仅显示一次)。"""
     from gongji.service.security import set_person_password
-    area(request, who, scope.act_on, [psn_no])
+    scope.guard(svc(request), who, scope.act_on, [psn_no])
     return {"psn_no": psn_no, "password": svc(request).secure(set_person_password, psn_no, actor=who.actor)}
 
 
@@ -103,7 +91,7 @@ def register_institution(request: Request, body: c.RegisterInstitution, who: Pri
 @router.post("/institutions/{code}/rotate-secret", tags=["institutions"])
 def rotate_secret(request: Request, code: str, who: Principal = ADMIN) -> dict:
     from gongji.service.security import new_institution_secret
-    area(request, who, scope.act_on_institution, code)
+    scope.guard(svc(request), who, scope.act_on_institution, code)
     return {"code": code, "secret": svc(request).secure(new_institution_secret, code, actor=who.actor)}
 
 
@@ -111,7 +99,7 @@ def rotate_secret(request: Request, code: str, who: Principal = ADMIN) -> dict:
 def suspend(request: Request, code: str, suspended: Annotated[bool, Body(embed=True)],
             who: Principal = ADMIN) -> dict:
     from gongji.service.security import set_suspended
-    area(request, who, scope.act_on_institution, code)
+    scope.guard(svc(request), who, scope.act_on_institution, code)
     svc(request).secure(set_suspended, code, suspended, actor=who.actor)
     return {"code": code, "suspended": suspended}
 
@@ -150,7 +138,7 @@ def audit_log(request: Request, limit: Limit = 50, offset: Offset = 0,
 @router.post("/bindings", status_code=201, tags=["bindings"])
 def apply(request: Request, body: c.Apply, who: Principal = CLERK_OR_PERSON) -> dict:
     """申请绑定(主账户人在线申请,或经办窗口代办);结果含审核期限 review_due。"""
-    area(request, who, scope.act_on, [body.holder, body.beneficiary], "申请的双方")
+    scope.guard(svc(request), who, scope.act_on, [body.holder, body.beneficiary], "申请的双方")
     return svc(request).apply(body, actor=who.actor, by_person=_person(who))
 
 
@@ -178,21 +166,21 @@ def _person(who: Principal) -> str | None:
 @router.post("/bindings/{binding_id}/review", tags=["bindings"])
 def review(request: Request, binding_id: BindingId, body: c.Decision, who: Principal = CLERK) -> dict:
     """审核该编号的申请:通过即时生效;驳回写明原因。"""
-    area(request, who, scope.act_on_binding, binding_id)
+    scope.guard(svc(request), who, scope.act_on_binding, binding_id)
     return svc(request).review(c.Review(binding_id=binding_id, **body.model_dump()), actor=who.actor)
 
 
 @router.post("/bindings/{binding_id}/withdraw", tags=["bindings"])
 def withdraw(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
     """撤回该编号的待审核申请(参保人:限主账户人本人)。"""
-    area(request, who, scope.act_on_binding, binding_id)
+    scope.guard(svc(request), who, scope.act_on_binding, binding_id)
     return svc(request).withdraw(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=_person(who))
 
 
 @router.post("/bindings/{binding_id}/unbind", tags=["bindings"])
 def unbind(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PERSON) -> dict:
     """解除该编号的绑定:当日仍可共济,次日起停止(参保人:限绑定双方)。"""
-    area(request, who, scope.act_on_binding, binding_id)
+    scope.guard(svc(request), who, scope.act_on_binding, binding_id)
     return svc(request).unbind(c.BindingRef(binding_id=binding_id), actor=who.actor, by_person=_person(who))
 
 
@@ -201,7 +189,7 @@ def unbind(request: Request, binding_id: BindingId, who: Principal = CLERK_OR_PE
 @router.get("/accounts/{psn_no}", tags=["accounts"])
 def account(request: Request, psn_no: str, who: Principal = STAFF_OR_SELF) -> dict:
     """余额,及本年度共济已用额度与各项限额。"""
-    area(request, who, scope.see_person, psn_no)
+    scope.guard(svc(request), who, scope.see_person, psn_no)
     s = svc(request)
     return s.read(q.account_view, s.registry, psn_no, s.clock())
 
@@ -210,7 +198,7 @@ def account(request: Request, psn_no: str, who: Principal = STAFF_OR_SELF) -> di
 def authorisations(request: Request, psn_no: str, limit: Limit = 50, offset: Offset = 0,
                    who: Principal = STAFF_OR_SELF) -> dict:
     """个人账户共济授权记录(作为主账户人或被绑定人)。"""
-    area(request, who, scope.see_person, psn_no)
+    scope.guard(svc(request), who, scope.see_person, psn_no)
     s = svc(request)
     s.read(q.person_view, psn_no)
     return s.read(q.bindings_list, s.clock(), person_no=psn_no, limit=limit, offset=offset)
@@ -220,7 +208,7 @@ def authorisations(request: Request, psn_no: str, limit: Limit = 50, offset: Off
 def transactions(request: Request, psn_no: str, limit: Limit = 50, offset: Offset = 0,
                  who: Principal = STAFF_OR_SELF) -> dict:
     """个人账户收支明细(划入、本人支付、共济支出、冲正)。"""
-    area(request, who, scope.see_person, psn_no)
+    scope.guard(svc(request), who, scope.see_person, psn_no)
     return svc(request).read(q.transactions, psn_no, limit, offset)
 
 
@@ -228,7 +216,7 @@ def transactions(request: Request, psn_no: str, limit: Limit = 50, offset: Offse
 def account_settlements(request: Request, psn_no: str, role: Literal["patient", "payer"] = "patient",
                         limit: Limit = 50, offset: Offset = 0, who: Principal = STAFF_OR_SELF) -> dict:
     """本人就医的结算(patient),或本账户为家人支付的每一笔(payer)。"""
-    area(request, who, scope.see_person, psn_no)
+    scope.guard(svc(request), who, scope.see_person, psn_no)
     s = svc(request)
     s.read(q.person_view, psn_no)
     whose = {"psn_no": psn_no} if role == "patient" else {"payer": psn_no}
@@ -238,13 +226,13 @@ def account_settlements(request: Request, psn_no: str, role: Literal["patient", 
 @router.post("/accounts/{psn_no}/freeze", tags=["accounts"])
 def freeze(request: Request, psn_no: str, who: Principal = CLERK_OR_SELF) -> dict:
     """冻结:本账户不再为任何家庭成员支付。"""
-    area(request, who, scope.act_on, [psn_no])
+    scope.guard(svc(request), who, scope.act_on, [psn_no])
     return svc(request).freeze(c.Freeze(holder=psn_no), actor=who.actor)
 
 
 @router.post("/accounts/{psn_no}/unfreeze", tags=["accounts"])
 def unfreeze(request: Request, psn_no: str, who: Principal = CLERK_OR_SELF) -> dict:
-    area(request, who, scope.act_on, [psn_no])
+    scope.guard(svc(request), who, scope.act_on, [psn_no])
     return svc(request).unfreeze(c.Freeze(holder=psn_no), actor=who.actor)
 
 
@@ -252,7 +240,7 @@ def unfreeze(request: Request, psn_no: str, who: Principal = CLERK_OR_SELF) -> d
 def credit(request: Request, psn_no: str, amount: Annotated[Any, Body(embed=True)],
            who: Principal = SUPERVISOR) -> dict:
     """手工划入(如手工报销后补记)。"""
-    area(request, who, scope.act_on, [psn_no])
+    scope.guard(svc(request), who, scope.act_on, [psn_no])
     return svc(request).credit(c.Credit(psn_no=psn_no, amount=amount), actor=who.actor)
 
 
@@ -262,8 +250,8 @@ def credit(request: Request, psn_no: str, amount: Annotated[Any, Body(embed=True
 def file_remote(request: Request, body: c.FileRemote, who: Principal = CLERK_OR_PERSON) -> dict:
     """异地就医备案(本人或经办)。"""
     if who.kind == "person" and who.id != body.psn_no:
-        raise forbid("只能为本人备案 / file for yourself only")
-    area(request, who, scope.act_on, [body.psn_no])
+        raise forbid("只能为本人备案")
+    scope.guard(svc(request), who, scope.act_on, [body.psn_no])
     return svc(request).file_remote(body, actor=who.actor)
 
 
@@ -271,7 +259,7 @@ def file_remote(request: Request, body: c.FileRemote, who: Principal = CLERK_OR_
 def reimburse(request: Request, body: c.Reimburse, who: Principal = CLERK) -> dict:
     """异地就医手工报销:按就诊日政策计算统筹应付并登记;同一报销单号只登记一次。
     统筹应付超过本地区复核金额的,state 为 pending_approval,须另一名主管复核后才支付。"""
-    area(request, who, scope.act_on, [body.visit.psn_no])
+    scope.guard(svc(request), who, scope.act_on, [body.visit.psn_no])
     return svc(request).reimburse(body, actor=who.actor)
 
 
@@ -285,21 +273,21 @@ def pending_reimbursements(request: Request, limit: Limit = 50, offset: Offset =
 @router.post("/reimbursements/{setl_id}/approve", tags=["settlements"])
 def approve_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
     """复核通过并支付;录入人本人不能复核。"""
-    area(request, who, scope.act_on_settlement, setl_id)
+    scope.guard(svc(request), who, scope.act_on_settlement, setl_id)
     return svc(request).approve_reimbursement(setl_id, actor=who.actor)
 
 
 @router.post("/reimbursements/{setl_id}/reject", tags=["settlements"])
 def reject_reimbursement(request: Request, setl_id: str, who: Principal = SUPERVISOR) -> dict:
     """复核不通过:不支付;录入人本人不能复核。"""
-    area(request, who, scope.act_on_settlement, setl_id)
+    scope.guard(svc(request), who, scope.act_on_settlement, setl_id)
     return svc(request).reject_reimbursement(setl_id, actor=who.actor)
 
 
 @router.post("/sanctions", status_code=201, tags=["sanctions"])
 def sanction(request: Request, body: c.SanctionCmd, who: Principal = SUPERVISOR) -> dict:
     """违规暂停共济(套现、转卖药品等),含起止日期。"""
-    area(request, who, scope.act_on, [body.psn_no])
+    scope.guard(svc(request), who, scope.act_on, [body.psn_no])
     return svc(request).sanction(body, actor=who.actor)
 
 
@@ -312,7 +300,7 @@ class SettleIn(BaseModel):
 
 def _at_own_counter(who: Principal, visit: c.VisitRef) -> None:
     if visit.fixmedins != who.id:
-        raise forbid("机构只能为本机构结算 / settle at your own institution only")
+        raise forbid("机构只能为本机构的就诊结算")
 
 
 @router.post("/settlements/preview", tags=["settlements"])
@@ -332,32 +320,19 @@ def settle(request: Request, body: SettleIn, key: IdemKey, who: Principal = INST
     return request.app.state.metrics.timed_settle(svc(request), key, body.visit, who.actor, by_catalog=True)
 
 
-def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:
-    """The settlement, if the caller is party to it: its institution, staff of its area (the
-    patient's, or a paying holder's), the patient, or a holder who paid in it."""
-    s = svc(request).read(q.settlement, setl_id)
-    payers = {d["holder"] for d in s["mulaid_detail"]}
-    if who.kind == "institution" and s["fixmedins"] == who.id \
-            or who.kind == "staff" and (who.area == scope.NATIONAL
-                                        or svc(request).read(scope.see_settlement, who.area, setl_id)) \
-            or who.kind == "person" and (who.id == s["psn_no"] or who.id in payers):
-        return s
-    raise DomainError("UNKNOWN_SETTLEMENT", f"查无此结算 {setl_id}", "setl_id")  # not: "exists, not yours"
-
-
 @router.post("/settlements/{setl_id}/reverse", tags=["settlements"])
 def reverse(request: Request, setl_id: str,
             key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
             who: Principal = Depends(allow("institution", "supervisor"))) -> dict:
     """冲正:每一笔记账原路退回,额度恢复。带同一 Idempotency-Key 重试返回首次结果。"""
-    party_settlement(request, who, setl_id)
-    area(request, who, scope.act_on_settlement, setl_id)  # reading it is not enough to move its money
+    scope.party_settlement(svc(request), who, setl_id)
+    scope.guard(svc(request), who, scope.act_on_settlement, setl_id)  # reading it is not enough to move its money
     return svc(request).reverse(setl_id, key, actor=who.actor)
 
 
 @router.get("/settlements/{setl_id}", tags=["settlements"])
 def get_settlement(request: Request, setl_id: str, who: Principal = PARTY) -> dict:
-    return party_settlement(request, who, setl_id)
+    return scope.party_settlement(svc(request), who, setl_id)
 
 
 @router.post("/calc", tags=["calc"])

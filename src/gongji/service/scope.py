@@ -175,3 +175,28 @@ def audit_areas(db, targets: list[str]) -> list[str | None]:
         codes = list(dict.fromkeys(code for text in named for code in text.split()))
         out.append(" ".join(codes) or None)
     return out
+
+
+# --- the rules as the API and the pages apply them to a caller ----------------------------
+
+def guard(service, who, check, *args) -> None:
+    """A staff member of an area may read and act only within it: ``check`` is one of this
+    module's (it raises); national staff, persons and institutions pass here. ``who`` is the
+    caller (``kind``, ``id``, ``area``), whichever edge it came through."""
+    if who.kind == "staff" and who.area != NATIONAL:
+        service.read(check, who.area, *args)
+
+
+def party_settlement(service, who, setl_id: str) -> dict:
+    """The settlement, if the caller is party to it: its institution, staff of its area (the
+    patient's, or a paying holder's), the patient, or a holder who paid in it. Anyone else is
+    told it does not exist, not that it is someone else's."""
+    from gongji.service import queries as q
+
+    s = service.read(q.settlement, setl_id)
+    payers = {d["holder"] for d in s["mulaid_detail"]}
+    if who.kind == "institution" and s["fixmedins"] == who.id \
+            or who.kind == "staff" and (who.area == NATIONAL or service.read(see_settlement, who.area, setl_id)) \
+            or who.kind == "person" and (who.id == s["psn_no"] or who.id in payers):
+        return s
+    raise DomainError("UNKNOWN_SETTLEMENT", f"查无此结算 {setl_id}", "setl_id")

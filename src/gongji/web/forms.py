@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal, TypeVar, get_origin
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gongji.api.v1 import IdempotencyKey
 from gongji.calc_format import Admdvs, Code
 from gongji.domain.errors import DomainError
 from gongji.domain.situation import STATUSES
 from gongji.domain.terms import RELATIONS
+from gongji.gate.params import IdempotencyKey
+from gongji.service import commands as c
 
 FIELD_ZH = {
     "psn_no": "个人编号", "holder": "主账户人个人编号", "beneficiary": "被绑定人个人编号",
@@ -205,3 +206,27 @@ class ReimburseForm(BillForm):
     inst_level: Annotated[int, Field(ge=1, le=3)] = 2
     inst_admdvs: Admdvs
     inst_kind: Literal["hospital", "pharmacy"] = "hospital"
+
+
+def visit_of(inst: str, f: BillForm) -> c.VisitRef:
+    """A visit from a bill form; rows without an amount are left out, a bad row is named by its
+    number on the form."""
+    items, rows = [], []
+    for row, (code, name, cls, cat, amount, prop) in enumerate(zip(f.code, f.name, f.list_class, f.category,
+                                                                   f.amount, f.selfpay_prop, strict=True)):
+        if not amount:
+            continue
+        item = {"code": code or f"ITEM{len(items) + 1}", "name": name, "list_class": cls, "category": cat,
+                "amount": amount}
+        if prop:
+            item["selfpay_prop"] = prop
+        items.append(item)
+        rows.append(row)
+    if not items:
+        raise DomainError("INVALID_INPUT", "费用明细:请至少填写一项费用的金额", "items")
+    doc = {"psn_no": f.psn_no, "fixmedins": inst, "med_type": f.med_type, "dise_codg": f.dise_codg or None,
+           "external_rx": bool(f.external_rx), "acct_used_flag": "0" if f.no_account else "1", "items": items}
+    try:
+        return c.VisitRef.model_validate(doc)
+    except ValidationError as e:
+        raise refusal(e, rows) from None

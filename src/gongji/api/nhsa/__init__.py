@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from gongji.api.auth import Principal
 from gongji.api.nhsa import person, pharmacy, query, settle, visit  # noqa: F401 - they register their transactions
 from gongji.api.nhsa.auth import authenticate, nhsa_caller
 from gongji.api.nhsa.registry import TRANSACTIONS, Call
@@ -24,6 +23,7 @@ from gongji.api.nhsa.wire import WireError, decode, envelope, now, respond
 from gongji.calc_format import InputError
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
+from gongji.gate.auth import Principal
 from gongji.nhsa_format import Envelope, read
 
 log = logging.getLogger("gongji.nhsa")

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from gongji.api.limits import MAX_DEPTH, too_deep
+from gongji.gate.limits import MAX_DEPTH, too_deep
 from gongji.service.clock import CHINA
 from gongji.service.nhsa import jsontext
 

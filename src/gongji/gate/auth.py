@@ -16,8 +16,8 @@ from datetime import datetime
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from gongji.api.limits import FORMS, media_type
 from gongji.domain.errors import DomainError
+from gongji.gate.limits import FORMS, media_type
 from gongji.service import security
 
 log = logging.getLogger("gongji.auth")
@@ -68,7 +68,7 @@ async def principal(request: Request) -> Principal:
         if why is not None:
             log.warning("signed request refused: %s from institution %s on %s", why, code[:64], request.url.path)
             status = 403 if why == "INSTITUTION_SUSPENDED" else 401
-            raise AuthError(status, why, "机构签名校验未通过 / request signature refused")
+            raise AuthError(status, why, "机构签名校验未通过,请检查密钥与时间")
         p = Principal("institution", code, "institution")
     elif COOKIE in request.cookies:
         info = await run_in_threadpool(  # a database read: off the event loop too
@@ -79,7 +79,7 @@ async def principal(request: Request) -> Principal:
         if request.method in UNSAFE and request.headers.get("x-csrf-token") != info.csrf \
                 and (await _form_csrf(request)) != info.csrf:
             log.warning("csrf token missing or wrong on %s", request.url.path)
-            raise AuthError(403, "CSRF", "缺少或错误的 CSRF 令牌 / CSRF token missing or wrong")
+            raise AuthError(403, "CSRF", "页面已过期或来源不明,请刷新页面后重新提交")
         p = Principal(info.kind, info.subject, info.role, info.user, info.area)
         request.state.csrf = info.csrf
     else:
@@ -107,7 +107,7 @@ def allow(*rules: str):
         if "anyone" in rules:
             return who
         if who.kind == "anonymous":
-            raise AuthError(401, "UNAUTHENTICATED", "请先登录或签名 / authentication required")
+            raise AuthError(401, "UNAUTHENTICATED", "请先登录;机构接口须签名")
         if who.kind == "institution" and ("institution" in rules or ("cashier" in rules and who.user)):
             return who
         if who.kind == "staff" and ("staff" in rules or who.role in roles):
@@ -117,13 +117,13 @@ def allow(*rules: str):
                 return who
             if "self" in rules and request.path_params.get("psn_no") == who.id:
                 return who
-        raise AuthError(403, "FORBIDDEN", "无权访问 / not allowed")
+        raise forbid()
 
     check.rules = rules  # read by the authorisation matrix test
     return check
 
 
-def forbid(message: str = "无权访问 / not allowed") -> AuthError:
+def forbid(message: str = "您的账号无权办理此事项") -> AuthError:
     return AuthError(403, "FORBIDDEN", message)
 
 

@@ -1,4 +1,5 @@
-"""The FastAPI application: REST under /api/v1, the NHSA-style adapter, health and metrics."""
+"""The FastAPI application, put together: REST under /api/v1 and the national interface (``api``),
+the pages (``web``), both on the shared edge (``gate``); health, metrics and the API docs."""
 
 from __future__ import annotations
 
@@ -19,10 +20,14 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
 from gongji.api import login, nhsa, v1
-from gongji.api.auth import allow
-from gongji.api.limits import BodyLimits
 from gongji.api.metrics import Metrics
-from gongji.api.problems import (
+from gongji.api.nhsa import wire
+from gongji.calc_format import InputError
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.errors import DomainError
+from gongji.gate.auth import allow
+from gongji.gate.limits import BodyLimits
+from gongji.gate.problems import (
     document_problems,
     on_domain_error,
     on_input_error,
@@ -30,18 +35,15 @@ from gongji.api.problems import (
     problem,
     status_of,
 )
-from gongji.calc_format import InputError
-from gongji.domain.codes import CODE_ZH
-from gongji.domain.errors import DomainError
 from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
-from gongji.web import pages
+from gongji.web import cashier, common, desk, portal, public
 from gongji.web.forms import refusal
 
 log = logging.getLogger("gongji.api")
-STATIC = Path(pages.__file__).with_name("static")
+STATIC = Path(common.__file__).with_name("static")
 access = structlog.get_logger("gongji.access")
 
 
@@ -86,42 +88,43 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.include_router(pages.router)
+    for pages in (public, portal, desk, cashier):
+        app.include_router(pages.router)
 
-    @app.exception_handler(pages.NeedLogin)
-    async def on_need_login(request: Request, e: pages.NeedLogin) -> RedirectResponse:
+    @app.exception_handler(common.NeedLogin)
+    async def on_need_login(request: Request, e: common.NeedLogin) -> RedirectResponse:
         return RedirectResponse(f"/login?next={quote(e.path)}", 303)
 
     @app.exception_handler(DomainError)
     async def on_refusal(request: Request, e: DomainError):
-        if pages.is_page(request):
+        if common.is_page(request):
             status = getattr(e, "status", None) or status_of(e.code)
             title = CODE_ZH.get(e.code, "请求有误")
             # a page asked for by link shows the code's words only: its message may echo the URL
-            return pages.error_page(request, status, title if request.method == "GET" else f"{title}:{e.message}")
+            return common.error_page(request, status, title if request.method == "GET" else f"{title}:{e.message}")
         return await on_domain_error(request, e)
 
     @app.exception_handler(RequestValidationError)
     @app.exception_handler(ValidationError)
     async def on_bad_input(request: Request, e: RequestValidationError | ValidationError):
-        if pages.is_page(request):  # the words are the field's and the rule's, never the input's
-            return pages.error_page(request, 422, f"{CODE_ZH['INVALID_INPUT']}:{refusal(e).message}")
+        if common.is_page(request):  # the words are the field's and the rule's, never the input's
+            return common.error_page(request, 422, f"{CODE_ZH['INVALID_INPUT']}:{refusal(e).message}")
         return await on_validation_error(request, e)
 
     app.add_exception_handler(InputError, on_input_error)
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, e: HTTPException):
-        if pages.is_page(request):
-            return pages.error_page(request, e.status_code, "页面不存在" if e.status_code == 404 else "请求有误")
+        if common.is_page(request):
+            return common.error_page(request, e.status_code, "页面不存在" if e.status_code == 404 else "请求有误")
         code = "NOT_FOUND" if e.status_code == 404 else f"HTTP_{e.status_code}"
         return problem(e.status_code, code, str(e.detail), instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, e: Exception):
         log.exception("unhandled error on %s", request.url.path)
-        if pages.is_page(request):
-            return pages.error_page(request, 500, "系统暂时出错,请稍后再试")
+        if common.is_page(request):
+            return common.error_page(request, 500, "系统暂时出错,请稍后再试")
         return problem(500, "INTERNAL", "系统内部错误,请稍后重试;重试请使用同一 Idempotency-Key",
                        instance=request.url.path)
 
@@ -152,7 +155,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
         return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    app.add_middleware(BodyLimits)
+    app.add_middleware(BodyLimits, refusals={"/nhsa": wire.refusal})  # the national interface: its envelope
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -7,13 +7,16 @@ they arrive."""
 
 from __future__ import annotations
 
-from python_multipart.multipart import parse_options_header
+from collections.abc import Callable
 
-from gongji.api.problems import problem
+from python_multipart.multipart import parse_options_header
+from starlette.responses import Response
+
+from gongji.gate.problems import problem
 
 MAX_BYTES = 2 * 1024 * 1024  # a 2,000-item bill is about 300 KB
 MAX_DEPTH = 32
-NUL_MESSAGE = "输入含有 NUL 字符 / input contains a NUL character"
+NUL_MESSAGE = "输入含有不可见的空字符(NUL),请检查后重新提交"
 FORM = "application/x-www-form-urlencoded"
 FORMS = (FORM, "multipart/form-data")
 
@@ -46,8 +49,13 @@ def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
 
 
 class BodyLimits:
-    def __init__(self, app, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> None:
+    """``refusals`` maps a path prefix to the answer in that interface's own format (the national
+    interface's envelope); elsewhere a refusal is problem+json."""
+
+    def __init__(self, app, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH,
+                 refusals: dict[str, Callable[[str], Response]] | None = None) -> None:
         self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
+        self.refusals = refusals or {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -60,7 +68,7 @@ class BodyLimits:
         declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send, 413, "TOO_LARGE",
-                                      f"请求体超过 {self.max_bytes // 1024} KB / body too large")
+                                      f"请求内容超过 {self.max_bytes // 1024} KB,请分批提交")
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -70,7 +78,7 @@ class BodyLimits:
             size += len(chunk)
             if size > self.max_bytes:
                 return await self._refuse(scope, receive, send, 413, "TOO_LARGE",
-                                          f"请求体超过 {self.max_bytes // 1024} KB / body too large")
+                                          f"请求内容超过 {self.max_bytes // 1024} KB,请分批提交")
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -80,7 +88,7 @@ class BodyLimits:
             return await self._refuse(scope, receive, send, 422, "INVALID_INPUT", NUL_MESSAGE)
         if any("json" in t for t in types) and too_deep(body, self.max_depth):
             return await self._refuse(scope, receive, send, 422, "INVALID_INPUT",
-                                      f"JSON 嵌套超过 {self.max_depth} 层 / nested too deep")
+                                      f"JSON 嵌套超过 {self.max_depth} 层,请检查报文结构")
         # the signature check reads it here: a route with form fields has consumed the stream by then
         scope.setdefault("state", {})["raw_body"] = body
         delivered = False
@@ -94,10 +102,8 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    @staticmethod
-    async def _refuse(scope, receive, send, status: int, code: str, detail: str) -> None:
-        if scope.get("path", "").startswith("/nhsa"):  # the national interface answers in its envelope
-            from gongji.api.nhsa.wire import refusal
-
-            return await refusal(detail.split(" / ")[0])(scope, receive, send)
+    async def _refuse(self, scope, receive, send, status: int, code: str, detail: str) -> None:
+        for prefix, refusal in self.refusals.items():
+            if scope.get("path", "").startswith(prefix):
+                return await refusal(detail)(scope, receive, send)
         await problem(status, code, detail, instance=scope.get("path"))(scope, receive, send)

@@ -1,0 +1,38 @@
+"""The password check both login forms use (the REST one and the page), queued so that a flood
+of logins cannot take every worker; its refusals, in the same words for every reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from fastapi import Request
+
+from gongji.service import security
+
+log = logging.getLogger("gongji.auth")
+
+REFUSED = (f"用户名或密码错误,或因连续输错 {security.MAX_FAILURES} 次已暂时锁定"
+           f"({security.LOCK_MINUTES} 分钟后可再试)")
+BUSY = "登录请求过多,请稍候几秒再试"
+RETRY_AFTER = "2"  # seconds: a few password checks' time
+BUSY_PAUSE = 1.0  # seconds a login waits for room in the queue before it is turned away
+
+
+async def check_password(request: Request, kind: str, username: str, password: str) -> security.Login | None:
+    """The login, queued in ``security.LOGINS``; None when the queue is still full after a pause
+    (answer 429). The pause, which costs the server nothing, keeps a client that ignores
+    Retry-After from turning the refusals themselves into a flood."""
+    engine = request.app.state.service.engine
+    future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
+    if future is None:
+        await asyncio.sleep(BUSY_PAUSE)
+        future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
+    if future is None:
+        log.warning("login turned away: too many at once")
+        return None
+    result = await asyncio.wrap_future(future)
+    if not result.ok:
+        log.warning("login refused (%s) for a %s account", result.error, kind)
+    return result

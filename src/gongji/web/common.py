@@ -1,0 +1,128 @@
+"""What every page module shares: the templates, the login-or-refuse dependency ``page``,
+``render`` and ``back`` (redirect with a one-time message), the area guard and the error page.
+Pages use the same sessions, rules and service as the API; a refusal comes back as a Chinese
+message on the page, never a code or a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.errors import DomainError
+from gongji.domain.money import format_yuan
+from gongji.domain.terms import CATEGORIES
+from gongji.gate.auth import AuthError, Principal, allow, principal
+from gongji.policy.compare import CATEGORY_ZH, INSUTYPE_ZH, RELATION_ZH
+from gongji.service import scope
+from gongji.web import flash
+from gongji.web.documents import KIND_ZH
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
+templates.env.filters["yuan"] = format_yuan
+STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
+               "unbound": "muted", "ended": "muted"}
+DONE_ZH = {"reversed": "已冲正,各账户金额已原路退回。", "applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
+           "frozen": "已冻结:本账户暂不为家人支付。", "unfrozen": "已解除冻结。", "approved": "已审核通过,即时生效。",
+           "rejected": "已驳回。",
+           "reimbursement_paid": "已复核通过,统筹基金应付已记账支付。", "reimbursement_rejected": "已复核不通过,不予支付。"}
+
+
+class NeedLogin(Exception):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def page(*rules: str):
+    """Like ``allow``; an anonymous visitor is sent to the login page instead of a 401."""
+    inner = allow(*rules)
+
+    async def check(request: Request, who: Principal = Depends(principal)) -> Principal:
+        try:
+            return await inner(request, who)
+        except AuthError as e:
+            if e.status == 401:
+                raise NeedLogin(request.url.path) from None
+            raise
+
+    check.rules = rules
+    return check
+
+
+CATALOG = [  # common items the cashier can pick; amounts are always entered
+    {"code": "X001", "name": "血常规", "list_class": "A", "category": "exam"},
+    {"code": "X002", "name": "彩超", "list_class": "A", "category": "exam"},
+    {"code": "D001", "name": "阿莫西林胶囊", "list_class": "A", "category": "drug"},
+    {"code": "D002", "name": "硝苯地平缓释片", "list_class": "B", "category": "drug", "selfpay_prop": "0.10"},
+    {"code": "D003", "name": "二甲双胍片", "list_class": "A", "category": "drug"},
+    {"code": "T001", "name": "针灸", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
+    {"code": "T002", "name": "推拿", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
+    {"code": "C001", "name": "营养补充剂", "list_class": "C", "category": "drug"},
+]
+BILL_CATEGORIES = [(k, CATEGORY_ZH[k]) for k in CATEGORIES]  # in-scope kinds first, as the domain lists them
+CATALOG_JSON = json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)  # made once
+
+
+def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
+    """A page; ``ctx`` values given (not None) win over the defaults, the flash message included."""
+    flash_ok, flash_err = flash.take(request)
+    ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""), "flash_ok": flash_ok, "flash_err": flash_err,
+            "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
+            "kind_zh": KIND_ZH, "catalog": CATALOG,
+            "catalog_json": CATALOG_JSON} | {k: v for k, v in ctx.items() if v is not None}
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    flash.forget(request, response)
+    return response
+
+
+def back(request: Request, path: str, ok: str | None = None, error: DomainError | None = None,
+         text: str | None = None, doing: str = "办理") -> RedirectResponse:
+    """Redirect to ``path``, whose page then shows the outcome once: ``DONE_ZH[ok]``, ``text``, or
+    the refusal (``未能{doing}:…``). The words travel in the flash cookie, never in the URL."""
+    response = RedirectResponse(path, 303)
+    if error is not None:
+        flash.put(request, response, "err", f"未能{doing}:{error.message}")
+    else:
+        flash.put(request, response, "ok", text or DONE_ZH[ok])
+    return response
+
+
+def svc(request: Request):
+    return request.app.state.service
+
+
+
+def guard(request: Request, who: Principal, check, *args) -> None:
+    """``service.scope.guard``: staff of an area read and act only within it."""
+    scope.guard(svc(request), who, check, *args)
+
+
+def party_settlement(request: Request, who: Principal, setl_id: str) -> dict:
+    return scope.party_settlement(svc(request), who, setl_id)
+
+
+def attempt(request: Request, where: str, done: str, act, *args, **kw) -> RedirectResponse:
+    """Back to ``where`` with the ``done`` banner, or with the refusal's words."""
+    try:
+        act(*args, **kw)
+    except DomainError as e:
+        return back(request, where, error=e)
+    return back(request, where, done)
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/nhsa/", "/static/")) and \
+        request.url.path not in ("/healthz", "/metrics", "/openapi.json", "/docs")
+
+
+def error_page(request: Request, status: int, text: str) -> HTMLResponse:
+    """The refusal as a page, or as a fragment for HTMX to put where the answer was to go."""
+    if request.headers.get("hx-request"):
+        return templates.TemplateResponse(request, "split.html", {"error": text}, status_code=status)
+    who = getattr(request.state, "principal", None) or Principal("anonymous")
+    return render(request, "error.html", who, status=status, message=text)
