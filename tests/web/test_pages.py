@@ -57,9 +57,14 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     fam.click("text=冻结共济支付")
     assert "共济已冻结" in fam.inner_text("main")
     shot(fam, "frozen")
-    fam.on("dialog", lambda d: d.accept())
     fam.click("text=解除冻结")
     fam.locator("[data-testid=binding-P2] >> text=解绑").click()
+    dialog = fam.locator("#confirm-dialog")
+    assert "P2" in dialog.inner_text() and "明天起停止" in dialog.inner_text()
+    dialog.locator("text=取消").click()  # nothing happens
+    assert fam.locator("[data-testid=binding-P2]").inner_text().count("已生效") == 1
+    fam.locator("[data-testid=binding-P2] >> text=解绑").click()
+    dialog.locator("text=确认解绑").click()
     assert "明天起停止" in fam.inner_text(".flash")
     assert site.service.verify() == []
 
@@ -166,8 +171,9 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     shot(fam, "records")
 
     desk.goto(f"{site.base}/cashier")
-    desk.on("dialog", lambda d: d.accept())
     desk.locator("[data-testid=recent-S00000001] >> text=冲正").click()
+    assert "S00000001" in desk.inner_text("#confirm-dialog")
+    desk.locator("#confirm-dialog >> text=确认冲正").click()
     assert "已冲正" in desk.inner_text(".flash")
     assert site.service.verify() == []
 
