@@ -180,6 +180,7 @@ def again(form: str, filled: Filled, e: DomainError, doing: str = "办理") -> d
 def bad_field(e: DomainError) -> str:
     """The form field a refusal names: ``visit.items.2.amount`` is row 2's ``amount``."""
     parts = (e.field or "").split(".")
+    parts[-1] = parts[-1].split("[")[0]  # materials[1]: the checkboxes named materials
     name = {"fixmedins": "inst_code", "institution": "inst_code", "items": "amount.0"}.get(parts[-1], parts[-1])
     if len(parts) >= 2 and parts[0] == "institution":
         name = "inst_" + parts[-1]
