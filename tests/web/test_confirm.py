@@ -251,3 +251,17 @@ def test_without_script_the_form_is_simply_sent(site, browser) -> None:
     page.get_by_role("button", name="暂停共济").click()
     assert f"已暂停 {holder} 的共济" in page.inner_text(".flash") and len(sanctions(site, holder)) == 1
     context.close()
+
+
+def test_the_name_lookup_answers_only_within_the_area(site) -> None:
+    """Over HTTP: the name of a person of the staff member's area; anyone else, or nobody, alike."""
+    staff(site)
+    holder, _ = pair(site, "L")
+    site.service.secure(security.add_staff, "far", "clerk", "5326", password=PASSWORD)
+    near, far = site.login("staff", "wang", PASSWORD), site.login("staff", "far", PASSWORD)
+    r = near.get("/desk/person-name", params={"psn_no": holder})
+    assert r.status_code == 200 and r.json() == {"name": "张建国"}
+    for client, psn_no in ((far, holder), (near, "NOBODY"), (near, "")):
+        r = client.get("/desk/person-name", params={"psn_no": psn_no})
+        assert r.status_code == 404 and r.json() == {"name": "查无此参保人"}, psn_no
+    assert site.person(holder).get("/desk/person-name", params={"psn_no": holder}).status_code == 403
