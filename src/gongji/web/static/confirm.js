@@ -53,9 +53,16 @@ document.addEventListener("submit", async (ev) => {
   if (!words) return;
   ev.preventDefault();
   ev.stopPropagation();
-  const submitter = ev.submitter || undefined;
   const dialog = document.getElementById("confirm-dialog");
-  const name = words.includes("{person_name}") ? await named(form) : "";
+  if (dialog.open || form.dataset.asking) return;  // a second press while asking: still one question
+  const submitter = ev.submitter || undefined;
+  form.dataset.asking = "1";
+  let name = "";
+  try {
+    name = words.includes("{person_name}") ? await named(form) : "";
+  } finally {
+    delete form.dataset.asking;
+  }
   dialog.querySelector(".confirm-text").textContent = fill(form, words, false).replaceAll("{person_name}", name);
   dialog.querySelector("button[value=ok]").textContent = form.dataset.confirmOk || "确认";
   dialog.returnValue = "";
