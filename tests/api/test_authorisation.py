@@ -44,6 +44,7 @@ FILTERED = {
     "GET /desk": lambda r: "P1 →" not in r.text and "没有待审核的申请" in r.text,
     "GET /dashboard": lambda r: "巴州" not in r.text and "文山" in r.text,
     "GET /desk/materials": lambda r: "查无此主账户人" in r.text,
+    "GET /desk/person-name": lambda r: r.status_code == 404 and r.json() == {"name": "查无此参保人"},
     "GET /api/v1/reimbursements": lambda r: r.json()["total"] == 0,
     "GET /desk/reimburse": lambda r: 'data-testid="pending"' not in r.text,
 }
@@ -111,6 +112,7 @@ ALLOWED = {
     "POST /cashier/settlements/{setl_id}/reverse": {"inst", "other_inst"},
     "GET /desk/office": CLERKS,
     "GET /desk/materials": CLERKS,
+    "GET /desk/person-name": CLERKS,
     "POST /desk/offline": CLERKS,
     "POST /desk/status": {"supervisor"},
     "POST /desk/sanction": {"supervisor"},
@@ -195,6 +197,7 @@ def requests(ids: dict) -> dict:
         "POST /cashier/settlements/{setl_id}/reverse": (f"/cashier/settlements/{ids['setl_id']}/reverse", None),
         "GET /desk/office": ("/desk/office", None),
         "GET /desk/materials": ("/desk/materials?holder=P1", None),
+        "GET /desk/person-name": ("/desk/person-name?psn_no=P1", None),
         "POST /desk/offline": ("/desk/offline", None),
         "POST /desk/status": ("/desk/status", None),
         "POST /desk/sanction": ("/desk/sanction", None),

@@ -204,12 +204,20 @@ def banner(r) -> str:
     return found.group(2) if found else ""
 
 
+def beside(r, form: str) -> str:
+    """The refusal shown beside a form that came back as typed."""
+    found = re.search(rf'<p class="flash bad" role="alert" id="{form}-refused">([^<]*)</p>', r.text)
+    return found.group(1) if found else ""
+
+
 def test_real_outcomes_still_show_once(world) -> None:
     holder = world.person("P1")
     r = holder.post("/portal/apply", data={"beneficiary": "NOBODY", "relation": "child", "face_check": "1",
                                            "e_commitment": "1"})
-    assert banner(r).startswith("未能办理:") and "无法为该人员办理绑定" in banner(r)  # third parties: one answer
-    assert banner(holder.get("/portal")) == ""  # shown once
+    assert r.status_code == 422 and banner(r) == ""  # beside the form, which comes back as typed
+    assert beside(r, "apply").startswith("未能办理:") and "无法为该人员办理绑定" in beside(r, "apply")  # third parties: one answer
+    assert 'value="NOBODY" aria-invalid="true"' in r.text
+    assert beside(holder.get("/portal"), "apply") == ""  # shown once
     r = holder.post("/portal/freeze")
     assert banner(r) == "已冻结:本账户暂不为家人支付。"
     r = world.supervisor.post("/desk/sanction", data={"psn_no": "P1", "reason": "套现", "from": "2025-01-02",
@@ -217,7 +225,7 @@ def test_real_outcomes_still_show_once(world) -> None:
     assert banner(r) == "已暂停 P1 的共济:2025-01-02 至 2025-03-31"
     r = world.supervisor.post("/desk/sanction", data={"psn_no": "P1", "reason": "套现", "from": "2025-03-31",
                                                       "to": "2025-01-02"}, follow_redirects=False)
-    assert r.status_code == 422 and "终止日期不能早于起始日期" in r.text
+    assert r.status_code == 422 and beside(r, "sanction") == "未能办理:终止日期:不能早于起始日期"
     r = world.cashier.post(f"/cashier/settlements/{world.setl_id}/reverse")
     assert banner(r) == "已冲正,各账户金额已原路退回。"
     r = world.cashier.post("/cashier/settlements/S99999999/reverse")

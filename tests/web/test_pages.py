@@ -7,6 +7,7 @@ from bench.world import World
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import security
+from tests.web.dialog import confirm
 
 PASSWORD = "family-pass-1"
 
@@ -206,10 +207,12 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     page.fill("#x-from", "2025-01-02")
     page.fill("#x-to", "2025-03-31")
     page.get_by_role("button", name="暂停共济").click()
+    confirm(page, "确认暂停")  # tests/web/test_confirm.py: what it says
     assert "已暂停 P1 的共济" in page.inner_text(".flash")
     page.fill("#s-psn", "P1")
     page.select_option("#s-status", "transferred")
     page.click("text=确认变更")
+    confirm(page, "确认变更")
     assert "已变更:终止绑定 0 个" in page.inner_text(".flash")
 
     page.goto(f"{site.base}/dashboard")
@@ -233,6 +236,7 @@ def test_manual_reimbursement_of_a_remote_bill(site, browser, shot) -> None:
     page.select_option("[aria-label=第1行费用类型]", "exam")
     page.fill("[aria-label=第1行金额]", "300.00")
     page.click("text=计算并登记")
+    confirm(page, "确认登记")
     done = page.inner_text("[data-testid=done]")
     # resident, level 2, Bayingolin: (300 − 100) × 50% = 100 paid back; the rest was the patient's
     assert "应付参保人 100.00 元" in done and "200.00 元" in done
@@ -254,6 +258,7 @@ def test_a_large_reimbursement_waits_for_a_second_supervisor(site, browser, shot
         clerk.fill(field, value)
     clerk.select_option("[aria-label=第1行费用类型]", "exam")
     clerk.click("text=计算并登记")
+    confirm(clerk, "确认登记")
     # (20000 − 100) × 50% = 9950, above Bayingolin's 5000: recorded, not paid
     assert "待复核 · 应付参保人 9950.00 元" in clerk.inner_text("[data-testid=done]")
     assert "待另一名主管复核" in clerk.inner_text("[data-testid=pending-S00000001]")
@@ -263,6 +268,7 @@ def test_a_large_reimbursement_waits_for_a_second_supervisor(site, browser, shot
     sup.goto(f"{site.base}/desk/reimburse")
     shot(sup, "pending")
     sup.click("[data-testid=pending-S00000001] >> text=复核通过并支付")
+    confirm(sup, "确认支付")
     assert "已复核通过" in sup.inner_text(".flash")
     assert sup.locator("[data-testid=pending]").count() == 0
     assert site.service.read(q.settlement, "S00000001")["state"] == "settled"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
 from gongji.domain.errors import DomainError
@@ -17,8 +17,19 @@ from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope
 from gongji.web import documents
-from gongji.web.common import BILL_CATEGORIES, attempt, back, guard, page, party_settlement, render, svc
-from gongji.web.forms import OfflineForm, ReimburseForm, SanctionForm, StatusForm, form, refusal, visit_of
+from gongji.web.common import BILL_CATEGORIES, attempt, back, guard, page, party_settlement, render, svc, templates
+from gongji.web.forms import (
+    Filled,
+    OfflineForm,
+    ReimburseForm,
+    SanctionForm,
+    StatusForm,
+    again,
+    kept,
+    refusal,
+    refused_status,
+    visit_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,6 +47,9 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
         channel = [ch for ch in region.value("channels", today) if ch.kind == b["channel"]]
         b["checklist"] = [(m, m in b["materials"]) for ch in channel for m in ch.materials] \
             if b["channel"] == "offline" else []
+        b["missing"] = [m for m, given in b["checklist"] if not given] + (  # approving asks first, naming them
+            [w for w, done in (("人脸识别", b["face_check"]), ("电子承诺书", b["e_commitment"])) if not done]
+            if b["channel"] == "online" else [])
     return render(request, "desk.html", who, queue=queue, reasons=reasons, region_name=names,
                   can_review=who.role in ("clerk", "supervisor"))
 
@@ -51,49 +65,86 @@ def desk_review(request: Request, binding_id: BindingId, decision: Annotated[str
 
 @router.get("/desk/office", response_class=HTMLResponse)
 def office(request: Request, who: Principal = Depends(page("clerk", "supervisor"))):
+    return _office(request, who)
+
+
+def _office(request: Request, who: Principal, status: int = 200, shown: dict | None = None) -> HTMLResponse:
+    """The office page; ``shown``: a form refused, shown again as typed (``forms.again``)."""
     reasons = []
     for region in svc(request).registry.regions:
         reasons += [r for r in region.value("sanction_reasons", svc(request).clock()) if r not in reasons]
-    return render(request, "office.html", who, sanction_reasons=reasons)
+    listed = _materials(request, who, shown["values"]["holder"]) if shown and shown["form"] == "offline" else None
+    return render(request, "office.html", who, status=status, sanction_reasons=reasons, kept=shown,
+                  listed=listed)
 
 
-@router.get("/desk/materials", response_class=HTMLResponse)
-def materials(request: Request, holder: str = "", who: Principal = Depends(page("clerk", "supervisor"))):
-    """The offline channel's materials of the holder's region, as checkboxes (HTMX fragment)."""
-    from html import escape
+def _refused(request: Request, who: Principal, form: str, filled: Filled, e: DomainError) -> HTMLResponse:
+    return _office(request, who, refused_status(e), again(form, filled, e))
+
+
+def _materials(request: Request, who: Principal, holder: str) -> tuple[str, list[str]] | None:
+    """The holder's region and the materials its offline channel asks for; None for a person not
+    known within the staff member's area, or a region without a policy."""
     s = svc(request)
     try:
         guard(request, who, scope.see_person, holder.strip())
         person = s.read(q.person_view, holder.strip())
         region = s.registry.find(person["insu_admdvs"])
     except (DomainError, PolicyError):
-        return HTMLResponse('<legend class="muted">查无此主账户人,或其参保地没有共济政策</legend>')
-    items = [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
-    boxes = "".join(f'<label><input type="checkbox" name="materials" value="{escape(m)}"> {escape(m)}</label>'
-                    for m in items)
-    return HTMLResponse(f'<legend>{escape(region.name)}线下申请材料(勾选已收取的)</legend>{boxes}')
+        return None
+    return region.name, [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
+
+
+@router.get("/desk/materials", response_class=HTMLResponse)
+def materials(request: Request, holder: str = "", who: Principal = Depends(page("clerk", "supervisor"))):
+    """The offline channel's materials of the holder's region, as checkboxes (HTMX fragment)."""
+    return templates.TemplateResponse(request, "materials.html", {"listed": _materials(request, who, holder),
+                                                                  "asked": True})
+
+
+@router.get("/desk/person-name")
+def person_name(request: Request, psn_no: str = "", who: Principal = Depends(page("clerk", "supervisor"))):
+    """The name of a person of the staff member's area, for a confirmation to name whom it acts
+    on; anyone else (or nobody) answers as unknown, whatever the reason."""
+    s, psn_no = svc(request), psn_no.strip()[:64]
+    try:
+        guard(request, who, scope.see_person, psn_no)
+        name = s.read(q.person_view, psn_no, unmasked=True)["name"] or "未登记姓名"
+    except DomainError:
+        return JSONResponse({"name": "查无此参保人"}, status_code=404)
+    return JSONResponse({"name": name}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/desk/offline")
 def desk_offline(request: Request, who: Principal = Depends(page("clerk", "supervisor")),
-                 f: OfflineForm = form(OfflineForm)):
+                 filled: Filled[OfflineForm] = kept(OfflineForm)):
+    if (f := filled.model) is None:
+        return _refused(request, who, "offline", filled, _error(filled))
     guard(request, who, scope.act_on, [f.holder, f.beneficiary], "申请的双方")
     try:
         cmd = c.Apply(holder=f.holder, beneficiary=f.beneficiary, relation=f.relation, channel="offline",
                       materials=f.materials)
         svc(request).apply(cmd, actor=who.actor)
     except DomainError as e:
-        return back(request, "/desk/office", error=e)
+        return _refused(request, who, "offline", filled, e)
     return back(request, "/desk", "applied")
 
 
+def _error(filled: Filled) -> DomainError:
+    assert filled.error is not None  # a form is either read or refused
+    return filled.error
+
+
 @router.post("/desk/status")
-def desk_status(request: Request, who: Principal = Depends(page("supervisor")), f: StatusForm = form(StatusForm)):
-    guard(request, who, scope.act_on, [f.psn_no])  # outside the try: a 403 page, not a flash
+def desk_status(request: Request, who: Principal = Depends(page("supervisor")),
+                filled: Filled[StatusForm] = kept(StatusForm)):
+    if (f := filled.model) is None:
+        return _refused(request, who, "status", filled, _error(filled))
+    guard(request, who, scope.act_on, [f.psn_no])  # outside the try: a 403 page, not a refusal beside the form
     try:
         out = svc(request).change_status(c.StatusChange(psn_no=f.psn_no, status=f.status), actor=who.actor)
     except DomainError as e:
-        return back(request, "/desk/office", error=e)
+        return _refused(request, who, "status", filled, e)
     ended = len(out["bindings_ended"])
     zeroed = "、".join(f"{'受益' if k == 'received' else '支出'}额度 {v} 元" for k, v in out.get("quota_zeroed", {}).items())
     text = f"已变更:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
@@ -101,13 +152,16 @@ def desk_status(request: Request, who: Principal = Depends(page("supervisor")), 
 
 
 @router.post("/desk/sanction")
-def desk_sanction(request: Request, who: Principal = Depends(page("supervisor")), f: SanctionForm = form(SanctionForm)):
+def desk_sanction(request: Request, who: Principal = Depends(page("supervisor")),
+                  filled: Filled[SanctionForm] = kept(SanctionForm)):
+    if (f := filled.model) is None:
+        return _refused(request, who, "sanction", filled, _error(filled))
     guard(request, who, scope.act_on, [f.psn_no])
     try:
         cmd = c.SanctionCmd(psn_no=f.psn_no, reason=f.reason, **{"from": f.from_, "to": f.to})
         svc(request).sanction(cmd, actor=who.actor)
     except DomainError as e:
-        return back(request, "/desk/office", error=e)
+        return _refused(request, who, "sanction", filled, e)
     return back(request, "/desk/office", text=f"已暂停 {f.psn_no} 的共济:{f.from_} 至 {f.to}")
 
 
@@ -124,27 +178,40 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
 
 @router.get("/desk/reimburse", response_class=HTMLResponse)
 def reimburse_page(request: Request, done: str | None = None, who: Principal = Depends(page("clerk", "supervisor"))):
-    from gongji.service.settlements import pending_reimbursements
     shown = party_settlement(request, who, done) if done else None
-    return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
-                  categories=BILL_CATEGORIES, pending=svc(request).read(pending_reimbursements, 200, 0, who.area))
+    return _reimburse_page(request, who, done=shown)
+
+
+def _reimburse_page(request: Request, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
+    from gongji.service.settlements import pending_reimbursements
+    s = svc(request)
+    pending = s.read(pending_reimbursements, 200, 0, who.area)
+    names = s.read(q.names_of, [p["psn_no"] for p in pending["items"]])  # the confirmations name the patient
+    return render(request, "reimburse.html", who, status=status, fields=documents.FIELDS_ZH,
+                  categories=BILL_CATEGORIES, pending=pending, patient_names=names, **ctx)
 
 
 @router.post("/desk/reimburse")
 def reimburse(request: Request, who: Principal = Depends(page("clerk", "supervisor")),
-              f: ReimburseForm = form(ReimburseForm)):
+              filled: Filled[ReimburseForm] = kept(ReimburseForm)):
     try:
-        cmd = c.Reimburse.model_validate({
-            "claim_no": f.claim_no, "visit_on": f.visit_on, "visit": visit_of(f.inst_code, f),
-            "institution": {"code": f.inst_code, "name": f.inst_name, "level": f.inst_level,
-                            "admdvs": f.inst_admdvs, "kind": f.inst_kind}})
-    except ValidationError as e:
-        raise refusal(e) from None
+        f = filled.model
+        if f is None:
+            raise _error(filled)
+        try:
+            cmd = c.Reimburse.model_validate({
+                "claim_no": f.claim_no, "visit_on": f.visit_on, "visit": visit_of(f.inst_code, f),
+                "institution": {"code": f.inst_code, "name": f.inst_name, "level": f.inst_level,
+                                "admdvs": f.inst_admdvs, "kind": f.inst_kind}})
+        except ValidationError as e:
+            raise refusal(e) from None
+    except DomainError as e:
+        return _reimburse_page(request, who, refused_status(e), kept=again("reimburse", filled, e, "登记"))
     guard(request, who, scope.act_on, [cmd.visit.psn_no])
     try:
         out = svc(request).reimburse(cmd, actor=who.actor)
     except DomainError as e:
-        return back(request, "/desk/reimburse", error=e, doing="登记")
+        return _reimburse_page(request, who, refused_status(e), kept=again("reimburse", filled, e, "登记"))
     return RedirectResponse(f"/desk/reimburse?done={out['setl_id']}", 303)
 
 

@@ -5,11 +5,12 @@ Chinese message naming the field, as a 422 page (or an HTMX fragment), never a 5
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_origin
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from gongji.calc_format import Admdvs, Code
 from gongji.domain.errors import DomainError
@@ -63,7 +64,8 @@ def refusal(e: ValidationError, rows: list[int] | None = None) -> DomainError:
     where = "".join(f"第 {(rows[p] if rows else p) + 1} 行" for p in loc if isinstance(p, int))
     where += FIELD_ZH.get(field, field)
     text = _why(err, field)
-    return invalid(".".join(str(p) for p in loc), f"{where}:{text}" if where else text)
+    field_path = ".".join(str(rows[p] if rows and isinstance(p, int) else p) for p in loc)  # rows as on the form
+    return invalid(field_path, f"{where}:{text}" if where else text)
 
 
 def _why(err: dict, field: str) -> str:
@@ -132,6 +134,60 @@ def form(model: type[M]):
     return Depends(read)
 
 
+@dataclass
+class Filled(Generic[M]):
+    """A form as it was typed, to show again after a refusal; ``model`` when it was valid,
+    ``error`` when not."""
+
+    typed: dict[str, Any]
+    model: M | None = None
+    error: DomainError | None = None
+
+
+def kept(model: type[M]):
+    """Like ``form``, but a refusal of the values comes back to the route with what was typed
+    (``Filled``), so that the page can be shown again filled in; a file part is still refused."""
+
+    async def read(request: Request) -> Filled[M]:
+        sent = await request.form()  # parsed once: read_form reads the same
+        if not all(isinstance(v, str) for _, v in sent.multi_items()):
+            return Filled({}, await read_form(request, model))  # refused there: no file is typed in
+        typed: dict[str, Any] = {}
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            values = sent.getlist(key)
+            typed[key] = values if get_origin(info.annotation) is list else (values[0] if values else "")
+        try:
+            return Filled(typed, await read_form(request, model))
+        except DomainError as e:
+            return Filled(typed, error=e)
+
+    read.model = model
+    return Depends(read)
+
+
+def refused_status(e: DomainError) -> int:
+    """A form shown again after a refusal: 409 when it clashes with what is recorded, else 422."""
+    from gongji.gate.problems import status_of
+    return 409 if status_of(e.code) == 409 else 422
+
+
+def again(form: str, filled: Filled, e: DomainError, doing: str = "办理") -> dict:
+    """What ``kept.html`` needs to show ``form`` again: the typed values, the field to mark, why."""
+    return {"form": form, "values": filled.typed, "bad": bad_field(e), "message": f"未能{doing}:{e.message}"}
+
+
+def bad_field(e: DomainError) -> str:
+    """The form field a refusal names: ``visit.items.2.amount`` is row 2's ``amount``."""
+    parts = (e.field or "").split(".")
+    parts[-1] = parts[-1].split("[")[0]  # materials[1]: the checkboxes named materials
+    name = {"fixmedins": "inst_code", "institution": "inst_code", "items": "amount.0"}.get(parts[-1], parts[-1])
+    if len(parts) >= 2 and parts[0] == "institution":
+        name = "inst_" + parts[-1]
+    rows = [p for p in parts if p.isdigit()]
+    return f"{name}.{rows[0]}" if rows else name
+
+
 # --- the pages' forms ---------------------------------------------------------------------
 
 Word = Annotated[str, Field(max_length=32)]
@@ -164,11 +220,13 @@ class SanctionForm(PageForm):
     from_: date = Field(alias="from")
     to: date
 
-    @model_validator(mode="after")
-    def _ordered(self) -> SanctionForm:
-        if self.to < self.from_:
-            raise ValueError("终止日期不能早于起始日期")
-        return self
+    @field_validator("to")
+    @classmethod
+    def _ordered(cls, to: date, info: ValidationInfo) -> date:  # a field's check: the refusal names it
+        start = info.data.get("from_")
+        if start is not None and to < start:
+            raise ValueError("不能早于起始日期")
+        return to
 
 
 class BillForm(PageForm):

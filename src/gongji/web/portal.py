@@ -21,7 +21,7 @@ from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.web import documents
 from gongji.web.common import attempt, back, page, render, svc
-from gongji.web.forms import ApplyForm, form
+from gongji.web.forms import ApplyForm, Filled, again, kept, refused_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +54,11 @@ def _period(request: Request) -> tuple[date | None, date | None, str | None]:
 
 @router.get("/portal", response_class=HTMLResponse)
 def portal(request: Request, who: Principal = Depends(page("person"))):
+    return _portal(request, who)
+
+
+def _portal(request: Request, who: Principal, status: int = 200, shown: dict | None = None) -> HTMLResponse:
+    """The portal; ``shown``: the application refused, shown again as typed (``forms.again``)."""
     s = svc(request)
     today = s.clock()
     frm, to, patient = _period(request)
@@ -73,7 +78,7 @@ def portal(request: Request, who: Principal = Depends(page("person"))):
                   relations=relations, review_days=review_days,
                   filters={"from": frm.isoformat() if frm else "", "to": to.isoformat() if to else "",
                            "person": patient or ""},
-                  query=request.url.query)
+                  query=request.url.query, status=status, kept=shown)
 
 
 @router.get("/portal/records.xlsx")
@@ -114,12 +119,20 @@ def _all_bindings(uow, today: date, psn_no: str):
 
 
 @router.post("/portal/apply")
-def portal_apply(request: Request, who: Principal = Depends(page("person")), f: ApplyForm = form(ApplyForm)):
-    if not (f.face_check and f.e_commitment):
-        return back(request, "/portal", error=DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。"))
-    cmd = c.Apply(holder=who.id, beneficiary=f.beneficiary, relation=f.relation, channel="online",
-                  face_check=True, e_commitment=True)
-    return attempt(request, "/portal", "applied", svc(request).apply, cmd, actor=who.actor, by_person=who.id)
+def portal_apply(request: Request, who: Principal = Depends(page("person")),
+                 filled: Filled[ApplyForm] = kept(ApplyForm)):
+    try:
+        if (f := filled.model) is None:
+            raise filled.error or DomainError("INVALID_INPUT", "请重新填写申请")
+        if not (f.face_check and f.e_commitment):
+            raise DomainError("INVALID_INPUT", "请先完成人脸识别并同意电子承诺书。",
+                              "e_commitment" if f.face_check else "face_check")
+        cmd = c.Apply(holder=who.id, beneficiary=f.beneficiary, relation=f.relation, channel="online",
+                      face_check=True, e_commitment=True)
+        svc(request).apply(cmd, actor=who.actor, by_person=who.id)
+    except DomainError as e:
+        return _portal(request, who, refused_status(e), again("apply", filled, e))
+    return back(request, "/portal", "applied")
 
 
 def _own(request: Request, who: Principal, binding_id: int, action, done: str) -> RedirectResponse:
