@@ -156,7 +156,8 @@ def test_the_regressions_seen(world) -> None:
     assert "<html" not in r.text  # a fragment for the preview box, not a whole page
     r = world.cashier.post("/cashier/preview", data=dict(BILL, amount=["300.00", "", "1.234"]),
                            headers={"HX-Request": "true"})
-    assert r.status_code == 422 and "第 3 行金额:应为金额" in r.text  # the row as numbered on the form
+    assert r.status_code == 422 and "第 3 行金额:最多两位小数" in r.text  # the row as numbered on the form
+    assert re.search(r'aria-label="第3行金额"[^>]*aria-invalid="true"', r.text)  # and marked there
 
 
 def settled(w: World) -> int:

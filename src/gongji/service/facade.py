@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
 from gongji.policy.loader import Registry, default_registry
-from gongji.service import audit, bindings, catalog, credits, people, settle_batch, settlements
+from gongji.service import audit, bindings, catalog, catalog_search, credits, people, settle_batch, settlements
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply,
@@ -239,6 +239,7 @@ class Service:
             for k, n in done.items():
                 counts[k] += n
             progress(len(chunk), len(rows))
+        catalog_search.forget()  # the desk's search lists are of the old catalogue
         return counts
 
     def secure(self, fn, *args, actor: str = "system", **secrets):
