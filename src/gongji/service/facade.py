@@ -71,6 +71,7 @@ class Service:
         self.registry = registry or default_registry()
         self.clock = clock
         self.settles = GroupCommit(self.settle_batch)
+        self.catalog_index = catalog_search.Index()  # the cashier's catalogue search, per region and day
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
         """Run a use case; a writing one appends to the audit trail in the same transaction."""
@@ -239,7 +240,7 @@ class Service:
             for k, n in done.items():
                 counts[k] += n
             progress(len(chunk), len(rows))
-        catalog_search.forget()  # the desk's search lists are of the old catalogue
+        self.catalog_index.forget()  # the desk's search lists are of the old catalogue
         return counts
 
     def secure(self, fn, *args, actor: str = "system", **secrets):

@@ -91,7 +91,7 @@ def cashier_search(request: Request, text: Annotated[str, Query(alias="q", max_l
     """Catalogue lines in force today for the institution's region, as options for the bill row."""
     s = svc(request)
     inst = s.read(q.institution_view, who.id)
-    hits = s.read(catalog_search.search, inst["admdvs"], s.clock(), text)
+    hits = s.read(catalog_search.search, s.catalog_index, inst["admdvs"], s.clock(), text)
     return templates.TemplateResponse(request, "suggest.html", {"hits": hits, "categories": dict(BILL_CATEGORIES),
                                                                "text": text.strip()})
 
