@@ -230,7 +230,7 @@ def test_history_search_pages_reprint_and_reverse(desk, browser) -> None:
     name = svc.read(q.person_view, holder, unmasked=True)["name"]
     for size, page in sizes(browser):
         sign_in(page, desk["base"], "cashier", "demo-cashier")
-        page.click("text=结算记录(查询、补打、冲正)")
+        page.click("text=结算记录 · 补打 · 冲正")
         assert page.url.endswith("/cashier/history")
         assert f"共 {total} 笔" in page.inner_text("#list")
         assert page.locator("[data-testid^=history-]").count() == cashier_history.PAGE_SIZE
