@@ -1,4 +1,4 @@
-// The bill's rows at the cashier's desk (bill_rows.html, bill_tools.html): add and remove rows,
+// The bill's rows (bill_rows.html: the cashier's desk, the manual reimbursement): add and remove rows,
 // Enter never submits from a field, and the code and name fields search the catalogue (a listbox
 // under the field: ↑↓ to move, Enter to pick, Esc to close). Without this file the rows on the
 // page are posted as they are. Listeners sit on the document, so rows put back by HTMX work too.
@@ -126,7 +126,7 @@
 
   document.addEventListener("keydown", (ev) => {
     const el = ev.target;
-    if (!el.closest || !el.closest("[data-bill-form]")) return;
+    if (!el.form || !el.form.querySelector("#bill-table")) return;
     const open = owner === el && !list().hidden;
     if (open && ev.key === "ArrowDown") { ev.preventDefault(); move(1); return; }
     if (open && ev.key === "ArrowUp") { ev.preventDefault(); move(-1); return; }
