@@ -156,7 +156,8 @@ def test_the_regressions_seen(world) -> None:
     assert "<html" not in r.text  # a fragment for the preview box, not a whole page
     r = world.cashier.post("/cashier/preview", data=dict(BILL, amount=["300.00", "", "1.234"]),
                            headers={"HX-Request": "true"})
-    assert r.status_code == 422 and "第 3 行金额:应为金额" in r.text  # the row as numbered on the form
+    assert r.status_code == 422 and "第 3 行金额:最多两位小数" in r.text  # the row as numbered on the form
+    assert re.search(r'aria-label="第3行金额"[^>]*aria-invalid="true"', r.text)  # and marked there
 
 
 def settled(w: World) -> int:
@@ -294,3 +295,55 @@ def test_login_goes_back_only_to_a_path_of_this_site(world) -> None:
         assert (r.status_code, r.headers["location"]) == (303, lands), target
         page = world.client().get("/login", params={"next": target})
         assert f'value="{lands}"' in page.text, target
+
+
+def key_of(html: str) -> str:
+    return re.search(r'name="key" value="([^"]+)"', html).group(1)
+
+
+def test_a_refused_settlement_keeps_the_bill_and_its_key_unless_the_key_booked(world) -> None:
+    """A refusal books nothing: the page comes back (422) with every row and the same key, so a
+    fixed bill pressed twice settles once. A key that booked another bill (409) gets a new key and
+    a warning naming what it booked."""
+    before = settled(world)
+    key = key_of(world.cashier.get("/cashier?patient=P2").text)
+    bill = dict(BILL, key=key, code=["X001", "X002", "X003"], name=["血常规", "彩超", "药"],
+                amount=["300.00", "", "1.2.3"], dise_codg="J06.900", no_account="1")
+    r = world.cashier.post("/cashier/settle", data=bill, follow_redirects=False)
+    assert r.status_code == 422 and key_of(r.text) == key
+    assert "第 2 行金额:必须填写(或删除这一行)" in r.text  # a named row without an amount
+    assert re.search(r'aria-label="第2行金额"[^>]*aria-invalid="true"', r.text)
+    for value in ("X001", "X002", "X003", "彩超", "1.2.3", "J06.900"):
+        assert f'value="{value}"' in r.text, value
+    assert re.search(r'name="no_account" value="1" checked', r.text)
+    bill["amount"] = ["300.00", "20", "1.2.3"]
+    r = world.cashier.post("/cashier/settle", data=bill, follow_redirects=False)
+    assert r.status_code == 422 and "第 3 行金额:只能有一个小数点" in r.text and key_of(r.text) == key
+    bill["amount"] = ["1,200.00", "20", "１２"]
+    first = world.cashier.post("/cashier/settle", data=bill, follow_redirects=False)
+    again = world.cashier.post("/cashier/settle", data=bill, follow_redirects=False)
+    assert first.status_code == again.status_code == 303 and first.headers["location"] == again.headers["location"]
+    assert settled(world) == before + 1
+    setl_id = first.headers["location"].split("done=")[1]
+    done = world.cashier.get(first.headers["location"]).text
+    assert "1,232.00 元" in done
+    bill["amount"] = ["1,200.00", "20", "13"]  # another bill under the booked key
+    r = world.cashier.post("/cashier/settle", data=bill, follow_redirects=False)
+    assert r.status_code == 409 and key_of(r.text) != key and f"此单已以结算号 {setl_id} 记账" in r.text
+    assert 'value="13"' in r.text and settled(world) == before + 1
+
+
+def test_history_and_search_answer_bad_values_in_chinese(world) -> None:
+    for path in ("/cashier/history?from=2025-02-30", "/cashier/history?to=abc", "/cashier/history?page=x",
+                 "/cashier/history?page=0", "/cashier/history?from=2025-03-02&to=2025-03-01",
+                 "/cashier/history?patient=" + "x" * 65, "/cashier/search?q=" + "x" * 65):
+        r = world.cashier.get(path)
+        assert 400 <= r.status_code < 500 and CJK.search(r.text), (path, r.status_code, r.text[:200])
+        assert not any(w in r.text for w in ENGLISH), path
+    r = world.cashier.get("/cashier/history?setl_id=" + world.setl_id)
+    assert r.status_code == 200 and f'data-testid="history-{world.setl_id}"' in r.text
+    assert "10.00" in r.text and "已结算" in r.text
+    r = world.cashier.post(f"/cashier/settlements/{world.setl_id}/reverse?back=https://evil.example/")
+    assert r.url.path == "/cashier" and "已冲正" in banner(r)  # back only to the desk's own pages
+    r = world.cashier.get("/cashier/search?q=xcg")
+    assert r.status_code == 200 and "没有与“xcg”相符的项目" in r.text  # no catalogue here

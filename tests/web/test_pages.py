@@ -125,9 +125,9 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     desk.fill("#patient", "P2")
     desk.click("text=查询")
     assert "P2" in desk.inner_text("[data-testid=patient]")
-    desk.fill("[aria-label=第1行编码]", "X001")  # picked from the catalog: the row fills itself
-    desk.locator("[aria-label=第1行编码]").dispatch_event("change")
-    assert desk.input_value("[aria-label=第1行名称]") == "血常规"
+    desk.fill("[aria-label=第1行编码]", "X001")  # not in any catalogue here: the cashier's class stays
+    desk.fill("[aria-label=第1行名称]", "血常规")
+    desk.select_option("[aria-label=第1行费用类型]", "exam")
     desk.fill("[aria-label=第1行金额]", "300.00")
     rows = [("X2", "阿莫西林", "B", "drug", "100.00", "0.10"), ("X3", "营养品", "C", "drug", "50.00", "")]
     for i, (code, name, cls, cat, amount, prop) in enumerate(rows, start=2):

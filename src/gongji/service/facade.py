@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan
 from gongji.policy.loader import Registry, default_registry
-from gongji.service import audit, bindings, catalog, credits, people, settle_batch, settlements
+from gongji.service import audit, bindings, catalog, catalog_search, credits, people, settle_batch, settlements
 from gongji.service.clock import Clock, china_today
 from gongji.service.commands import (
     Apply,
@@ -71,6 +71,7 @@ class Service:
         self.registry = registry or default_registry()
         self.clock = clock
         self.settles = GroupCommit(self.settle_batch)
+        self.catalog_index = catalog_search.Index()  # the cashier's catalogue search, per region and day
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
         """Run a use case; a writing one appends to the audit trail in the same transaction."""
@@ -239,6 +240,7 @@ class Service:
             for k, n in done.items():
                 counts[k] += n
             progress(len(chunk), len(rows))
+        self.catalog_index.forget()  # the desk's search lists are of the old catalogue
         return counts
 
     def secure(self, fn, *args, actor: str = "system", **secrets):

@@ -5,7 +5,6 @@ message on the page, never a code or a traceback."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from fastapi import Depends, Request
@@ -25,6 +24,19 @@ from gongji.web.documents import KIND_ZH
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
 templates.env.filters["yuan"] = format_yuan
+
+
+def grouped(yuan: object) -> str:
+    """``"1200.00"`` (or fen as an int) → ``"1,200.00"``: amounts as the cashier's desk shows them."""
+    from decimal import Decimal, InvalidOperation
+    try:
+        value = Decimal(yuan) / 100 if isinstance(yuan, int) else Decimal(str(yuan))
+    except InvalidOperation:
+        return str(yuan)
+    return f"{value:,.2f}"
+
+
+templates.env.filters["money"] = grouped
 STATE_BADGE = {"pending": "warn", "approved": "ok", "rejected": "bad", "withdrawn": "muted",
                "unbound": "muted", "ended": "muted"}
 DONE_ZH = {"reversed": "已冲正,各账户金额已原路退回。", "applied": "申请已提交,请等待审核。", "withdrawn": "申请已撤回。", "unbound": "已解绑:今天仍可共济,明天起停止。",
@@ -54,18 +66,7 @@ def page(*rules: str):
     return check
 
 
-CATALOG = [  # common items the cashier can pick; amounts are always entered
-    {"code": "X001", "name": "血常规", "list_class": "A", "category": "exam"},
-    {"code": "X002", "name": "彩超", "list_class": "A", "category": "exam"},
-    {"code": "D001", "name": "阿莫西林胶囊", "list_class": "A", "category": "drug"},
-    {"code": "D002", "name": "硝苯地平缓释片", "list_class": "B", "category": "drug", "selfpay_prop": "0.10"},
-    {"code": "D003", "name": "二甲双胍片", "list_class": "A", "category": "drug"},
-    {"code": "T001", "name": "针灸", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
-    {"code": "T002", "name": "推拿", "list_class": "B", "category": "tcm", "selfpay_prop": "0.05"},
-    {"code": "C001", "name": "营养补充剂", "list_class": "C", "category": "drug"},
-]
 BILL_CATEGORIES = [(k, CATEGORY_ZH[k]) for k in CATEGORIES]  # in-scope kinds first, as the domain lists them
-CATALOG_JSON = json.dumps({it["code"]: it for it in CATALOG}, ensure_ascii=False)  # made once
 
 
 def render(request: Request, name: str, who: Principal, status: int = 200, **ctx) -> HTMLResponse:
@@ -73,8 +74,7 @@ def render(request: Request, name: str, who: Principal, status: int = 200, **ctx
     flash_ok, flash_err = flash.take(request)
     ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""), "flash_ok": flash_ok, "flash_err": flash_err,
             "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
-            "kind_zh": KIND_ZH, "catalog": CATALOG,
-            "catalog_json": CATALOG_JSON} | {k: v for k, v in ctx.items() if v is not None}
+            "kind_zh": KIND_ZH} | {k: v for k, v in ctx.items() if v is not None}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     flash.forget(request, response)
     return response

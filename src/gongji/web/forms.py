@@ -5,6 +5,7 @@ Chinese message naming the field, as a 422 page (or an HTMX fragment), never a 5
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_origin
@@ -256,6 +257,10 @@ class SettleForm(BillForm):
     key: IdempotencyKey
 
 
+class PreviewForm(BillForm):
+    key: IdempotencyKey | None = None  # the settle key, kept when the page comes back without JavaScript
+
+
 class ReimburseForm(BillForm):
     claim_no: Code
     visit_on: date
@@ -266,16 +271,44 @@ class ReimburseForm(BillForm):
     inst_kind: Literal["hospital", "pharmacy"] = "hospital"
 
 
+# what a cashier may type as an amount, once full-width forms are plain (NFKC): 1200, 1200.5,
+# 1,200.00 (commas only between groups of three)
+AMOUNT = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
+ROW_FIELD = re.compile(r"rows\.([0-9]+)\.([a-z_]+)")  # a refusal's field naming a row of the bill
+
+
+def row_error(row: int, field: str, text: str) -> DomainError:
+    """A refusal of one row of the bill: ``第 2 行金额:…``, its field ``rows.1.amount``."""
+    return invalid(f"rows.{row}.{field}", f"第 {row + 1} 行{FIELD_ZH[field]}:{text}")
+
+
+def amount_of(text: str, row: int) -> str:
+    """Plain yuan (``1200.00`` → ``1200.00``, ``１，２００`` → ``1200``) from what was typed in
+    ``row``; a negative amount, a third decimal or two points are refused, naming the row."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    if t.startswith("-"):
+        raise row_error(row, "amount", "不能为负数")
+    if t.count(".") > 1:
+        raise row_error(row, "amount", "只能有一个小数点,如 1,200.00")
+    if re.fullmatch(r"[0-9,]*\.[0-9]{3,}", t):
+        raise row_error(row, "amount", "最多两位小数(分)")
+    if not AMOUNT.fullmatch(t):
+        raise row_error(row, "amount", "应为金额,如 1,200.00 或 1200")
+    return t.replace(",", "")
+
+
 def visit_of(inst: str, f: BillForm) -> c.VisitRef:
-    """A visit from a bill form; rows without an amount are left out, a bad row is named by its
-    number on the form."""
+    """A visit from a bill form; empty rows are left out, a row with a code or name but no amount
+    is refused, and a bad row is named by its number on the form (its field ``rows.N.name``)."""
     items, rows = [], []
     for row, (code, name, cls, cat, amount, prop) in enumerate(zip(f.code, f.name, f.list_class, f.category,
                                                                    f.amount, f.selfpay_prop, strict=True)):
-        if not amount:
+        if not amount.strip():
+            if code or name or prop:
+                raise row_error(row, "amount", "必须填写(或删除这一行)")
             continue
         item = {"code": code or f"ITEM{len(items) + 1}", "name": name, "list_class": cls, "category": cat,
-                "amount": amount}
+                "amount": amount_of(amount, row)}
         if prop:
             item["selfpay_prop"] = prop
         items.append(item)
@@ -287,4 +320,10 @@ def visit_of(inst: str, f: BillForm) -> c.VisitRef:
     try:
         return c.VisitRef.model_validate(doc)
     except ValidationError as e:
-        raise refusal(e, rows) from None
+        err = refusal(e, rows)
+        loc = e.errors()[0]["loc"]
+        index = next((p for p in loc if isinstance(p, int)), None)
+        names = [p for p in loc if isinstance(p, str) and p in FIELD_ZH]
+        if index is not None and names:
+            err.field = f"rows.{rows[index]}.{names[-1]}"
+        raise err from None
