@@ -117,7 +117,7 @@ def test_the_reimbursement_keeps_every_field_and_bill_row(site, browser) -> None
         page.get_by_role("button", name="计算并登记").click()
         asked(page)
         confirm(page, "确认登记")
-        assert "第 3 行金额:应为金额" in page.inner_text("#reimburse-refused")
+        assert "第 3 行金额:最多两位小数" in page.inner_text("#reimburse-refused")
         for selector, value in (fields | {"#psn_no": ben, "#i-level": "3", "#med_type": "14"}).items():
             assert page.input_value(selector) == value, selector
         for i, row in enumerate(ROWS, start=1):

@@ -3,6 +3,8 @@ sees the binding in force; freezing; the policy comparison with its sources and 
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from bench.world import World
 from gongji.service import commands as c
 from gongji.service import queries as q
@@ -38,7 +40,7 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     fam.check("input[name=face_check]")
     fam.check("input[name=e_commitment]")
     fam.click("text=提交申请")
-    assert "申请已提交" in fam.inner_text(".flash")
+    expect(fam.locator(".flash")).to_contain_text("申请已提交")
     row = fam.inner_text("[data-testid=binding-P2]")
     assert "待审核" in row and "审核期限 2025-01-07" in row
     shot(fam, "applied")
@@ -49,7 +51,7 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     assert "P1 → P2(父母)" in card.inner_text() and "期限内" in card.inner_text()
     shot(desk, "queue")
     card.locator("text=通过").click()
-    assert "已审核通过" in desk.inner_text(".flash")
+    expect(desk.locator(".flash")).to_contain_text("已审核通过")
     assert "没有待审核的申请" in desk.inner_text("main")
 
     fam.goto(f"{site.base}/portal")
@@ -66,7 +68,7 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     assert fam.locator("[data-testid=binding-P2]").inner_text().count("已生效") == 1
     fam.locator("[data-testid=binding-P2] >> text=解绑").click()
     dialog.locator("text=确认解绑").click()
-    assert "明天起停止" in fam.inner_text(".flash")
+    expect(fam.locator(".flash")).to_contain_text("明天起停止")
     assert site.service.verify() == []
 
 
@@ -175,7 +177,7 @@ def test_cashier_settles_family_sees_record_pdf_and_excel(site, browser, shot, t
     desk.locator("[data-testid=recent-S00000001] >> text=冲正").click()
     assert "S00000001" in desk.inner_text("#confirm-dialog")
     desk.locator("#confirm-dialog >> text=确认冲正").click()
-    assert "已冲正" in desk.inner_text(".flash")
+    expect(desk.locator(".flash")).to_contain_text("已冲正")
     assert site.service.verify() == []
 
 
@@ -200,7 +202,7 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     assert "✓ 家庭共济申请表" in card.inner_text() and "✗ 被绑定人户口本或结婚证等关系证明" in card.inner_text()
     card.locator("select").select_option("材料不全")
     card.get_by_role("button", name="驳回").click()
-    assert "已驳回" in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("已驳回")
 
     page.goto(f"{site.base}/desk/office")
     page.fill("#x-psn", "P1")
@@ -208,12 +210,12 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     page.fill("#x-to", "2025-03-31")
     page.get_by_role("button", name="暂停共济").click()
     confirm(page, "确认暂停")  # tests/web/test_confirm.py: what it says
-    assert "已暂停 P1 的共济" in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("已暂停 P1 的共济")
     page.fill("#s-psn", "P1")
     page.select_option("#s-status", "transferred")
     page.click("text=确认变更")
     confirm(page, "确认变更")
-    assert "已变更:终止绑定 0 个" in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("已变更:终止绑定 0 个")
 
     page.goto(f"{site.base}/dashboard")
     assert page.locator("svg").count() == 3 and "各地区共济支付" in page.inner_text("main")
@@ -269,7 +271,7 @@ def test_a_large_reimbursement_waits_for_a_second_supervisor(site, browser, shot
     shot(sup, "pending")
     sup.click("[data-testid=pending-S00000001] >> text=复核通过并支付")
     confirm(sup, "确认支付")
-    assert "已复核通过" in sup.inner_text(".flash")
+    expect(sup.locator(".flash")).to_contain_text("已复核通过")
     assert sup.locator("[data-testid=pending]").count() == 0
     assert site.service.read(q.settlement, "S00000001")["state"] == "settled"
     assert site.service.verify() == []

@@ -97,9 +97,13 @@ def _materials(request: Request, who: Principal, holder: str) -> tuple[str, list
 
 @router.get("/desk/materials", response_class=HTMLResponse)
 def materials(request: Request, holder: str = "", who: Principal = Depends(page("clerk", "supervisor"))):
-    """The offline channel's materials of the holder's region, as checkboxes (HTMX fragment)."""
-    return templates.TemplateResponse(request, "materials.html", {"listed": _materials(request, who, holder),
-                                                                  "asked": True})
+    """The offline channel's materials of the holder's region, as checkboxes (HTMX fragment). The
+    boxes already ticked come along (hx-include) and stay ticked: an answer arriving after the clerk
+    ticked some must not silently untick them."""
+    ticks = request.query_params.getlist("materials")
+    return templates.TemplateResponse(request, "materials.html", {
+        "listed": _materials(request, who, holder), "asked": True,
+        "kept": {"form": "offline", "values": {"materials": ticks}, "bad": None} if ticks else None})
 
 
 @router.get("/desk/person-name")
