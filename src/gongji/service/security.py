@@ -108,7 +108,7 @@ def fingerprint(stored: str | None) -> str:
 
 
 def _expected(stored: str | None, expect: str | None, what: str) -> None:
-    if expect is not None and not hmac.compare_digest(fingerprint(stored), expect):
+    if expect is not None and not hmac.compare_digest(fingerprint(stored).encode(), expect.encode()):
         raise DomainError("STALE_FORM", f"{what};新值只显示一次,不再显示。如需再换,请从列表重新办理", "expect")
 
 

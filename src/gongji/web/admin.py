@@ -18,7 +18,7 @@ from gongji.service import commands as c
 from gongji.service import directory, scope, security
 from gongji.service import queries as q
 from gongji.web.common import back, guard, page, render, svc
-from gongji.web.forms import refusal
+from gongji.web.forms import form, refusal
 from gongji.web.staffforms import ExpectForm, Filled, InstitutionForm, StaffForm, filled
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +37,13 @@ def area_words(area: str) -> str:
     return "全国" if area == scope.NATIONAL else area
 
 
+def outside(what: str, field: str) -> DomainError:
+    """``scope.OutOfArea``, said beside the field that named the place."""
+    e = scope.OutOfArea(what)
+    e.field = field
+    return e
+
+
 # --- institutions ----------------------------------------------------------------------------
 
 @router.get("/admin/institutions", response_class=HTMLResponse)
@@ -48,7 +55,7 @@ def _institutions(request: Request, who: Principal, page_no: int = 1, f: Filled 
     found = svc(request).read(directory.institutions, who.area, PER_PAGE, (page_no - 1) * PER_PAGE)
     for i in found["items"]:
         i["level_zh"] = institution_level(i["level"], i["kind"])
-    return render(request, "admin_institutions.html", who, status=422 if f and f.errors else 200,
+    return render(request, "admin_institutions.html", who, status=f.status if f else 200,
                   found=found, page_no=page_no, pages=max(1, -(-found["total"] // PER_PAGE)),
                   values={"level": "2", "kind": "hospital"} | (f.values if f else {}),
                   errors=f.errors if f else {}, levels=LEVELS, kinds=list(KIND_ZH.items()), area=area_words(who.area))
@@ -63,7 +70,7 @@ def add_institution(request: Request, who: Principal = Depends(ADMIN),
     try:
         cmd = c.RegisterInstitution.model_validate(f.form.model_dump())
         if not scope.in_area(who.area, cmd.admdvs):
-            raise DomainError("FORBIDDEN", f"该机构所在地不在您的服务区域({area_words(who.area)})内", "admdvs")
+            raise outside("该机构所在地", "admdvs")
         svc(request).register_institution(cmd, actor=who.actor)
     except ValidationError as e:
         f.refuse(refusal(e), fields)
@@ -103,12 +110,10 @@ def _suspend(request: Request, who: Principal, code: str, suspended: bool):
 
 
 @router.post("/admin/institutions/{code}/secret", response_class=HTMLResponse)
-def rotate(request: Request, code: InstCode, who: Principal = Depends(ADMIN), f: Filled[ExpectForm] = filled(ExpectForm)):
+def rotate(request: Request, code: InstCode, who: Principal = Depends(ADMIN), f: ExpectForm = form(ExpectForm)):
     guard(request, who, scope.act_on_institution, code)
     try:
-        if f.form is None:
-            raise DomainError("INVALID_INPUT", next(iter(f.errors.values())), "expect")
-        secret = svc(request).secure(security.new_institution_secret, code, actor=who.actor, expect=f.form.expect)
+        secret = svc(request).secure(security.new_institution_secret, code, actor=who.actor, expect=f.expect)
     except DomainError as e:
         return back(request, "/admin/institutions", error=e, doing="更换密钥")
     return _once(request, who, "rotated", code, svc(request).read(q.institution_view, code)["name"], secret)
@@ -125,7 +130,7 @@ def _staff(request: Request, who: Principal, page_no: int = 1, f: Filled | None 
     found = svc(request).read(directory.staff, who.area, PER_PAGE, (page_no - 1) * PER_PAGE)
     for s in found["items"]:
         s["area_zh"] = area_words(s["area"])
-    return render(request, "admin_staff.html", who, status=422 if f and f.errors else 200,
+    return render(request, "admin_staff.html", who, status=f.status if f else 200,
                   found=found, page_no=page_no, pages=max(1, -(-found["total"] // PER_PAGE)),
                   values={"role": "clerk"} | (f.values if f else {}), errors=f.errors if f else {},
                   roles=list(ROLE_ZH.items()), role_zh=ROLE_ZH, area=area_words(who.area))
@@ -137,27 +142,25 @@ def add_staff(request: Request, who: Principal = Depends(ADMIN), f: Filled[Staff
     fields = tuple(StaffForm.model_fields)
     if f.form is None:
         return _staff(request, who, f=f)
-    form = f.form
+    new = f.form
     try:
-        served = who.area if not form.area else scope.served(form.area, svc(request).registry)
+        served = who.area if not new.area else scope.served(new.area, svc(request).registry)
         if not scope.in_area(who.area, served or "00"):
-            raise DomainError("FORBIDDEN", f"该服务区域不在您的服务区域({area_words(who.area)})内", "area")
-        password = svc(request).secure(security.add_staff, form.username, form.role, served, actor=who.actor)
+            raise outside("该服务区域", "area")
+        password = svc(request).secure(security.add_staff, new.username, new.role, served, actor=who.actor)
     except DomainError as e:
         f.refuse(e, fields)
         return _staff(request, who, f=f)
-    return _once(request, who, "staff", form.username, ROLE_ZH[form.role], password)
+    return _once(request, who, "staff", new.username, ROLE_ZH[new.role], password)
 
 
 @router.post("/admin/staff/{username}/password", response_class=HTMLResponse)
 def reset_password(request: Request, username: Username, who: Principal = Depends(ADMIN),
-                   f: Filled[ExpectForm] = filled(ExpectForm)):
+                   f: ExpectForm = form(ExpectForm)):
+    if not svc(request).read(directory.staff_in_area, who.area, username):  # another area's: unknown here
+        raise DomainError("NOT_FOUND", f"查无工作人员 {username}", "username")
     try:
-        if not svc(request).read(directory.staff_in_area, who.area, username):
-            raise DomainError("NOT_FOUND", f"查无工作人员 {username}", "username")
-        if f.form is None:
-            raise DomainError("INVALID_INPUT", next(iter(f.errors.values())), "expect")
-        password = svc(request).secure(security.set_staff_password, username, actor=who.actor, expect=f.form.expect)
+        password = svc(request).secure(security.set_staff_password, username, actor=who.actor, expect=f.expect)
     except DomainError as e:
         return back(request, "/admin/staff", error=e, doing="重置密码")
     return _once(request, who, "password", username, "", password)

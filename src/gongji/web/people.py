@@ -40,7 +40,7 @@ def search(request: Request, who: Principal = Depends(page(*READERS)), f: Filled
     found = None
     if f.form is not None:
         found = svc(request).read(directory.search_persons, who.area, f.form.q, 50)
-    return render(request, "people.html", who, status=422 if f.errors else 200, values={"q": ""} | f.values,
+    return render(request, "people.html", who, status=f.status, values={"q": ""} | f.values,
                   errors=f.errors, found=found, status_zh=STATUS_ZH, region=_region_names(request))
 
 
@@ -64,7 +64,7 @@ def person_page(request: Request, psn_no: str, page_no: PageNo = 1,
     if page_no > pages:
         raise DomainError("NOT_FOUND", "没有这一页", "page")
     return render(request, "person.html", who, person=person, account=account, caps=_caps(account),
-                  region=_region_names(request).get(person["insu_admdvs"]), status_zh=STATUS_ZH,
+                  region=_region_names(request)[person["insu_admdvs"]], status_zh=STATUS_ZH,
                   as_holder=[b for b in bindings if b["holder"] == psn_no],
                   as_beneficiary=[b for b in bindings if b["beneficiary"] == psn_no],
                   names=names, settlements=settlements["items"], total=settlements["total"],

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 
 from gongji.domain.errors import DomainError
+from gongji.gate.problems import status_of
 from gongji.web.forms import FIELD_ZH, PageForm, read_form
 
 M = TypeVar("M", bound=BaseModel)
@@ -22,9 +23,11 @@ class Filled(Generic[M]):
     values: dict[str, str]
     form: M | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    status: int = 200  # the answer's: the refusal's status (422 bad input, 403 outside the area, 409 taken)
 
     def refuse(self, e: DomainError, fields: tuple[str, ...] = ()) -> None:
         """Put the refusal beside its field; one the form does not show goes on top (``""``)."""
+        self.status = getattr(e, "status", None) or status_of(e.code)
         name = (e.field or "").split(".")[0]
         if name in fields:  # beside its field, the field's name need not be said again
             self.errors[name] = e.message.removeprefix(f"{FIELD_ZH.get(name, name)}:")
@@ -72,7 +75,7 @@ class ExpectForm(PageForm):
     """What the list showed of a secret or password (``security.fingerprint``): a page sent again
     finds it changed and is refused."""
 
-    expect: Annotated[str, Field(min_length=1, max_length=32)]
+    expect: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
 def kept(values: dict[str, Any], **defaults: str) -> dict[str, str]:
