@@ -51,12 +51,10 @@ def action_words(action: str) -> str:
 
 def actor_words(actor: str) -> str:
     """``staff:demo-clerk`` → 工作人员 demo-clerk; ``institution:H1/li`` → 定点机构 H1(收费员 li)."""
-    if actor == "system":
-        return "系统"
-    if actor == "cli":
-        return "命令行(运维)"
     if actor.startswith("migration"):
         return "数据库升级"
+    if ":" not in actor:
+        return {"system": "系统", "cli": "命令行(运维)", "demo": "演示数据载入"}.get(actor, "其他")
     kind, _, rest = actor.partition(":")
     who, _, user = rest.partition("/")
     words = f"{KIND_ZH.get(kind, '其他')} {who}"
