@@ -80,10 +80,13 @@ def test_person_page(world) -> None:
     assert "110105********002X" in page and CERTNO not in page and "139****5678" in page
     assert re.search(r'data-testid="balance">\d+\.\d\d 元', page)
     assert re.search(r'data-testid="binding-\d+">.*?王芳</a>\(P2\).*?父母.*?已生效', page, re.S)
+    paid = re.findall(r'data-testid="paid-(S\d+)"', page)  # P1's account paid for P2
+    assert len(paid) == 20 and 'href="?paid_page=2&amp;page=1"' in page
+    assert len(re.findall(r'data-testid="paid-', world.clerk.get("/people/P1?paid_page=2").text)) == 3
     r = world.clerk.get("/people/P2")
     assert re.search(r"王建国</a>\(P1\)", r.text)  # P2's holder, by name
     rows = re.findall(r'data-testid="setl-(S\d+)"', r.text)
-    assert len(rows) == 20 and "第 1 / 2 页" in r.text and "共 23 笔" in r.text
+    assert len(rows) == 20 and "第 1 / 2 页" in r.text and "本人就医的结算(共 23 笔" in r.text
     assert f'href="/statements/{rows[0]}.pdf"' in r.text
     more = re.findall(r'data-testid="setl-(S\d+)"', world.clerk.get("/people/P2?page=2").text)
     assert len(more) == 3 and not set(more) & set(rows)

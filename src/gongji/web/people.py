@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import INSUTYPE_ZH as INSUTYPE_WORDS
 from gongji.domain.labels import MED_TYPE_ZH
 from gongji.domain.money import parse_yuan
 from gongji.gate.auth import Principal
@@ -41,12 +42,13 @@ def search(request: Request, who: Principal = Depends(page(*READERS)), f: Filled
     if f.form is not None:
         found = svc(request).read(directory.search_persons, who.area, f.form.q, 50)
     return render(request, "people.html", who, status=f.status, values={"q": ""} | f.values,
-                  errors=f.errors, found=found, status_zh=STATUS_ZH, region=_region_names(request))
+                  errors=f.errors, found=found, status_zh=STATUS_ZH, region=_region_names(request),
+                  insutype_words=INSUTYPE_WORDS)
 
 
 @router.get("/people/{psn_no}", response_class=HTMLResponse)
 def person_page(request: Request, psn_no: str, page_no: PageNo = 1,
-                who: Principal = Depends(page(*READERS))):
+                paid_page: Annotated[int, Query(ge=1, le=10**6)] = 1, who: Principal = Depends(page(*READERS))):
     if not 0 < len(psn_no) <= 64 or "\x00" in psn_no:
         raise DomainError("UNKNOWN_PERSON", "查无此参保人", "psn_no")
     s = svc(request)
@@ -59,16 +61,22 @@ def person_page(request: Request, psn_no: str, page_no: PageNo = 1,
     bindings = s.read(q.bindings_list, today, person_no=psn_no, limit=200)["items"]
     others = {b["holder"] for b in bindings} | {b["beneficiary"] for b in bindings}
     names = s.read(q.names_of, others | {psn_no})
-    settlements = s.read(q.settlements_of, psn_no=psn_no, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
-    pages = max(1, -(-settlements["total"] // PER_PAGE))
-    if page_no > pages:
-        raise DomainError("NOT_FOUND", "没有这一页", "page")
+    own, paid = _paged(request, psn_no=psn_no, at=page_no), _paged(request, payer=psn_no, at=paid_page)
     return render(request, "person.html", who, person=person, account=account, caps=_caps(account),
                   region=_region_names(request)[person["insu_admdvs"]], status_zh=STATUS_ZH,
                   as_holder=[b for b in bindings if b["holder"] == psn_no],
                   as_beneficiary=[b for b in bindings if b["beneficiary"] == psn_no],
-                  names=names, settlements=settlements["items"], total=settlements["total"],
-                  page_no=page_no, pages=pages, setl_state=STATE_ZH, med_type=MED_TYPE_ZH)
+                  names=names, own=own, paid=paid, page_no=page_no, paid_page=paid_page,
+                  setl_state=STATE_ZH, med_type=MED_TYPE_ZH, insutype_words=INSUTYPE_WORDS)
+
+
+def _paged(request: Request, at: int, **whose: str) -> dict:
+    """One page of the person's settlements: as the patient, or paid for from their account."""
+    found = svc(request).read(q.settlements_of, **whose, limit=PER_PAGE, offset=(at - 1) * PER_PAGE)
+    found["pages"] = max(1, -(-found["total"] // PER_PAGE))
+    if at > found["pages"]:
+        raise DomainError("NOT_FOUND", "没有这一页", "page")
+    return found
 
 
 def _region_names(request: Request) -> dict[str, str]:
