@@ -204,8 +204,11 @@ def test_staff_added_and_password_reset(world) -> None:
     first = shown(r)
     assert first and world.login("staff", "newclerk", first)
     assert admin.post("/admin/staff", data={"username": "newclerk", "role": "clerk", "area": "6528"}).status_code == 409
+    for _ in range(5):  # locked by wrong passwords; the new password lifts it (below)
+        world.client().post("/api/v1/auth/login", json={"kind": "staff", "username": "newclerk", "password": "x"})
     listing = admin.get("/admin/staff").text
     assert first not in listing and 'data-testid="staff-newclerk"' in listing
+    assert "登录已锁定" in re.search(r'data-testid="staff-newclerk">.*?</tr>', listing, re.S).group(0)
     assert 'data-testid="staff-newclerk"' not in world.far["admin"].get("/admin/staff").text
 
     action = "/admin/staff/newclerk/password"

@@ -5,7 +5,7 @@ is simply not there."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, cast, func, literal, or_, select
 
@@ -52,8 +52,9 @@ def institutions(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0) -
         for i in rows]}
 
 
-def staff(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0) -> dict:
-    """Staff serving within the area (one serving the whole country only for national callers)."""
+def staff(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0, now: datetime | None = None) -> dict:
+    """Staff serving within the area (one serving the whole country only for national callers);
+    ``locked``: their login is locked at ``now`` (too many wrong passwords)."""
     limit, offset = page(limit, offset)
     S = m.Staff
     q = select(S).where(scope.admdvs_in(area, S.area))
@@ -61,7 +62,7 @@ def staff(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0) -> dict:
     rows = uow.session.scalars(q.order_by(S.username).limit(limit).offset(offset))
     return {"total": total, "items": [
         {"username": s.username, "role": s.role, "area": s.area, "active": s.active,
-         "locked": s.locked_until is not None, "fingerprint": fingerprint(s.password_hash)} for s in rows]}
+         "locked": s.locked_until is not None and now is not None and s.locked_until > now, "fingerprint": fingerprint(s.password_hash)} for s in rows]}
 
 
 def staff_in_area(uow: UnitOfWork, area: str, username: str) -> bool:

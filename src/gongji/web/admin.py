@@ -5,6 +5,7 @@ it and nowhere else (no log, URL or cookie); sending that form again is refused,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -64,22 +65,19 @@ def _institutions(request: Request, who: Principal, page_no: int = 1, f: Filled 
 @router.post("/admin/institutions", response_class=HTMLResponse)
 def add_institution(request: Request, who: Principal = Depends(ADMIN),
                     f: Filled[InstitutionForm] = filled(InstitutionForm)):
-    fields = tuple(InstitutionForm.model_fields)
-    if f.form is None:
-        return _institutions(request, who, f=f)
-    try:
-        cmd = c.RegisterInstitution.model_validate(f.form.model_dump())
-        if not scope.in_area(who.area, cmd.admdvs):
-            raise outside("该机构所在地", "admdvs")
-        svc(request).register_institution(cmd, actor=who.actor)
-    except ValidationError as e:
-        f.refuse(refusal(e), fields)
-    except DomainError as e:
-        f.refuse(e, fields)
-    if f.form is None:
-        return _institutions(request, who, f=f)
-    secret = svc(request).secure(security.new_institution_secret, cmd.code, actor=who.actor)
-    return _once(request, who, "institution", cmd.code, cmd.name, secret)
+    if f.form is not None:
+        try:
+            cmd = c.RegisterInstitution.model_validate(f.form.model_dump())
+            if not scope.in_area(who.area, cmd.admdvs):
+                raise outside("该机构所在地", "admdvs")
+            svc(request).register_institution(cmd, actor=who.actor)
+            secret = svc(request).secure(security.new_institution_secret, cmd.code, actor=who.actor)
+            return _once(request, who, "institution", cmd.code, cmd.name, secret)
+        except ValidationError as e:
+            f.refuse(refusal(e), tuple(InstitutionForm.model_fields))
+        except DomainError as e:
+            f.refuse(e, tuple(InstitutionForm.model_fields))
+    return _institutions(request, who, f=f)
 
 
 def _once(request: Request, who: Principal, what: str, subject: str, name: str, secret: str) -> HTMLResponse:
@@ -127,7 +125,7 @@ def staff(request: Request, page_no: PageNo = 1, who: Principal = Depends(ADMIN)
 
 
 def _staff(request: Request, who: Principal, page_no: int = 1, f: Filled | None = None) -> HTMLResponse:
-    found = svc(request).read(directory.staff, who.area, PER_PAGE, (page_no - 1) * PER_PAGE)
+    found = svc(request).read(directory.staff, who.area, PER_PAGE, (page_no - 1) * PER_PAGE, datetime.now())
     for s in found["items"]:
         s["area_zh"] = area_words(s["area"])
     return render(request, "admin_staff.html", who, status=f.status if f else 200,
@@ -139,19 +137,17 @@ def _staff(request: Request, who: Principal, page_no: int = 1, f: Filled | None 
 @router.post("/admin/staff", response_class=HTMLResponse)
 def add_staff(request: Request, who: Principal = Depends(ADMIN), f: Filled[StaffForm] = filled(StaffForm)):
     """As ``POST /api/v1/staff``: the area served defaults to the admin's own and must lie within it."""
-    fields = tuple(StaffForm.model_fields)
-    if f.form is None:
-        return _staff(request, who, f=f)
-    new = f.form
-    try:
-        served = who.area if not new.area else scope.served(new.area, svc(request).registry)
-        if not scope.in_area(who.area, served or "00"):
-            raise outside("该服务区域", "area")
-        password = svc(request).secure(security.add_staff, new.username, new.role, served, actor=who.actor)
-    except DomainError as e:
-        f.refuse(e, fields)
-        return _staff(request, who, f=f)
-    return _once(request, who, "staff", new.username, ROLE_ZH[new.role], password)
+    if f.form is not None:
+        new = f.form
+        try:
+            served = who.area if not new.area else scope.served(new.area, svc(request).registry)
+            if not scope.in_area(who.area, served or "00"):
+                raise outside("该服务区域", "area")
+            password = svc(request).secure(security.add_staff, new.username, new.role, served, actor=who.actor)
+            return _once(request, who, "staff", new.username, ROLE_ZH[new.role], password)
+        except DomainError as e:
+            f.refuse(e, tuple(StaffForm.model_fields))
+    return _staff(request, who, f=f)
 
 
 @router.post("/admin/staff/{username}/password", response_class=HTMLResponse)
