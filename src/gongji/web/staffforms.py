@@ -4,7 +4,7 @@ message beside the field it concerns, instead of a separate error page."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
@@ -77,6 +77,3 @@ class ExpectForm(PageForm):
 
     expect: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
-
-def kept(values: dict[str, Any], **defaults: str) -> dict[str, str]:
-    return defaults | {k: str(v) for k, v in values.items()}
