@@ -39,7 +39,7 @@ from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
-from gongji.web import cashier, common, desk, portal, public
+from gongji.web import admin, audit, cashier, common, desk, people, portal, public
 from gongji.web.forms import refusal
 
 log = logging.getLogger("gongji.api")
@@ -88,7 +88,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for pages in (public, portal, desk, cashier):
+    for pages in (public, portal, desk, cashier, people, audit, admin):
         app.include_router(pages.router)
 
     @app.exception_handler(common.NeedLogin)

@@ -36,6 +36,9 @@ TOUCHES_BAYINGOLIN = {
     "POST /api/v1/reimbursements", "POST /desk/bindings/{binding_id}/review", "GET /statements/{setl_id}.pdf",
     "POST /api/v1/reimbursements/{setl_id}/approve", "POST /api/v1/reimbursements/{setl_id}/reject",
     "POST /desk/reimburse/{setl_id}/approve", "POST /desk/reimburse/{setl_id}/reject",
+    "GET /people/{psn_no}", "POST /admin/institutions", "POST /admin/institutions/{code}/suspend",
+    "POST /admin/institutions/{code}/resume", "POST /admin/institutions/{code}/secret",
+    "POST /admin/staff/{username}/password",
 }
 # lists another area's staff may read, and what they must not show of 巴州
 FILTERED = {
@@ -47,6 +50,10 @@ FILTERED = {
     "GET /desk/person-name": lambda r: r.status_code == 404 and r.json() == {"name": "查无此参保人"},
     "GET /api/v1/reimbursements": lambda r: r.json()["total"] == 0,
     "GET /desk/reimburse": lambda r: 'data-testid="pending"' not in r.text,
+    "POST /people": lambda r: 'data-testid="found-P1"' not in r.text and "本服务区域内查无此人" in r.text,
+    "GET /audit": lambda r: 'data-testid="entry-' not in r.text and "没有符合条件的记录" in r.text,
+    "GET /admin/institutions": lambda r: 'data-testid="inst-H1"' not in r.text,
+    "GET /admin/staff": lambda r: 'data-testid="staff-clerk1"' not in r.text and 'data-testid="staff-far_admin"' in r.text,
 }
 
 ALLOWED = {
@@ -127,6 +134,19 @@ ALLOWED = {
     "POST /api/v1/reimbursements/{setl_id}/reject": {"supervisor"},
     "POST /desk/reimburse/{setl_id}/approve": {"supervisor"},
     "POST /desk/reimburse/{setl_id}/reject": {"supervisor"},
+    "GET /people": {"clerk", "supervisor", "auditor"},
+    "POST /people": {"clerk", "supervisor", "auditor"},
+    "GET /people/{psn_no}": {"clerk", "supervisor", "auditor"},
+    "GET /audit": {"auditor", "admin"},
+    "POST /audit/verify": {"auditor", "admin"},
+    "GET /admin/institutions": {"admin"},
+    "POST /admin/institutions": {"admin"},
+    "POST /admin/institutions/{code}/suspend": {"admin"},
+    "POST /admin/institutions/{code}/resume": {"admin"},
+    "POST /admin/institutions/{code}/secret": {"admin"},
+    "GET /admin/staff": {"admin"},
+    "POST /admin/staff": {"admin"},
+    "POST /admin/staff/{username}/password": {"admin"},
 }
 
 
@@ -217,6 +237,21 @@ def requests(ids: dict) -> dict:
         "POST /api/v1/reimbursements/{setl_id}/reject": (f"/api/v1/reimbursements/{ids['reject']}/reject", None),
         "POST /desk/reimburse/{setl_id}/approve": (f"/desk/reimburse/{ids['approve']}/approve", None),
         "POST /desk/reimburse/{setl_id}/reject": (f"/desk/reimburse/{ids['reject']}/reject", None),
+        "GET /people": ("/people", None),
+        "POST /people": ("/people", {"q": "P1"}),
+        "GET /people/{psn_no}": ("/people/P1", None),
+        "GET /audit": ("/audit", None),
+        "POST /audit/verify": ("/audit/verify", None),
+        "GET /admin/institutions": ("/admin/institutions", None),
+        "POST /admin/institutions": ("/admin/institutions", {"code": "H8", "level": "1", "admdvs": "652801",
+                                                             "kind": "pharmacy"}),
+        "POST /admin/institutions/{code}/suspend": ("/admin/institutions/H3/suspend", None),
+        "POST /admin/institutions/{code}/resume": ("/admin/institutions/H3/resume", None),
+        # a fingerprint no secret has: refused as a page sent again, nothing changes
+        "POST /admin/institutions/{code}/secret": ("/admin/institutions/H3/secret", {"expect": "0" * 16}),
+        "GET /admin/staff": ("/admin/staff", None),
+        "POST /admin/staff": ("/admin/staff", {"username": "pagestaff", "role": "clerk"}),
+        "POST /admin/staff/{username}/password": ("/admin/staff/clerk1/password", {"expect": "0" * 16}),
     }
 
 
@@ -231,6 +266,9 @@ def refused(r) -> bool:
     if r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json") \
             and r.json().get("detail") == "查无此人":
         return True  # nor a person of another area
+    if r.status_code == 404 and r.headers["content-type"].startswith("text/html") \
+            and ("查无此参保人" in r.text or "查无工作人员" in r.text):
+        return True  # a page's person, or staff member, of another area is unknown
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
     # the national interface refuses in its envelope (HTTP 200): unsigned, or not the signer's
     return isinstance(body, dict) and body.get("infcode") == -1 and any(
@@ -276,7 +314,7 @@ def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:
             # logging in or out changes the session: such calls get a client of their own
             client = api.fresh(*identity[who]) if key.endswith(("/login", "/logout")) and method == "POST" \
                 else callers[who]
-            form = path.startswith("/desk/")  # the desk takes forms, signed or not
+            form = path.startswith(("/desk/", "/people", "/audit", "/admin/"))  # pages take forms, signed or not
             r = client.request(method, path, headers=headers, follow_redirects=False,
                                **({"data": body} if form else {"json": body}))
             allowed = FAR[who] in ALLOWED[key] and key not in TOUCHES_BAYINGOLIN if who in FAR \

@@ -34,6 +34,8 @@ def test_pages_on_demo_data(engine) -> None:
     visit("person", counts["demo_holder"], ["/portal", "/policies"])
     visit("staff", "demo-clerk", ["/desk", "/desk/office", "/dashboard"])
     visit("staff", "demo-supervisor", ["/desk/office", "/dashboard"])
+    visit("staff", "demo-auditor", ["/people", f"/people/{counts['demo_holder']}", "/audit"])
+    visit("staff", "demo-admin", ["/audit", "/audit?action=settle&page=2", "/admin/institutions", "/admin/staff"])
     for region in ("652800", "532600", "370300", "532800"):  # a clerk per prefecture sees its own queue
         visit("staff", f"demo-clerk-{region}", ["/desk", "/dashboard"])
         client = TestClient(app)

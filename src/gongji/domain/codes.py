@@ -43,6 +43,7 @@ CODE_ZH = {
     "LOGIN_FAILED": "用户名或密码错误",
     "LOGIN_BUSY": "登录请求过多,请稍后再试",
     "TOO_LARGE": "请求过大",
+    "STALE_FORM": "页面已过期,已办理过",
 }
 
 

@@ -93,10 +93,36 @@ def end_sessions(uow: UnitOfWork, kind: str, subject: str) -> None:
                                                      m.LoginSession.subject == subject))
 
 
-def new_institution_secret(uow: UnitOfWork, code: str) -> str:
+def new_institution_secret(uow: UnitOfWork, code: str, *, expect: str | None = None) -> str:
+    """``expect``: the ``fingerprint`` of the secret the asker saw; a page sent again (a reload)
+    carries the old one and is refused, so it neither rotates twice nor shows a secret again."""
     inst = institution(uow.session, code, "code")
+    _expected(inst.secret, expect, f"定点医药机构 {code} 的签名密钥已更换过")
     inst.secret = secrets.token_hex(32)
     return inst.secret
+
+
+def fingerprint(stored: str | None) -> str:
+    """A short token naming a stored secret or password hash as it is now (not revealing it)."""
+    return sha256(f"fingerprint:{stored or ''}")[:16]
+
+
+def _expected(stored: str | None, expect: str | None, what: str) -> None:
+    if expect is not None and not hmac.compare_digest(fingerprint(stored).encode(), expect.encode()):
+        raise DomainError("STALE_FORM", f"{what};新值只显示一次,不再显示。如需再换,请从列表重新办理", "expect")
+
+
+def set_staff_password(uow: UnitOfWork, username: str, *, expect: str | None = None,
+                       password: str | None = None) -> str:
+    """A new password for a staff member, shown once; it ends their sessions and lifts a lock."""
+    staff = uow.session.get(m.Staff, username)
+    if staff is None:
+        raise DomainError("NOT_FOUND", f"查无工作人员 {username}", "username")
+    _expected(staff.password_hash, expect, f"工作人员 {username} 的密码已重置过")
+    password = password or new_password()
+    staff.password_hash, staff.failed_logins, staff.locked_until = _hasher.hash(password), 0, None
+    end_sessions(uow, "staff", username)
+    return password
 
 
 PAASID = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -32,12 +32,16 @@ FIELD_ZH = {
     "list_class": "目录类别", "category": "费用类型", "amount": "金额", "selfpay_prop": "乙类自付比例",
     "username": "个人编号/用户名", "password": "密码", "next": "跳转地址", "binding_id": "绑定编号",
     "setl_id": "结算号", "fixmedins": "定点机构", "visit": "就诊信息",
+    "q": "查询内容", "role": "角色", "area": "服务区域", "expect": "",
 }
 HINT_ZH = {  # what a malformed value of these fields should look like
     "amount": "应为金额,如 12.50(不为负,最多两位小数)",
     "selfpay_prop": "应为 0 到 1 之间的比例,如 0.10",
     "key": "只能由字母、数字和 . _ : - 组成,请刷新收费台后重新结算",
     "claim_no": "只能由字母、数字和 . _ : - 组成",
+    "admdvs": "应为 6 位行政区划代码,如 652801",
+    "expect": "页面已过期,请刷新列表后重新办理",
+    "username": "只能由小写字母、数字和 . _ - 组成",
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 M = TypeVar("M", bound=BaseModel)
