@@ -354,7 +354,7 @@ def institution_add(
             check_paasid(paasid)
             taken = institution_by_paasid(service.engine, paasid)
             if taken is not None and taken[0] != code:
-                raise DomainError("ALREADY_REGISTERED", f"paasid {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
+                raise DomainError("ALREADY_REGISTERED", f"接入方编号 {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
         service.register_institution(cmd, actor="cli")
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)

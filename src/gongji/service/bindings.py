@@ -82,7 +82,7 @@ REFUSED_FOR_APPLICANT = "无法为该人员办理绑定,请核对后到经办机
 def apply(uow: UnitOfWork, ctx: Ctx, c: Apply, by_person: str | None = None) -> dict:
     s = uow.session
     if by_person is not None and (by_person != c.holder or c.channel != "online"):
-        raise DomainError("FORBIDDEN", "参保人只能以主账户人身份在线申请 / apply online, as the holder", "holder")
+        raise DomainError("FORBIDDEN", "参保人只能以主账户人的身份在线申请绑定", "holder")
     holder = person(s, c.holder, "holder")
     uow.lock([c.holder, c.beneficiary])
     if by_person is None:

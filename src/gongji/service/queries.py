@@ -113,7 +113,7 @@ def _cap(used: int, cap: int | None) -> dict:
 
 def page(limit: int, offset: int) -> tuple[int, int]:
     if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise DomainError("INVALID_INPUT", f"limit 须在 1–{MAX_PAGE} 之间,offset 不能为负", "limit")
+        raise DomainError("INVALID_INPUT", f"每页条数须在 1–{MAX_PAGE} 之间,起始位置不能为负", "limit")
     return limit, offset
 
 
