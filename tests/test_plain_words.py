@@ -17,6 +17,8 @@ PARAM = re.compile(r"\([a-z]+(?:_[a-z]+)+\)|\b[a-z]+_[a-z_]+\b")
 MESSAGE_ARG = {"DomainError": 1, "AuthError": 2, "forbid": 0, "PolicyError": 1, "InputError": 1}
 # calc-format and replay documents are a developer's test input: their errors name the field to edit
 DEVELOPER_FORMATS = {"calc_format.py", "replay.py"}
+# validators whose ValueError becomes the refusal of a page form or an interface's field
+VALIDATORS = {"service/commands.py", "web/forms.py", "nhsa_format.py", "gate/params.py"}
 
 
 def english(text: str) -> list[str]:
@@ -49,6 +51,8 @@ def messages() -> list[tuple[str, int, str]]:
             name = node.func.id if isinstance(node.func, ast.Name) else \
                 node.func.attr if isinstance(node.func, ast.Attribute) else None
             at = MESSAGE_ARG.get(name or "")
+            if name == "ValueError" and str(path.relative_to(SRC)) in VALIDATORS:
+                at = 0
             if at is None:
                 continue
             arg = node.args[at] if len(node.args) > at else \

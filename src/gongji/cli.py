@@ -527,7 +527,7 @@ def demo(
 def _person_logins(logins: list[dict]) -> str:
     """参保人(主账户)65280001 吴子涵;被绑定人 65280002 王芳(配偶)、…: the portal logins, each
     个人编号 with the full name; a member of another family also names its holder."""
-    from gongji.policy.compare import RELATION_ZH
+    from gongji.domain.labels import RELATION_ZH
 
     holders = [p for p in logins if p["holder"] is None]
     first = holders[0]["psn_no"] if holders else None

@@ -45,7 +45,8 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     desk = browser.new_page()
     login(desk, site.base, "staff", "wang")
     card = desk.locator("[data-testid^=application-]").first
-    assert "P1 → P2(父母)" in card.inner_text() and "期限内" in card.inner_text()
+    assert "P1(未登记姓名) → P2(未登记姓名) · 父母" in card.inner_text() and "期限内" in card.inner_text()
+    assert "巴音郭楞蒙古自治州" in card.inner_text()
     shot(desk, "queue")
     card.locator("text=通过").click()
     assert "已审核通过" in desk.inner_text(".flash")
@@ -206,11 +207,11 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     page.fill("#x-from", "2025-01-02")
     page.fill("#x-to", "2025-03-31")
     page.get_by_role("button", name="暂停共济").click()
-    assert "已暂停 P1 的共济" in page.inner_text(".flash")
+    assert "已暂停 P1(未登记姓名) 的共济" in page.inner_text(".flash")
     page.fill("#s-psn", "P1")
     page.select_option("#s-status", "transferred")
     page.click("text=确认变更")
-    assert "已变更:终止绑定 0 个" in page.inner_text(".flash")
+    assert "已变更 P1(未登记姓名) 的参保状态:终止绑定 0 个" in page.inner_text(".flash")
 
     page.goto(f"{site.base}/dashboard")
     assert page.locator("svg").count() == 3 and "各地区共济支付" in page.inner_text("main")

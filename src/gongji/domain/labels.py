@@ -44,11 +44,11 @@ __all__ = ["CODE_ZH", "region_name", "region_path"]  # read from here with the r
 
 
 def person(psn_no: str | None, name: str | None) -> str:
-    """``王建国(P1)``, or ``P9 未登记姓名`` for a person with no name on record. Full names are for
-    staff, cashiers and the family; logs and outsiders get ``queries.mask_name``."""
+    """``王建国(P1)``, or ``P9(未登记姓名)`` for a person with no name on record. Full names are
+    for staff, cashiers and the family; logs and outsiders get ``queries.mask_name``."""
     if not psn_no:
         return ""
-    return f"{name}({psn_no})" if name else f"{psn_no} {UNREGISTERED}"
+    return f"{name}({psn_no})" if name else f"{psn_no}({UNREGISTERED})"
 
 
 def word(table: Mapping, code: object) -> str:

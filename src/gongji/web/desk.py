@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from gongji.domain import labels
 from gongji.domain.errors import DomainError
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
@@ -16,7 +17,6 @@ from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope
-from gongji.web import documents
 from gongji.web.common import BILL_CATEGORIES, attempt, back, guard, page, party_settlement, render, svc
 from gongji.web.forms import OfflineForm, ReimburseForm, SanctionForm, StatusForm, form, refusal, visit_of
 
@@ -28,15 +28,15 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
     s = svc(request)
     today = s.clock()
     queue = s.read(q.bindings_list, today, state="pending", limit=200, area=who.area)["items"]
-    reasons, names = {}, {}
+    names = s.read(q.names_of, [p for b in queue for p in (b["holder"], b["beneficiary"])])  # one query
+    reasons = {}
     for b in queue:
         region = s.registry.find(b["region"])
-        names[b["region"]] = region.name
         reasons[b["region"]] = region.value("rejection_reasons", today)
         channel = [ch for ch in region.value("channels", today) if ch.kind == b["channel"]]
         b["checklist"] = [(m, m in b["materials"]) for ch in channel for m in ch.materials] \
             if b["channel"] == "offline" else []
-    return render(request, "desk.html", who, queue=queue, reasons=reasons, region_name=names,
+    return render(request, "desk.html", who, queue=queue, reasons=reasons, names=names,
                   can_review=who.role in ("clerk", "supervisor"))
 
 
@@ -96,7 +96,7 @@ def desk_status(request: Request, who: Principal = Depends(page("supervisor")), 
         return back(request, "/desk/office", error=e)
     ended = len(out["bindings_ended"])
     zeroed = "、".join(f"{'受益' if k == 'received' else '支出'}额度 {v} 元" for k, v in out.get("quota_zeroed", {}).items())
-    text = f"已变更:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
+    text = f"已变更 {_named(request, f.psn_no)} 的参保状态:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
     return back(request, "/desk/office", text=text)
 
 
@@ -108,7 +108,12 @@ def desk_sanction(request: Request, who: Principal = Depends(page("supervisor"))
         svc(request).sanction(cmd, actor=who.actor)
     except DomainError as e:
         return back(request, "/desk/office", error=e)
-    return back(request, "/desk/office", text=f"已暂停 {f.psn_no} 的共济:{f.from_} 至 {f.to}")
+    return back(request, "/desk/office", text=f"已暂停 {_named(request, f.psn_no)} 的共济:{f.from_} 至 {f.to}")
+
+
+def _named(request: Request, psn_no: str) -> str:
+    """``王建国(P1)`` for the outcome shown to the clerk (never logged)."""
+    return labels.person(psn_no, svc(request).read(q.names_of, [psn_no]).get(psn_no))
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -126,8 +131,12 @@ def dashboard(request: Request, who: Principal = Depends(page("staff"))):
 def reimburse_page(request: Request, done: str | None = None, who: Principal = Depends(page("clerk", "supervisor"))):
     from gongji.service.settlements import pending_reimbursements
     shown = party_settlement(request, who, done) if done else None
-    return render(request, "reimburse.html", who, done=shown, fields=documents.FIELDS_ZH,
-                  categories=BILL_CATEGORIES, pending=svc(request).read(pending_reimbursements, 200, 0, who.area))
+    pending = svc(request).read(pending_reimbursements, 200, 0, who.area)
+    people = [p["psn_no"] for p in pending["items"]]
+    if shown:
+        people += [shown["psn_no"], *(d["holder"] for d in shown["mulaid_detail"])]
+    return render(request, "reimburse.html", who, done=shown, fields=labels.AMOUNT_ZH, categories=BILL_CATEGORIES,
+                  pending=pending, names=svc(request).read(q.names_of, people), levels=labels.LEVEL_ZH)
 
 
 @router.post("/desk/reimburse")
