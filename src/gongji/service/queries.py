@@ -49,14 +49,14 @@ def person_view(uow: UnitOfWork, psn_no: str, unmasked: bool = False) -> dict:
 
 
 def find_patient(uow: UnitOfWork, text: str) -> dict:
-    """A patient by insurance number (社保卡 / 电子凭证), or by ID-card number; shown masked,
-    as to a cashier."""
+    """A patient by insurance number (社保卡 / 电子凭证), or by ID-card number, as a cashier sees
+    them: the full name (to call the patient by), the ID-card number and phone masked."""
     p = uow.session.get(m.Person, text)
     if p is None and len(text) == 18:
         p = uow.session.scalar(select(m.Person).where(m.Person.certno == text.upper()))
     if p is None:
         raise DomainError("UNKNOWN_PERSON", "查无此参保人,请核对凭证或证件号码", "patient")
-    return person_view(uow, p.psn_no)
+    return person_view(uow, p.psn_no) | {"name": p.name}
 
 
 def statement_people(uow: UnitOfWork, s: dict) -> dict[str, dict]:
