@@ -26,6 +26,7 @@ INSUTYPE_SHORT = {"310": "职工", "390": "居民"}  # before another word: 职�
 LEVEL_ZH = {1: "一级医院", 2: "二级医院", 3: "三级医院"}
 PHARMACY = "定点药店"
 KIND_ZH = {"hospital": "定点医院", "pharmacy": PHARMACY}
+CHANNEL_ZH = {"online": "线上", "offline": "线下窗口"}
 RELATION_ZH = {"spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹"}
 BINDING_STATE_ZH = {"pending": "待审核", "approved": "已生效", "rejected": "未通过", "withdrawn": "已撤回",
                     "unbound": "已解绑", "ended": "已终止"}
