@@ -14,7 +14,8 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 PARAM = re.compile(r"\([a-z]+(?:_[a-z]+)+\)|\b[a-z]+_[a-z_]+\b")
 # the argument a person reads: PolicyError's second is its ``plain`` words (its first names the
 # file and parameter for the operator editing the YAML)
-MESSAGE_ARG = {"DomainError": 1, "AuthError": 2, "forbid": 0, "PolicyError": 1, "InputError": 1}
+MESSAGE_ARG = {"DomainError": 1, "AuthError": 2, "forbid": 0, "PolicyError": 1, "InputError": 1, "NotPermitted": 0,
+               "OutOfArea": 0}
 # calc-format and replay documents are a developer's test input: their errors name the field to edit
 DEVELOPER_FORMATS = {"calc_format.py", "replay.py"}
 # validators whose ValueError becomes the refusal of a page form or an interface's field

@@ -56,6 +56,11 @@ def test_the_office_outcome_names_the_person(site, browser) -> None:
     for size, page in sizes(browser):
         login(page, site.base, "staff", "zhao")
         page.goto(f"{site.base}/desk/office")
+        page.fill("#holder", "P1")
+        page.locator("#holder").dispatch_event("change")
+        legend = page.locator("#materials legend", has_text="线下申请材料")
+        legend.wait_for()
+        assert legend.inner_text().startswith("王建国(P1) · 巴音郭楞蒙古自治州线下申请材料")
         page.fill("#x-psn", "P2")
         page.fill("#x-from", "2025-01-02")
         page.fill("#x-to", "2025-03-31")

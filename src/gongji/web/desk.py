@@ -71,7 +71,9 @@ def materials(request: Request, holder: str = "", who: Principal = Depends(page(
     items = [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
     boxes = "".join(f'<label><input type="checkbox" name="materials" value="{escape(m)}"> {escape(m)}</label>'
                     for m in items)
-    return HTMLResponse(f'<legend>{escape(region.name)}线下申请材料(勾选已收取的)</legend>{boxes}')
+    whose = labels.person(person["psn_no"], s.read(q.names_of, [person["psn_no"]]).get(person["psn_no"]))
+    return HTMLResponse(f'<legend>{escape(whose)} · {escape(labels.region_name(region.region))}线下申请材料'
+                        f'(勾选已收取的)</legend>{boxes}')
 
 
 @router.post("/desk/offline")
