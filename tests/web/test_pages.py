@@ -66,7 +66,7 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     assert fam.locator("[data-testid=binding-P2]").inner_text().count("已生效") == 1
     fam.locator("[data-testid=binding-P2] >> text=解绑").click()
     dialog.locator("text=确认解绑").click()
-    assert "明天起停止" in fam.inner_text(".flash")
+    fam.locator(".flash", has_text="明天起停止").wait_for()  # the next page, not the one still showing
     assert site.service.verify() == []
 
 
