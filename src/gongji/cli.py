@@ -354,7 +354,7 @@ def institution_add(
             check_paasid(paasid)
             taken = institution_by_paasid(service.engine, paasid)
             if taken is not None and taken[0] != code:
-                raise DomainError("ALREADY_REGISTERED", f"paasid {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
+                raise DomainError("ALREADY_REGISTERED", f"接入方编号 {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
         service.register_institution(cmd, actor="cli")
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
@@ -527,7 +527,7 @@ def demo(
 def _person_logins(logins: list[dict]) -> str:
     """参保人(主账户)65280001 吴子涵;被绑定人 65280002 王芳(配偶)、…: the portal logins, each
     个人编号 with the full name; a member of another family also names its holder."""
-    from gongji.policy.compare import RELATION_ZH
+    from gongji.domain.labels import RELATION_ZH
 
     holders = [p for p in logins if p["holder"] is None]
     first = holders[0]["psn_no"] if holders else None

@@ -78,7 +78,7 @@ def _datetime(v: Any) -> datetime | None:
             return datetime.strptime(t, fmt)
         except ValueError:
             continue
-    raise ValueError("时间格式应为 yyyy-MM-dd HH:mm:ss")
+    raise ValueError("时间格式应为“年-月-日 时:分:秒”,如 2025-01-02 08:30:00")
 
 
 def _date(v: Any) -> date | None:
@@ -88,7 +88,7 @@ def _date(v: Any) -> date | None:
     try:
         return datetime.strptime(t.replace("T", " ")[:10], "%Y-%m-%d").date()
     except ValueError:
-        raise ValueError("日期格式应为 yyyy-MM-dd") from None
+        raise ValueError("日期格式应为“年-月-日”,如 2025-01-02") from None
 
 
 def Str(n: int, required: bool = False):  # noqa: N802 - a type factory, read like C(n)

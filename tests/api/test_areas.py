@@ -90,7 +90,7 @@ def test_dashboard_and_audit_follow_the_area(world) -> None:
     mine = s.read(q.dashboard, s.registry, s.clock(), area=WENSHAN)
     everyone = s.read(q.dashboard, s.registry, s.clock())
     assert sum(n for _, n in mine["daily"]) == 1 and sum(n for _, n in everyone["daily"]) == 2
-    assert [name for name, _ in mine["regions"]] == ["文山"] and len(everyone["regions"]) == 4
+    assert [name for name, _ in mine["regions"]] == ["文山壮族苗族自治州"] and len(everyone["regions"]) == 4
     page = api.ws_clerk.get("/dashboard")
     assert page.status_code == 200 and "文山" in page.text and "巴州" not in page.text
 
@@ -113,8 +113,8 @@ def test_a_reversal_is_audited_for_the_patients_area(world) -> None:
 def test_the_desk_shows_and_acts_on_the_area_only(world) -> None:
     api = world
     desk = api.ws_clerk.get("/desk")
-    assert "W1 → W3" in desk.text and "X1 → W2" in desk.text and "A1 →" not in desk.text
-    assert "A1 → A2" in api.clerk.get("/desk").text
+    assert "W1(未登记姓名) → W3(未登记姓名)" in desk.text and "X1(未登记姓名) → W2(未登记姓名)" in desk.text
+    assert "A1(" not in desk.text and "A1(未登记姓名) → A2(未登记姓名)" in api.clerk.get("/desk").text
     r = api.ws_clerk.post(f"/desk/bindings/{api.ids['A1']}/review", data={"decision": "approve"},
                           follow_redirects=False)
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")

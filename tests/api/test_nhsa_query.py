@@ -120,7 +120,7 @@ def test_5203_by_settlement_and_by_visit(site: Site) -> None:
     refused(site.his["H1"].query("B", setl_id), "本机构无此参保人的结算")
     refused(site.his["H2"].query("A", setl_id, mdtrt_id), "本机构无此参保人的结算")
     refused(site.his["H2"].query("A", "", mdtrt_id), "本机构无此参保人的结算")
-    refused(site.his["H1"].query("A"), "setl_id")
+    refused(site.his["H1"].query("A"), "结算ID", "就诊ID")
 
     ok(site.his["H1"].cancel(setl_id, mdtrt_id, "A"))
     after = ok(site.his["H1"].query("A", setl_id))["setlinfo"]
@@ -225,7 +225,7 @@ def test_pharmacy_preview_settle_once_cancel_and_reverse(site: Site) -> None:
             "医疗类别 41", "不结算 11")
     refused(shop.purchase("2101", "A", "310", [DRUG], Decimal("45.20"), med_type="14"), "不结算 14")
     refused(shop.purchase("2102", "A", "310", [DRUG], Decimal("45.00"), msgid="Y1MSG0006"), "医疗费总额")
-    refused(shop.purchase("2102", "A", "310", [DRUG], Decimal("45.20"), msgid="Y1" + "9" * 30), "invono")
+    refused(shop.purchase("2102", "A", "310", [DRUG], Decimal("45.20"), msgid="Y1" + "9" * 30), "未传发票号")
     refused(shop.purchase("2102", "B", "390", [DRUG], Decimal("45.20"), invono="INV001", msgid="Y1MSG0008"),
             "另一参保人")
     refused(shop.purchase("2102", "A", "310", [dict(DRUG, med_list_codg="NOPE")], Decimal("45.20"),

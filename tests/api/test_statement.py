@@ -43,6 +43,7 @@ def test_the_patient_downloads_a_chinese_statement_on_both_papers(api) -> None:
     text = check(r.content)
     assert "未登记姓名" in text and "补打" in text and "已冲正" not in text and setl_id in text
     assert re.search(r"家庭共济支付 +255\.00", text) and "王建国" in text
+    assert "参保地" in text and "机构所在地" in text and "库尔勒市" in text and "巴音郭楞蒙古自治州" in text
     (w, h), = page_sizes_mm(r.content)
     assert round(w) == 210 and round(h) == 297
 
@@ -52,6 +53,17 @@ def test_the_patient_downloads_a_chinese_statement_on_both_papers(api) -> None:
     (w, h), = page_sizes_mm(first.content)
     assert round(w) == 241 and 100 < h < 297  # as tall as its content
     assert api.person("P2").get(f"/statements/{setl_id}.pdf?paper=a5").status_code == 422
+
+
+def test_a_named_patient_and_the_payers_by_name(api) -> None:
+    """The patient's own name beside the 个人编号 (the family and the cashier see full names)."""
+    family(api)
+    own = ok(api.inst("H1").post("/api/v1/settlements", json={"visit": VISIT | {"psn_no": "P1"}},
+                                 headers={"Idempotency-Key": "own"}))["setl_id"]
+    text = pdf_text(api.person("P1").get(f"/statements/{own}.pdf").content)
+    assert re.search(r"患者姓名 +王建国", text) and "未登记姓名" not in text
+    assert "王*" not in text and "652801198001011238" not in text  # names in full; never the ID number
+    assert re.search(r"参保地 +新疆维吾尔自治区", text) and "库尔勒市" in text
 
 
 def test_a_reversed_settlement_says_so(api) -> None:

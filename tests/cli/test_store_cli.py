@@ -199,8 +199,8 @@ def test_institution_paasid_is_stored_and_a_taken_one_refused(tmp_path) -> None:
     r = _add(db, "H1", "--paasid", "app.H1-x_1", "--json")
     assert r.returncode == 0, r.stderr
     secret = json.loads(r.stdout)["secret"]
-    for code, paasid, why in (("H2", "app.H1-x_1", "已被定点医药机构 H1 使用"), ("H2", "bad id", "paasid 须为"),
-                              ("H2", "x" * 65, "paasid 须为")):
+    for code, paasid, why in (("H2", "app.H1-x_1", "已被定点医药机构 H1 使用"), ("H2", "bad id", "接入方编号须为"),
+                              ("H2", "x" * 65, "接入方编号须为")):
         r = _add(db, code, "--paasid", paasid)
         assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1

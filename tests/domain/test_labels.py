@@ -46,3 +46,31 @@ def test_every_parameter_note_goes() -> None:
         assert plain_explain(stored, {"P1": "王建国"}) == shown
     assert plain_explain("③ 统筹:(10.00 − 起付线 0.00) × 60% = 6.00(pooling_ratio[职工][1级])", pharmacy=True) \
         == "③ 统筹:(10.00 − 起付线 0.00) × 60% = 6.00(定点药店 职工 统筹 60%)"
+
+
+def test_a_person_reads_by_name_with_the_number_beside() -> None:
+    from gongji.domain.labels import person
+    assert person("P1", "王建国") == "王建国(P1)"
+    assert person("P9", None) == person("P9", "") == "P9(未登记姓名)"
+    assert person(None, "王建国") == ""
+
+
+def test_codes_in_words_one_table() -> None:
+    from gongji.domain import binding, labels, settlement
+    from gongji.policy import compare
+    assert labels.institution_level(2) == "二级医院" and labels.institution_level(2, "pharmacy") == "定点药店"
+    assert labels.institution_level(7) == "7级"  # unknown: shown as it is, never an error
+    assert labels.state("approved") == "已生效" and labels.state("rejected") == "未通过"
+    assert labels.state("rejected", "settlement") == "复核不通过,不予支付"
+    assert labels.state("deceased", "person") == "已身故" and labels.state("odd") == "odd"
+    assert labels.word(labels.RELATION_ZH, "parent") == "父母" and labels.word(labels.INSUTYPE_ZH, "390") == "城乡居民医保"
+    # the domain and the comparison read the same tables, not copies
+    assert binding.STATE_ZH is labels.BINDING_STATE_ZH and compare.RELATION_ZH is labels.RELATION_ZH
+    assert settlement.INSUTYPE_ZH is labels.INSUTYPE_SHORT and compare.MED_TYPE_ZH is labels.MED_TYPE_ZH
+    assert all(re.search(r"[\u4e00-\u9fff]", v) for t in (labels.POSTING_ZH, labels.PERSON_STATUS_ZH,
+                                                          labels.SETTLEMENT_STATE_ZH) for v in t.values())
+
+
+def test_the_comparison_reads_levels_in_words() -> None:
+    from gongji.policy.compare import render
+    assert render({"390": {2: None}}) == "居民 二级医院 未明确公布"

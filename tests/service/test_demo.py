@@ -95,6 +95,7 @@ def test_a_demo_beneficiary_logs_in_and_sees_their_own_records(engine) -> None:
         assert own["total"] > 0 and {s["psn_no"] for s in own["items"]} == {ben}
         assert client.get(f"/api/v1/accounts/{logins[ben]['holder']}/settlements").status_code in (403, 404)
         page = client.get("/portal")
-        assert page.status_code == 200 and f"我的账户 <span class=\"muted\">{ben} " in page.text
+        named = f"{logins[ben]['name']}({ben})"  # full name, the 个人编号 beside it
+        assert page.status_code == 200 and f"我的账户 <span class=\"muted\">{named} " in page.text
         binding = page.text.split(f'data-testid="binding-{ben}"')[1].split("</tr>")[0]
         assert logins[ben]["holder"] in binding and "已生效" in binding  # the binding that pays for them

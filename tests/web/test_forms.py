@@ -228,7 +228,7 @@ def test_real_outcomes_still_show_once(world) -> None:
     assert banner(r) == "已冻结:本账户暂不为家人支付。"
     r = world.supervisor.post("/desk/sanction", data={"psn_no": "P1", "reason": "套现", "from": "2025-01-02",
                                                       "to": "2025-03-31"})
-    assert banner(r) == "已暂停 P1 的共济:2025-01-02 至 2025-03-31"
+    assert banner(r) == "已暂停 P1(未登记姓名) 的共济:2025-01-02 至 2025-03-31"
     r = world.supervisor.post("/desk/sanction", data={"psn_no": "P1", "reason": "套现", "from": "2025-03-31",
                                                       "to": "2025-01-02"}, follow_redirects=False)
     assert r.status_code == 422 and beside(r, "sanction") == "未能办理:终止日期:不能早于起始日期"

@@ -48,7 +48,8 @@ def test_family_applies_clerk_approves_family_sees_it(site, browser, shot) -> No
     desk = browser.new_page()
     login(desk, site.base, "staff", "wang")
     card = desk.locator("[data-testid^=application-]").first
-    assert "P1 → P2(父母)" in card.inner_text() and "期限内" in card.inner_text()
+    assert "P1(未登记姓名) → P2(未登记姓名) · 父母" in card.inner_text() and "期限内" in card.inner_text()
+    assert "巴音郭楞蒙古自治州" in card.inner_text()
     shot(desk, "queue")
     card.locator("text=通过").click()
     expect(desk.locator(".flash")).to_contain_text("已审核通过")
@@ -210,12 +211,12 @@ def test_window_office_and_dashboard(site, browser, shot) -> None:
     page.fill("#x-to", "2025-03-31")
     page.get_by_role("button", name="暂停共济").click()
     confirm(page, "确认暂停")  # tests/web/test_confirm.py: what it says
-    expect(page.locator(".flash")).to_contain_text("已暂停 P1 的共济")
+    expect(page.locator(".flash")).to_contain_text("已暂停 P1(未登记姓名) 的共济")
     page.fill("#s-psn", "P1")
     page.select_option("#s-status", "transferred")
     page.click("text=确认变更")
     confirm(page, "确认变更")
-    expect(page.locator(".flash")).to_contain_text("已变更:终止绑定 0 个")
+    expect(page.locator(".flash")).to_contain_text("已变更 P1(未登记姓名) 的参保状态:终止绑定 0 个")
 
     page.goto(f"{site.base}/dashboard")
     assert page.locator("svg").count() == 3 and "各地区共济支付" in page.inner_text("main")

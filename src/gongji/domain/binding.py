@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import BINDING_STATE_ZH, RELATION_ZH, region_name, state, word
 from gongji.domain.situation import ACTIVE, DECEASED, Person
 from gongji.domain.terms import EMPLOYEE, Terms
 
 PENDING, APPROVED, REJECTED, WITHDRAWN, UNBOUND, ENDED = (
     "pending", "approved", "rejected", "withdrawn", "unbound", "ended")
-STATE_ZH = {PENDING: "待审核", APPROVED: "已生效", REJECTED: "未通过", WITHDRAWN: "已撤回",
-            UNBOUND: "已解绑", ENDED: "已终止"}
+STATE_ZH = BINDING_STATE_ZH
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,31 +34,34 @@ def check_application(holder: Person, beneficiary: Person, relation: str, terms:
     ``open_bindings`` are those of the holder and of the beneficiary, excluding this one."""
     for p in (holder, beneficiary):
         if p.status == DECEASED:
-            raise DomainError("PERSON_DECEASED", f"{p.psn_no} 已身故", "holder" if p is holder else "beneficiary")
+            who = "主账户人" if p is holder else "被绑定人"
+            raise DomainError("PERSON_DECEASED", f"{who} {p.psn_no} 已身故,不能办理绑定",
+                              "holder" if p is holder else "beneficiary")
     if holder.psn_no == beneficiary.psn_no:
         raise DomainError("RELATION_NOT_ALLOWED", "不能绑定本人", "beneficiary")
     if relation not in terms.relations:
-        allowed = "、".join(sorted(terms.relations))
+        allowed = "、".join(word(RELATION_ZH, r) for r in RELATION_ZH if r in terms.relations)
         raise DomainError("RELATION_NOT_ALLOWED",
-                          f"{terms.name}不允许以“{relation}”关系绑定(可绑定:{allowed})(relations)", "relation")
+                          f"{terms.name}不能以“{word(RELATION_ZH, relation)}”关系绑定,可以绑定的是:{allowed}",
+                          "relation")
     if holder.insutype != EMPLOYEE or not holder.insu_admdvs.startswith(terms.holder_area):
         raise DomainError("HOLDER_NOT_ELIGIBLE",
-                          f"主账户人须为 {terms.holder_area} 的职工医保参保人(holder_area)", "holder")
+                          f"主账户人须为{region_name(terms.holder_area)}的职工医保参保人", "holder")
     if holder.status != ACTIVE:
-        raise DomainError("HOLDER_NOT_ELIGIBLE", f"主账户人参保状态为 {holder.status},不能绑定", "holder")
+        raise DomainError("HOLDER_NOT_ELIGIBLE", f"主账户人{state(holder.status, 'person')},不能绑定", "holder")
     if terms.beneficiary_area and not beneficiary.insu_admdvs.startswith(terms.beneficiary_area):
         raise DomainError("BENEFICIARY_REGION",
-                          f"被绑定人须在 {terms.beneficiary_area} 参保(beneficiary_area)", "beneficiary")
+                          f"被绑定人须在{region_name(terms.beneficiary_area)}参保", "beneficiary")
     if any(b.holder == holder.psn_no and b.beneficiary == beneficiary.psn_no for b in open_bindings):
-        raise DomainError("ALREADY_BOUND", f"{beneficiary.psn_no} 已绑定或已申请绑定该主账户", "beneficiary")
+        raise DomainError("ALREADY_BOUND", f"被绑定人 {beneficiary.psn_no} 已绑定或已申请绑定这个主账户", "beneficiary")
     if terms.one_holder_per_beneficiary and any(
             b.beneficiary == beneficiary.psn_no for b in open_bindings):
         raise DomainError("ALREADY_BOUND",
-                          f"{beneficiary.psn_no} 只能关联一个主账户(one_holder_per_beneficiary)", "beneficiary")
+                          f"被绑定人 {beneficiary.psn_no} 已关联其他主账户,一人只能关联一个主账户", "beneficiary")
     members = sum(1 for b in open_bindings if b.holder == holder.psn_no)
     if terms.member_limit is not None and members >= terms.member_limit:
         raise DomainError("MEMBER_LIMIT",
-                          f"{holder.psn_no} 已绑定或申请 {members} 人,上限 {terms.member_limit} 人(member_limit)",
+                          f"该主账户已绑定或申请绑定 {members} 人,已达上限 {terms.member_limit} 人",
                           "holder")
 
 

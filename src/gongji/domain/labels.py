@@ -1,11 +1,18 @@
-"""Words for what people read on a statement, a page or a spreadsheet: the bill's categories and
-classes, the visit types, insurance types and institution levels, and a settlement's explanation
-without the policy parameters' internal names (the stored explanation keeps them)."""
+"""The one table of Chinese words for every code people read, on a page, the 结算单 (PDF) or a
+spreadsheet: people (full name and 个人编号), regions (GB/T 2260, ``domain.regions``), relations,
+insurance types, institution levels, binding, settlement and insurance states, the bill's
+categories and classes, the visit types, the account's postings and the settlement amounts, the
+refusal codes (``domain.codes``), and a settlement's explanation without the policy parameters'
+internal names (the stored explanation keeps them). Pages (Jinja filters in ``web.common``), the
+PDF and the Excel all read these."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+from gongji.domain.codes import CODE_ZH
+from gongji.domain.regions import region_name, region_path
 
 CATEGORY_ZH = {
     "drug": "药品", "exam": "检查检验", "treatment": "治疗", "tcm": "中药饮片", "prepregnancy": "孕前检查",
@@ -15,13 +22,54 @@ CATEGORY_ZH = {
 LIST_CLASS_ZH = {"A": "甲类", "B": "乙类", "C": "丙类"}
 MED_TYPE_ZH = {"11": "普通门诊", "14": "门诊慢特病", "41": "定点药店购药"}
 INSUTYPE_ZH = {"310": "职工医保", "390": "城乡居民医保"}
+INSUTYPE_SHORT = {"310": "职工", "390": "居民"}  # before another word: 职工被绑定人, 居民起付标准
 LEVEL_ZH = {1: "一级医院", 2: "二级医院", 3: "三级医院"}
 PHARMACY = "定点药店"
+KIND_ZH = {"hospital": "定点医院", "pharmacy": PHARMACY}
+CHANNEL_ZH = {"online": "线上", "offline": "线下窗口"}
+RELATION_ZH = {"spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹"}
+BINDING_STATE_ZH = {"pending": "待审核", "approved": "已生效", "rejected": "未通过", "withdrawn": "已撤回",
+                    "unbound": "已解绑", "ended": "已终止"}
+SETTLEMENT_STATE_ZH = {"settled": "已结算", "reversed": "已冲正", "pending_approval": "待复核,尚未支付",
+                       "rejected": "复核不通过,不予支付"}
+PERSON_STATUS_ZH = {"active": "正常参保", "transferred": "医保关系已转移", "interrupted": "参保中断",
+                    "deceased": "已身故"}
+POSTING_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
+AMOUNT_ZH = (  # a settlement's amounts, in the order of the 结算单
+    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"),
+    ("preselfpay_amt", "乙类先行自付"), ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"),
+    ("hifp_pay", "统筹基金支付"), ("acct_pay", "本人个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"),
+    ("psn_cash_pay", "现金支付"))
+UNREGISTERED = "未登记姓名"
+__all__ = ["CODE_ZH", "region_name", "region_path"]  # read from here with the rest
 
 
-def institution_level(level: int, kind: str | None = "hospital") -> str:
+def person(psn_no: str | None, name: str | None) -> str:
+    """``王建国(P1)``, or ``P9(未登记姓名)`` for a person with no name on record. Full names are
+    for staff, cashiers and the family; logs and outsiders get ``queries.mask_name``."""
+    if not psn_no:
+        return ""
+    return f"{name}({psn_no})" if name else f"{psn_no}({UNREGISTERED})"
+
+
+def word(table: Mapping, code: object) -> str:
+    """The label of ``code`` in ``table``; an unknown code shows itself (never an error)."""
+    return str(table.get(code, "" if code is None else code))
+
+
+STATES = {"binding": BINDING_STATE_ZH, "settlement": SETTLEMENT_STATE_ZH, "person": PERSON_STATUS_ZH}
+
+
+def state(code: str | None, of: str = "binding") -> str:
+    """A binding's (``of="binding"``), a settlement's or an insured person's state in words."""
+    return word(STATES[of], code)
+
+
+def institution_level(level: int | str, kind: str | None = "hospital") -> str:
     """``二级医院``, or ``定点药店`` for a pharmacy (whatever level it is filed under)."""
-    return PHARMACY if kind == "pharmacy" else LEVEL_ZH.get(level, f"{level}级")
+    if kind == "pharmacy":
+        return PHARMACY
+    return LEVEL_ZH.get(int(level), f"{level}级") if str(level).isdigit() else str(level)
 
 
 # a parameter name in parentheses, as ``explain`` writes it: ``(deductible)``,

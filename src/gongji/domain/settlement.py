@@ -11,6 +11,7 @@ from datetime import date
 
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError, LedgerError
+from gongji.domain.labels import INSUTYPE_SHORT, RELATION_ZH, region_name, word
 from gongji.domain.money import Fen
 from gongji.domain.money import format_yuan as y
 from gongji.domain.situation import ACTIVE, DECEASED, Person, Situation, Visit
@@ -22,7 +23,7 @@ CODE_ORDER = (
     "SANCTIONED", "HOLDER_INACTIVE", "ACCOUNT_NOT_USED",
 )
 _RANK = {c: i for i, c in enumerate(CODE_ORDER)}
-INSUTYPE_ZH = {EMPLOYEE: "职工", RESIDENT: "居民"}
+INSUTYPE_ZH = INSUTYPE_SHORT
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +74,22 @@ def check_bindings(s: Situation, terms: Terms) -> None:
         holder, ben = s.persons[b.holder], s.persons[b.beneficiary]
         if b.relation not in terms.relations:
             raise DomainError("RELATION_NOT_ALLOWED",
-                              f"{terms.name}不允许以“{b.relation}”关系绑定 (relations)", f"{where}.relation")
+                              f"{terms.name}不能以“{word(RELATION_ZH, b.relation)}”关系绑定", f"{where}.relation")
         if holder.insutype != EMPLOYEE or not holder.insu_admdvs.startswith(terms.holder_area):
             raise DomainError("HOLDER_NOT_ELIGIBLE",
-                              f"主账户人须为 {terms.holder_area} 的职工医保参保人 (holder_area)", f"{where}.holder")
+                              f"主账户人须为{region_name(terms.holder_area)}的职工医保参保人", f"{where}.holder")
         if terms.beneficiary_area and not ben.insu_admdvs.startswith(terms.beneficiary_area):
             raise DomainError("BENEFICIARY_REGION",
-                              f"被绑定人须在 {terms.beneficiary_area} 参保 (beneficiary_area)", f"{where}.beneficiary")
+                              f"被绑定人须在{region_name(terms.beneficiary_area)}参保", f"{where}.beneficiary")
         if b.in_force(s.date, terms.unbind_stops_next_day):
             per_holder[b.holder] = per_holder.get(b.holder, 0) + 1
             per_beneficiary[b.beneficiary] = per_beneficiary.get(b.beneficiary, 0) + 1
             if terms.member_limit is not None and per_holder[b.holder] > terms.member_limit:
                 raise DomainError("MEMBER_LIMIT",
-                                  f"{b.holder} 绑定人数超过 {terms.member_limit} 人 (member_limit)", where)
+                                  f"主账户 {b.holder} 绑定人数超过上限 {terms.member_limit} 人", where)
             if terms.one_holder_per_beneficiary and per_beneficiary[b.beneficiary] > 1:
                 raise DomainError("ALREADY_BOUND",
-                                  f"{b.beneficiary} 只能绑定一个主账户 (one_holder_per_beneficiary)", where)
+                                  f"被绑定人 {b.beneficiary} 已关联其他主账户,一人只能关联一个主账户", where)
 
 
 def check_amounts(visit: Visit, terms: Terms) -> None:

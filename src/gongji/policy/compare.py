@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from gongji.domain.labels import CATEGORY_ZH
+from gongji.domain.labels import CATEGORY_ZH, LEVEL_ZH, MED_TYPE_ZH, RELATION_ZH
+from gongji.domain.labels import INSUTYPE_SHORT as INSUTYPE_ZH
 from gongji.domain.money import Ratio, format_yuan
 from gongji.policy.loader import ParamRecord, RegionPolicy
 from gongji.policy.params import SPEC_BY_NAME, Channel, VisitRuleModel
 
 UNPUBLISHED = "未明确公布"
 ASSUMED = "(假设)"
-RELATION_ZH = {"spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹"}
-MED_TYPE_ZH = {"11": "普通门诊", "14": "慢特病门诊", "41": "药店购药"}
-INSUTYPE_ZH = {"310": "职工", "390": "居民"}
 
 
 def yuan(fen: int | None) -> str:
@@ -57,7 +55,7 @@ def render(value: Any) -> str:
     if isinstance(value, dict):
         parts = []
         for k, v in value.items():
-            key = INSUTYPE_ZH.get(k, f"{k}级" if isinstance(k, int) else k)
+            key = INSUTYPE_ZH.get(k, LEVEL_ZH.get(k, f"{k}级") if isinstance(k, int) else k)
             parts.append(f"{key} {render(v)}")
         return ";".join(parts)
     return str(value)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gongji.domain.regions import region_name
 from gongji.domain.terms import Terms
 from gongji.policy import exact_yaml
 from gongji.policy.params import SPEC_BY_NAME, SPECS
@@ -25,7 +26,14 @@ POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 
 class PolicyError(ValueError):
-    """A region file that is not valid, or a question it cannot answer (no value on a date)."""
+    """A region file that is not valid, or a question it cannot answer (no value on a date).
+
+    The message names the file and the parameter, for the operator editing the YAML; ``plain``
+    says the same to a person on a page or calling the API, in Chinese with no parameter name."""
+
+    def __init__(self, message: str, plain: str = "该地区的共济政策文件有误,请联系医保经办机构") -> None:
+        super().__init__(message)
+        self.plain = plain
 
 
 class Source(BaseModel):
@@ -78,7 +86,8 @@ class ParamRecord:
     def at(self, day: date) -> Any:
         i = bisect.bisect_right(self.dates, day) - 1
         if i < 0:
-            raise PolicyError(f"{self.name}: no value in force on {day} (first is {self.dates[0]})")
+            raise PolicyError(f"{self.name}: no value in force on {day} (first is {self.dates[0]})",
+                              f"该地区 {day} 尚无有效的共济政策(自 {self.dates[0]} 起施行)")
         return self.values[i]
 
     def summary_at(self, day: date) -> str | None:
@@ -136,7 +145,8 @@ class RegionPolicy:
         """The terms in force on ``day``; built once per span between value changes."""
         i = bisect.bisect_right(self.change_dates, day) - 1
         if i < 0:
-            raise PolicyError(f"{self.name}: no policy in force on {day} (first is {self.change_dates[0]})")
+            raise PolicyError(f"{self.name}: no policy in force on {day} (first is {self.change_dates[0]})",
+                              f"{self.name} {day} 尚无有效的共济政策(自 {self.change_dates[0]} 起施行)")
         since = self.change_dates[i]
         terms = self._cache.get(since)
         if terms is None:
@@ -214,7 +224,7 @@ class Registry:
             if code.startswith(r.prefix):
                 return r
         known = ", ".join(f"{r.region} {r.name}" for r in self.regions)
-        raise PolicyError(f"unknown region {code!r} (known: {known})")
+        raise PolicyError(f"unknown region {code!r} (known: {known})", f"{region_name(code)}({code})没有家庭共济政策")
 
 
 def load_dir(directory: Path = POLICY_DIR) -> Registry:

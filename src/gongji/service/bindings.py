@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from gongji.domain import binding as b
 from gongji.domain import situation as d
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import CHANNEL_ZH, region_path, word
 from gongji.domain.workdays import add_working_days
 from gongji.service.commands import Apply, BindingRef, Pair, Review
 from gongji.service.common import Ctx, domain_person, living, person, region_of
@@ -66,7 +67,7 @@ def _region(ctx: Ctx, holder: m.Person):
         return region_of(ctx.registry, holder.insu_admdvs, "holder")
     except DomainError:
         raise DomainError("HOLDER_NOT_ELIGIBLE",
-                          f"主账户人参保地 {holder.insu_admdvs} 没有家庭共济政策", "holder") from None
+                          f"主账户人参保地({region_path(holder.insu_admdvs)})没有家庭共济政策", "holder") from None
 
 
 # An insured person acts on their own bindings only: the application is the holder's to withdraw;
@@ -82,7 +83,7 @@ REFUSED_FOR_APPLICANT = "无法为该人员办理绑定,请核对后到经办机
 def apply(uow: UnitOfWork, ctx: Ctx, c: Apply, by_person: str | None = None) -> dict:
     s = uow.session
     if by_person is not None and (by_person != c.holder or c.channel != "online"):
-        raise DomainError("FORBIDDEN", "参保人只能以主账户人身份在线申请 / apply online, as the holder", "holder")
+        raise DomainError("FORBIDDEN", "参保人只能以主账户人的身份在线申请绑定", "holder")
     holder = person(s, c.holder, "holder")
     uow.lock([c.holder, c.beneficiary])
     if by_person is None:
@@ -94,7 +95,7 @@ def apply(uow: UnitOfWork, ctx: Ctx, c: Apply, by_person: str | None = None) -> 
     for i, mat in enumerate(c.materials):
         if mat not in known:
             raise DomainError("INVALID_INPUT",
-                              f"材料“{mat}”不在{region.name}{c.channel}渠道的材料清单中:{'、'.join(known)}",
+                              f"材料“{mat}”不在{region.name}{word(CHANNEL_ZH, c.channel)}申请的材料清单中:{'、'.join(known)}",
                               f"materials[{i}]")
     due, estimated = add_working_days(ctx.day, region.value("review_working_days", ctx.day))
     x = m.Binding(region=region.region, holder=c.holder, beneficiary=c.beneficiary,

@@ -20,8 +20,8 @@ from gongji.domain.terms import RELATIONS
 def _certno(value: str) -> str:
     try:
         return ric.validate(value)
-    except Exception as e:  # stdnum.exceptions.ValidationError and its kinds
-        raise ValueError(f"not a valid resident ID-card number: {e}") from None
+    except Exception:  # stdnum.exceptions.ValidationError and its kinds
+        raise ValueError("不是有效的居民身份证号码") from None
 
 
 Certno = Annotated[str, AfterValidator(_certno)]
@@ -53,7 +53,7 @@ class RegisterPerson(Command):
     @model_validator(mode="after")
     def _resident_has_no_account(self) -> RegisterPerson:
         if self.insutype == "390" and self.balance:
-            raise ValueError("a resident (390) has no personal account, so no balance")
+            raise ValueError("城乡居民医保参保人没有个人账户,不能有余额")
         return self
 
 
@@ -64,7 +64,7 @@ class Credit(Command):
     @model_validator(mode="after")
     def _positive(self) -> Credit:
         if self.amount <= 0:
-            raise ValueError("amount: a credit must be more than 0.00")
+            raise ValueError("划入金额须大于 0.00")
         return self
 
 
@@ -114,7 +114,7 @@ class Dated(Command):
     @model_validator(mode="after")
     def _ordered(self) -> Dated:
         if self.to < self.from_:
-            raise ValueError("to: ends before it starts")
+            raise ValueError("终止日期不能早于起始日期")
         return self
 
 

@@ -45,7 +45,7 @@ def region_of(registry: Registry, admdvs: str, field: str) -> RegionPolicy:
     try:
         return registry.find(admdvs)
     except PolicyError as e:
-        raise DomainError("INVALID_INPUT", f"{admdvs} 所在地区没有家庭共济政策文件:{e}", field) from None
+        raise DomainError("INVALID_INPUT", e.plain, field) from None
 
 
 def domain_person(p: m.Person, balance: int, sanctions: list[m.Sanction]) -> d.Person:

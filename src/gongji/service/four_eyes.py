@@ -40,7 +40,7 @@ def role_of(session: Session, actor: str) -> str | None:
 def check_credit(session: Session, actor: str, amount: int, what: str, field: str) -> None:
     """A credit (``what``: 期初余额, 手工划入) by a supervisor or the system, of a sane amount."""
     if role_of(session, actor) not in (SYSTEM, "supervisor"):
-        raise NotPermitted(f"{what}是一笔划入,须由主管(supervisor)办理", field)
+        raise NotPermitted(f"{what}是一笔划入,须由主管办理", field)
     if amount <= 0:
         raise DomainError("INVALID_INPUT", f"{what}须大于 0.00 元", field)
     if amount > MAX_CREDIT:
@@ -50,6 +50,6 @@ def check_credit(session: Session, actor: str, amount: int, what: str, field: st
 def check_approver(session: Session, actor: str, entered_by: str | None) -> None:
     """A second person: a supervisor who is not the one who entered it."""
     if role_of(session, actor) != "supervisor":
-        raise NotPermitted("手工报销须由主管(supervisor)复核")
+        raise NotPermitted("手工报销须由主管复核")
     if actor == entered_by:
         raise NotPermitted("录入人不能复核本人录入的报销,请由另一名主管复核")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan as y
+from gongji.domain.regions import region_name
 from gongji.policy.loader import PolicyError, Registry
 from gongji.service import scope
 from gongji.service.bindings import view as binding_view
@@ -48,23 +49,23 @@ def person_view(uow: UnitOfWork, psn_no: str, unmasked: bool = False) -> dict:
 
 
 def find_patient(uow: UnitOfWork, text: str) -> dict:
-    """A patient by insurance number (社保卡 / 电子凭证), or by ID-card number; shown masked,
-    as to a cashier."""
+    """A patient by insurance number (社保卡 / 电子凭证), or by ID-card number, as a cashier sees
+    them: the full name (to call the patient by), the ID-card number and phone masked."""
     p = uow.session.get(m.Person, text)
     if p is None and len(text) == 18:
         p = uow.session.scalar(select(m.Person).where(m.Person.certno == text.upper()))
     if p is None:
         raise DomainError("UNKNOWN_PERSON", "查无此参保人,请核对凭证或证件号码", "patient")
-    return person_view(uow, p.psn_no)
+    return person_view(uow, p.psn_no) | {"name": p.name}
 
 
 def statement_people(uow: UnitOfWork, s: dict) -> dict[str, dict]:
     """The full names and insurance types of a settlement's patient and paying holders, for the
     结算单 handed to the patient (names only: no certificate number, phone or balance)."""
     wanted = {s["psn_no"], *(d["holder"] for d in s["mulaid_detail"])}
-    rows = uow.session.execute(select(m.Person.psn_no, m.Person.name, m.Person.insutype)
+    rows = uow.session.execute(select(m.Person.psn_no, m.Person.name, m.Person.insutype, m.Person.insu_admdvs)
                                .where(m.Person.psn_no.in_(wanted)))
-    return {p: {"name": name, "insutype": insutype} for p, name, insutype in rows}
+    return {p: {"name": name, "insutype": insutype, "insu_admdvs": admdvs} for p, name, insutype, admdvs in rows}
 
 
 def names_of(uow: UnitOfWork, psn_nos: Iterable[str]) -> dict[str, str | None]:
@@ -113,7 +114,7 @@ def _cap(used: int, cap: int | None) -> dict:
 
 def page(limit: int, offset: int) -> tuple[int, int]:
     if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise DomainError("INVALID_INPUT", f"limit 须在 1–{MAX_PAGE} 之间,offset 不能为负", "limit")
+        raise DomainError("INVALID_INPUT", f"每页条数须在 1–{MAX_PAGE} 之间,起始位置不能为负", "limit")
     return limit, offset
 
 
@@ -234,7 +235,7 @@ def dashboard(uow: UnitOfWork, registry: Registry, today: date, days: int = 30,
                                .where(m.Settlement.state == "settled", m.Settlement.setl_date >= year_start,
                                       in_area)
                                .group_by(m.Settlement.region)).all())
-    regions = [(r.name, int(by_region.get(r.region) or 0)) for r in registry.regions
+    regions = [(region_name(r.region), int(by_region.get(r.region) or 0)) for r in registry.regions
                if scope.overlaps(area, r.prefix)]
     bands = [0] * 6  # 0–20, 20–40, 40–60, 60–80, 80–100 %, and no cap published
     rows = s.execute(select(m.YearUsage.psn_no, m.YearUsage.mulaid_paid, m.Person.insu_admdvs)

@@ -139,14 +139,14 @@ def set_paasid(uow: UnitOfWork, code: str, paasid: str | None) -> None:
         other = s.scalar(select(m.Institution.code).where(m.Institution.code != code, or_(
             m.Institution.paasid == paasid, (m.Institution.code == paasid) & m.Institution.paasid.is_(None))))
         if other is not None:
-            raise DomainError("ALREADY_REGISTERED", f"paasid {paasid} 已被定点医药机构 {other} 使用", "paasid")
+            raise DomainError("ALREADY_REGISTERED", f"接入方编号 {paasid} 已被定点医药机构 {other} 使用", "paasid")
     inst.paasid = paasid
     s.flush()
 
 
 def check_paasid(paasid: str) -> None:
     if not PAASID.fullmatch(paasid):
-        raise DomainError("INVALID_INPUT", "paasid 须为 1–64 位字母、数字或 . _ -", "paasid")
+        raise DomainError("INVALID_INPUT", "接入方编号须为 1–64 位字母、数字或点、下划线、连字符", "paasid")
 
 
 def institution_by_paasid(engine, paasid: str) -> tuple[str, str | None, bool] | None:

@@ -84,7 +84,7 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
     needs_second = r.hifp_pay + earlier > above
     if needs_second:
         so_far = f",连同同一就诊已登记的 {format_yuan(earlier)} 元" if earlier else ""
-        explain.append(f"⑨ 统筹应付{so_far}超过 {format_yuan(above)} 元(reimburse_approval_above):"
+        explain.append(f"⑨ 统筹应付{so_far}超过 {format_yuan(above)} 元:"
                        "须由录入人以外的另一名主管复核后支付")
     row = m.Settlement(
         fixmedins=inst.code, idem_key=f"manual:{cmd.claim_no}", request_hash=digest, psn_no=visit.psn_no,

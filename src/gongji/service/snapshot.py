@@ -173,7 +173,7 @@ def situation(ctx: Ctx, snap: Snapshot, v: VisitRef, extra_filings: tuple[d.Fili
     try:
         terms = region.at(ctx.day)
     except PolicyError as e:
-        raise DomainError("INVALID_INPUT", str(e), "date") from None
+        raise DomainError("INVALID_INPUT", e.plain, "date") from None
     rows = [x for x in rows if x.region == region.region]
     holders = sorted({x.holder for x in rows})
     persons = {no: _person(snap, no) for no in [v.psn_no] + holders}

@@ -11,19 +11,28 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from gongji.domain.codes import CODE_ZH
+from gongji.domain import labels
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import CATEGORY_ZH, CODE_ZH, INSUTYPE_SHORT, POSTING_ZH, RELATION_ZH
 from gongji.domain.money import format_yuan
 from gongji.domain.terms import CATEGORIES
 from gongji.gate.auth import AuthError, Principal, allow, principal
-from gongji.policy.compare import CATEGORY_ZH, INSUTYPE_ZH, RELATION_ZH
 from gongji.service import scope
 from gongji.web import flash
-from gongji.web.documents import KIND_ZH
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-templates.env.filters["codelabel"] = lambda code: CODE_ZH.get(code, code)
-templates.env.filters["yuan"] = format_yuan
+templates.env.filters.update({  # every code in words, from domain.labels (the PDF and Excel read the same)
+    "codelabel": lambda code: labels.word(CODE_ZH, code),
+    "yuan": format_yuan,
+    "person": lambda psn_no, names: labels.person(psn_no, (names or {}).get(psn_no)),  # {{ no|person(names) }}
+    "region": labels.region_name,
+    "region_path": labels.region_path,
+    "relation": lambda code: labels.word(RELATION_ZH, code),
+    "insutype": lambda code: labels.word(labels.INSUTYPE_ZH, code),
+    "level": labels.institution_level,
+    "state": labels.state,
+    "posting": lambda code: labels.word(POSTING_ZH, code),
+})
 
 
 def grouped(yuan: object) -> str:
@@ -73,8 +82,8 @@ def render(request: Request, name: str, who: Principal, status: int = 200, **ctx
     """A page; ``ctx`` values given (not None) win over the defaults, the flash message included."""
     flash_ok, flash_err = flash.take(request)
     ctx = {"who": who, "csrf": getattr(request.state, "csrf", ""), "flash_ok": flash_ok, "flash_err": flash_err,
-            "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_ZH, "state_badge": STATE_BADGE,
-            "kind_zh": KIND_ZH} | {k: v for k, v in ctx.items() if v is not None}
+            "relation_zh": RELATION_ZH, "insutype_zh": INSUTYPE_SHORT, "state_badge": STATE_BADGE,
+            "kind_zh": POSTING_ZH} | {k: v for k, v in ctx.items() if v is not None}
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     flash.forget(request, response)
     return response

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
+from gongji.domain import labels
 from gongji.domain.errors import DomainError
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
@@ -16,7 +17,6 @@ from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope
-from gongji.web import documents
 from gongji.web.common import BILL_CATEGORIES, attempt, back, guard, page, party_settlement, render, svc, templates
 from gongji.web.forms import (
     Filled,
@@ -39,10 +39,10 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
     s = svc(request)
     today = s.clock()
     queue = s.read(q.bindings_list, today, state="pending", limit=200, area=who.area)["items"]
-    reasons, names = {}, {}
+    names = s.read(q.names_of, [p for b in queue for p in (b["holder"], b["beneficiary"])])  # one query
+    reasons = {}
     for b in queue:
         region = s.registry.find(b["region"])
-        names[b["region"]] = region.name
         reasons[b["region"]] = region.value("rejection_reasons", today)
         channel = [ch for ch in region.value("channels", today) if ch.kind == b["channel"]]
         b["checklist"] = [(m, m in b["materials"]) for ch in channel for m in ch.materials] \
@@ -50,7 +50,7 @@ def desk(request: Request, who: Principal = Depends(page("staff"))):
         b["missing"] = [m for m, given in b["checklist"] if not given] + (  # approving asks first, naming them
             [w for w, done in (("人脸识别", b["face_check"]), ("电子承诺书", b["e_commitment"])) if not done]
             if b["channel"] == "online" else [])
-    return render(request, "desk.html", who, queue=queue, reasons=reasons, region_name=names,
+    return render(request, "desk.html", who, queue=queue, reasons=reasons, names=names,
                   can_review=who.role in ("clerk", "supervisor"))
 
 
@@ -92,7 +92,8 @@ def _materials(request: Request, who: Principal, holder: str) -> tuple[str, list
         region = s.registry.find(person["insu_admdvs"])
     except (DomainError, PolicyError):
         return None
-    return region.name, [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
+    whose = labels.person(person["psn_no"], s.read(q.names_of, [person["psn_no"]]).get(person["psn_no"]))
+    return f"{whose} · {labels.region_name(region.region)}", [m for ch in region.value("channels", s.clock()) if ch.kind == "offline" for m in ch.materials]
 
 
 @router.get("/desk/materials", response_class=HTMLResponse)
@@ -151,7 +152,7 @@ def desk_status(request: Request, who: Principal = Depends(page("supervisor")),
         return _refused(request, who, "status", filled, e)
     ended = len(out["bindings_ended"])
     zeroed = "、".join(f"{'受益' if k == 'received' else '支出'}额度 {v} 元" for k, v in out.get("quota_zeroed", {}).items())
-    text = f"已变更:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
+    text = f"已变更 {_named(request, f.psn_no)} 的参保状态:终止绑定 {ended} 个" + (f";清零{zeroed}" if zeroed else "")
     return back(request, "/desk/office", text=text)
 
 
@@ -166,7 +167,12 @@ def desk_sanction(request: Request, who: Principal = Depends(page("supervisor"))
         svc(request).sanction(cmd, actor=who.actor)
     except DomainError as e:
         return _refused(request, who, "sanction", filled, e)
-    return back(request, "/desk/office", text=f"已暂停 {f.psn_no} 的共济:{f.from_} 至 {f.to}")
+    return back(request, "/desk/office", text=f"已暂停 {_named(request, f.psn_no)} 的共济:{f.from_} 至 {f.to}")
+
+
+def _named(request: Request, psn_no: str) -> str:
+    """``王建国(P1)`` for the outcome shown to the clerk (never logged)."""
+    return labels.person(psn_no, svc(request).read(q.names_of, [psn_no]).get(psn_no))
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -190,9 +196,11 @@ def _reimburse_page(request: Request, who: Principal, status: int = 200, **ctx) 
     from gongji.service.settlements import pending_reimbursements
     s = svc(request)
     pending = s.read(pending_reimbursements, 200, 0, who.area)
-    names = s.read(q.names_of, [p["psn_no"] for p in pending["items"]])  # the confirmations name the patient
-    return render(request, "reimburse.html", who, status=status, fields=documents.FIELDS_ZH,
-                  categories=BILL_CATEGORIES, pending=pending, patient_names=names, **ctx)
+    people = [p["psn_no"] for p in pending["items"]]  # the list and the confirmations name the patient
+    if shown := ctx.get("done"):
+        people += [shown["psn_no"], *(d["holder"] for d in shown["mulaid_detail"])]
+    return render(request, "reimburse.html", who, status=status, fields=labels.AMOUNT_ZH, categories=BILL_CATEGORIES,
+                  pending=pending, names=s.read(q.names_of, people), levels=labels.LEVEL_ZH, **ctx)
 
 
 @router.post("/desk/reimburse")

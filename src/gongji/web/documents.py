@@ -29,34 +29,33 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from gongji.domain.codes import CODE_ZH
 from gongji.domain.labels import (
+    AMOUNT_ZH,
     CATEGORY_ZH,
+    CODE_ZH,
     INSUTYPE_ZH,
     LIST_CLASS_ZH,
     MED_TYPE_ZH,
+    POSTING_ZH,
+    RELATION_ZH,
+    SETTLEMENT_STATE_ZH,
+    UNREGISTERED,
     institution_level,
     plain_explain,
+    region_path,
+    state,
+    word,
 )
 from gongji.domain.money import Ratio, parse_yuan, yuan_decimal
-from gongji.policy.compare import RELATION_ZH
 from gongji.service.clock import CHINA
 
 FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet would read as the start of a formula
-KIND_ZH = {"opening": "期初余额", "credit": "个人账户划入", "settle": "医疗费用支付", "reverse": "冲正退回"}
-STATE_ZH = {"settled": "已结算", "reversed": "已冲正", "pending_approval": "待复核,尚未支付",
-            "rejected": "复核不通过,不予支付"}
-FIELDS_ZH = (
-    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"), ("preselfpay_amt", "乙类先行自付"),
-    ("inscp_scp_amt", "符合范围金额"), ("act_pay_dedc", "起付线"), ("hifp_pay", "统筹基金支付"),
-    ("acct_pay", "本人个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "现金支付"),
-)
+KIND_ZH, STATE_ZH, FIELDS_ZH = POSTING_ZH, SETTLEMENT_STATE_ZH, AMOUNT_ZH  # domain.labels' own tables
 Paper = Literal["a4", "241"]
 PAPERS = {  # width, margin, font size; 241 mm paper's height is the content's
     "a4": ("210mm", "12mm 14mm", "10pt"),
     "241": ("241mm", "8mm 10mm", "10.5pt"),
 }
-UNREGISTERED = "未登记姓名"
 _TOKEN = re.compile(r"([0-9A-Za-z][0-9A-Za-z.,:%/_\-]*)")  # a number, code or date: never cut
 _templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True)
 _templates.filters["unbroken"] = lambda text: Markup("").join(
@@ -67,7 +66,8 @@ _templates.filters["unbroken"] = lambda text: Markup("").join(
 def settlement_pdf(s: dict, institution: dict, people: Mapping[str, dict] | None = None, *,
                    paper: Paper = "a4", first: bool = False, printed_at: datetime | None = None) -> bytes:
     """The 结算单 of settlement ``s`` (as ``queries.settlement`` gives it) at ``institution``.
-    ``people`` gives the patient's and the paying holders' ``name`` and ``insutype`` by 个人编号;
+    ``people`` gives the patient's and the paying holders' ``name``, ``insutype`` and
+    ``insu_admdvs`` by 个人编号;
     the amounts each holder paid are shown, never a balance. Marked 补打 unless ``first``."""
     from weasyprint import HTML
 
@@ -77,8 +77,7 @@ def settlement_pdf(s: dict, institution: dict, people: Mapping[str, dict] | None
     pharmacy = institution.get("kind") == "pharmacy"
     insutype = INSUTYPE_ZH.get(patient.get("insutype", ""))
     items = [{"code": it["code"], "name": it["name"] or it["code"],
-              "category": CATEGORY_ZH.get(it["category"], it["category"]),
-              "list_class": LIST_CLASS_ZH.get(it["list_class"], it["list_class"]),
+              "category": word(CATEGORY_ZH, it["category"]), "list_class": word(LIST_CLASS_ZH, it["list_class"]),
               "share": _share(it), "amount": it["amount"],
               "over": it["overlmt_amt"] if it.get("overlmt_amt", "0.00") != "0.00" else ""}
              for it in s["items"]]
@@ -88,13 +87,15 @@ def settlement_pdf(s: dict, institution: dict, people: Mapping[str, dict] | None
         "level": institution_level(institution["level"], institution.get("kind")),
         "med_type": MED_TYPE_ZH.get(s.get("med_type", ""), s.get("med_type") or "—"),
         "patient_name": patient.get("name") or UNREGISTERED,
-        "state": STATE_ZH.get(s["state"], s["state"]),
+        "patient_region": region_path(patient.get("insu_admdvs")) if patient.get("insu_admdvs") else "—",
+        "institution_region": region_path(institution.get("admdvs")) if institution.get("admdvs") else "—",
+        "state": state(s["state"], "settlement"),
         "reversed": s["state"] == "reversed", "reprint": not first,
         "over": any(it["over"] for it in items),
         "amounts": [(text, s[key]) for key, text in FIELDS_ZH],
         "mulaid": [{"name": names.get(d["holder"]) or UNREGISTERED, "psn_no": d["holder"], "amount": d["amount"]}
                    for d in s["mulaid_detail"]],
-        "notes": "、".join(CODE_ZH.get(c, c) for c in s["codes"]),
+        "notes": "、".join(word(CODE_ZH, c) for c in s["codes"]),
         "steps": [plain_explain(step, names, pharmacy) for step in s["explain"]],
         "printed_at": (printed_at or datetime.now(CHINA)).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -153,13 +154,13 @@ def records_xlsx(out: BinaryIO, person: str, transactions: Iterable[dict], bindi
     ws.append(_cells(ws, ["日期", "事项", "金额(元)", "就诊人", "就诊人个人编号", "结算流水号"], Font(bold=True)))
     for t in transactions:
         who = t.get("patient")
-        ws.append(_cells(ws, [_day(t["on"]), KIND_ZH.get(t["kind"], t["kind"]), _yuan(t["amount"]),
+        ws.append(_cells(ws, [_day(t["on"]), word(POSTING_ZH, t["kind"]), _yuan(t["amount"]),
                               _name(who, names) if who else "", who or "", t["setl_id"] or ""]))
     auth.append(_cells(auth, ["主账户人", "主账户人个人编号", "被绑定人", "被绑定人个人编号", "关系", "状态",
                               "申请日", "生效日", "解绑申请日", "终止日"], Font(bold=True)))
     for b in bindings:
         auth.append(_cells(auth, [_name(b["holder"], names), b["holder"], _name(b["beneficiary"], names),
-                                  b["beneficiary"], RELATION_ZH.get(b["relation"], b["relation"]), b["state_zh"],
+                                  b["beneficiary"], word(RELATION_ZH, b["relation"]), state(b["state"]),
                                   *(_day(b[k]) for k in ("applied_on", "approved_on", "unbind_requested_on",
                                                         "ended_on"))]))
     wb.save(out)

@@ -12,10 +12,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import RELATION_ZH
 from gongji.domain.money import parse_yuan
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
-from gongji.policy.compare import RELATION_ZH
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
@@ -72,9 +72,10 @@ def _portal(request: Request, who: Principal, status: int = 200, shown: dict | N
         relations, review_days = [], 3
     bindings = s.read(q.bindings_list, today, person_no=who.id, limit=200)["items"]
     family = sorted({who.id} | {b["holder"] for b in bindings} | {b["beneficiary"] for b in bindings})
+    transactions = s.read(q.transactions, who.id, 200, 0, frm, to, patient)["items"]
+    names = s.read(q.names_of, {*family, *(t["patient"] for t in transactions if t.get("patient"))})  # one query
     return render(request, "portal.html", who, person=person, account=account, caps=_caps(account),
-                  bindings=bindings, family=family,
-                  transactions=s.read(q.transactions, who.id, 200, 0, frm, to, patient)["items"],
+                  bindings=bindings, family=family, names=names, transactions=transactions,
                   relations=relations, review_days=review_days,
                   filters={"from": frm.isoformat() if frm else "", "to": to.isoformat() if to else "",
                            "person": patient or ""},

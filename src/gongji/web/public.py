@@ -111,5 +111,5 @@ def policies(request: Request, who: Principal = Depends(page("anyone"))):
             rows.append((row.label, cells))
     except PolicyError as e:
         return render(request, "policies.html", who, status=200, day=s.clock().isoformat(), regions=regions,
-                      rows=[], flash_err=f"该日期没有有效的政策:{e}")
+                      rows=[], flash_err=e.plain)
     return render(request, "policies.html", who, day=day.isoformat(), regions=regions, rows=rows)

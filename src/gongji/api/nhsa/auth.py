@@ -21,7 +21,7 @@ from gongji.store import models as m
 log = logging.getLogger("gongji.nhsa")
 WHY_ZH = {
     "BAD_SIGNATURE": "签名校验未通过", "STALE_REQUEST": "请求时间戳超出允许范围,请校准时钟",
-    "REPLAYED_NONCE": "随机数(nonce)已使用过,疑似重放", "INSTITUTION_SUSPENDED": "该定点医药机构已暂停服务",
+    "REPLAYED_NONCE": "请求随机数已使用过,疑似重放", "INSTITUTION_SUSPENDED": "该定点医药机构已暂停服务",
 }
 
 

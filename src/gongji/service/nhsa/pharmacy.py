@@ -28,7 +28,7 @@ KEY_LEN = 30  # ipt_otp_no, chrg_bchno and medins_setl_id are C(30)
 def purchase_no(x: f.In2101, msgid: str) -> str:
     no = x.druginfo.invono or msgid
     if len(no) > KEY_LEN:
-        raise DomainError("INVALID_INPUT", f"报文ID {msgid} 超过 {KEY_LEN} 位,且未传发票号 invono:无法标识本次购药",
+        raise DomainError("INVALID_INPUT", f"报文ID {msgid} 超过 {KEY_LEN} 位,且未传发票号,无法标识本次购药",
                           "input.druginfo.invono")
     return no
 

@@ -39,7 +39,7 @@ def find_settlement(uow, ctx: Ctx, fixmedins: str, q: f.SettlementQuery) -> Outc
             raise DomainError("UNKNOWN_SETTLEMENT", f"本机构无此参保人的结算(就诊ID {q.mdtrt_id})", "input.data.mdtrt_id")
         row = found
     else:
-        raise DomainError("INVALID_INPUT", "请传入结算ID setl_id(或就诊ID mdtrt_id)", "input.data.setl_id")
+        raise DomainError("INVALID_INPUT", "请传入结算ID或就诊ID", "input.data.setl_id")
     if row.channel != "direct":  # a manual reimbursement is the agency's, not a settlement the institution made
         raise DomainError("UNKNOWN_SETTLEMENT", f"本机构无此参保人的结算 {q.setl_id or q.mdtrt_id}", "input.data.setl_id")
     v = st._visit_of(uow, row)

@@ -31,7 +31,7 @@ def find_person(uow, ctx: Ctx, q: f.PersonQuery) -> Outcome:
         certno = q.mdtrt_cert_no if q.mdtrt_cert_type == "02" else q.certno
         if not certno:
             why = {"01": "医保电子凭证", "03": "社会保障卡"}.get(q.mdtrt_cert_type, "该凭证")
-            raise DomainError("INVALID_INPUT", f"本系统未接入{why}核验,请同时传入身份证号 certno 或人员编号 psn_no",
+            raise DomainError("INVALID_INPUT", f"本系统未接入{why}核验,请同时传入身份证号或人员编号",
                               "input.data.certno")
         row = s.scalar(select(m.Person).where(m.Person.certno == certno.upper()))
     if row is None:
