@@ -74,7 +74,7 @@ def test_a_death_names_the_person_and_ends_everything_only_when_confirmed(site, 
         page.get_by_role("button", name="确认变更").click()
         asked(page)
         confirm(page, "确认变更")
-        expect(page.locator(".flash")).to_contain_text("已变更:终止绑定 1 个")
+        expect(page.locator(".flash")).to_contain_text(f"已变更 张建国({holder}) 的参保状态:终止绑定 1 个")
         assert status(site, holder) == "deceased" and binding_states(site, holder) == ["ended"]
 
 
@@ -115,7 +115,7 @@ def test_a_sanction_names_the_person_the_period_and_what_follows(site, browser) 
         page.get_by_role("button", name="暂停共济").click()
         asked(page)
         confirm(page, "确认暂停")
-        expect(page.locator(".flash")).to_contain_text(f"已暂停 {holder} 的共济")
+        expect(page.locator(".flash")).to_contain_text(f"已暂停 张建国({holder}) 的共济")
         assert sanctions(site, holder) == [("2025-02-01", "2025-03-31", reason)]
 
 
@@ -203,7 +203,7 @@ def test_the_second_supervisor_is_told_whom_the_fund_pays_and_how_much(site, bro
         page.goto(f"{site.base}/desk/reimburse")
         page.locator(f"[data-testid=pending-{paid}]").get_by_role("button", name="复核通过并支付").click()
         words = asked(page)
-        assert f"张小梅(个人编号 {ben})的手工报销 BX-{tag}1" in words and "统筹基金即时支付 9950.00 元" in words
+        assert f"张小梅({ben})的手工报销 BX-{tag}1" in words and "统筹基金即时支付 9950.00 元" in words
         look(page, f"confirm-pay-{size}")
         cancel(page)
         assert site.service.read(q.settlement, paid)["state"] == "pending_approval"
@@ -215,7 +215,7 @@ def test_the_second_supervisor_is_told_whom_the_fund_pays_and_how_much(site, bro
 
         page.locator(f"[data-testid=pending-{refused}]").get_by_role("button", name="不予支付").click()
         words = asked(page)
-        assert f"不予支付 张小梅(个人编号 {ben})的手工报销 BX-{tag}2" in words and "统筹基金不支付" in words
+        assert f"不予支付 张小梅({ben})的手工报销 BX-{tag}2" in words and "统筹基金不支付" in words
         cancel(page)
         assert site.service.read(q.settlement, refused)["state"] == "pending_approval"
         page.locator(f"[data-testid=pending-{refused}]").get_by_role("button", name="不予支付").click()
@@ -254,7 +254,7 @@ def test_without_script_the_form_is_simply_sent(site, browser) -> None:
     page.fill("#x-from", "2025-02-01")
     page.fill("#x-to", "2025-03-31")
     page.get_by_role("button", name="暂停共济").click()
-    expect(page.locator(".flash")).to_contain_text(f"已暂停 {holder} 的共济")
+    expect(page.locator(".flash")).to_contain_text(f"已暂停 张建国({holder}) 的共济")
     assert len(sanctions(site, holder)) == 1
     context.close()
 

@@ -4,8 +4,11 @@ outcome, the dashboard and the policy comparison, each looked at on a desktop an
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from gongji.service import commands as c
 from gongji.service import security
+from tests.web.dialog import confirm
 from tests.web.look import look, sizes
 from tests.web.test_pages import PASSWORD, login
 
@@ -65,7 +68,8 @@ def test_the_office_outcome_names_the_person(site, browser) -> None:
         page.fill("#x-from", "2025-01-02")
         page.fill("#x-to", "2025-03-31")
         page.get_by_role("button", name="暂停共济").click()
-        assert "已暂停 李秀英(P2) 的共济:2025-01-02 至 2025-03-31" in page.inner_text(".flash")
+        confirm(page, "确认暂停")
+        expect(page.locator(".flash")).to_contain_text("已暂停 李秀英(P2) 的共济:2025-01-02 至 2025-03-31")
         look(page, f"names-office-{size}")
 
 
