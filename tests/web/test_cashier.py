@@ -252,7 +252,7 @@ def test_history_search_pages_reprint_and_reverse(desk, browser) -> None:
         row = page.locator("[data-testid^=history-]", has_text="已结算").first  # one not yet reversed
         setl_id = row.get_attribute("data-testid").removeprefix("history-")
         text = row.inner_text()
-        assert holder in text and name[0] + "*" in text and "已结算" in text
+        assert f"{name}({holder})" in text and "已结算" in text  # the full name, as the desk shows it
         assert re.search(r"\d\.\d{2}", text)
         reprint = row.get_by_role("link", name=f"补打结算单 {setl_id}")
         assert reprint.get_attribute("href") == f"/statements/{setl_id}.pdf"  # no first=1: marked 补打
@@ -264,7 +264,7 @@ def test_history_search_pages_reprint_and_reverse(desk, browser) -> None:
         here = page.url
         row.get_by_role("button", name=f"冲正结算 {setl_id}").click()
         ask = page.inner_text("#confirm-dialog")
-        assert holder in ask and setl_id in ask and f"总额 {amount} 元" in ask
+        assert f"{name}({holder})" in ask and setl_id in ask and f"总额 {amount} 元" in ask
         page.locator("#confirm-dialog >> text=确认冲正").click()
         page.wait_for_url(here)
         assert "已冲正" in page.inner_text(".flash.ok")

@@ -10,7 +10,6 @@ from sqlalchemy import func, or_, select
 
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan as y
-from gongji.service.queries import mask_name
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 
@@ -56,7 +55,7 @@ def history(uow: UnitOfWork, fixmedins: str, *, start: date | None = None, end: 
     names = dict(uow.session.execute(select(m.Person.psn_no, m.Person.name)
                                      .where(m.Person.psn_no.in_({r.psn_no for r in rows}))).all())
     items = [{"setl_id": r.setl_id, "setl_date": r.setl_date.isoformat(), "time": _time(r),
-              "psn_no": r.psn_no, "name": mask_name(names.get(r.psn_no)),
+              "psn_no": r.psn_no, "name": names.get(r.psn_no),  # in full: the cashier calls the patient by it
               "medfee_sumamt": y(r.medfee_sumamt), "hifp_pay": y(r.hifp_pay), "acct_pay": y(r.acct_pay),
               "acct_mulaid_pay": y(r.acct_mulaid_pay), "psn_cash_pay": y(r.psn_cash_pay), "state": r.state}
              for r in rows]

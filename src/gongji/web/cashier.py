@@ -72,12 +72,19 @@ def desk(request: Request, who: Principal, *, patient: str | None = None, f: Bil
             done = party_settlement(request, who, request.query_params["done"])
         except DomainError:
             done = None
+    recent = s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"]
     return render(request, "cashier.html", who, status=status, inst=s.read(q.institution_view, who.id),
                   patient=found, query_patient=query, key=key or uuid.uuid4().hex, done=done,
                   fields=documents.FIELDS_ZH, categories=BILL_CATEGORIES, bill=bill_of(f, error),
                   split=split, warning=warning, search_url="/cashier/search",
-                  recent=s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"],
-                  flash_err=words(error) if error is not None else None)
+                  recent=recent, names=_payers(request, split, done, patients=[r["psn_no"] for r in recent]), flash_err=words(error) if error is not None else None)
+
+
+def _payers(request: Request, *splits: dict | None, patients: tuple[str, ...] | list[str] = ()) -> dict:
+    """The names of the holders who pay in the splits shown (and of ``patients``), in one query:
+    the cashier tells the patient whose account paid."""
+    people = [*patients, *(d["holder"] for s in splits if s for d in s["mulaid_detail"])]
+    return svc(request).read(q.names_of, people) if people else {}
 
 
 @router.get("/cashier", response_class=HTMLResponse)
@@ -111,6 +118,7 @@ def cashier_preview(request: Request, who: Principal = Depends(page("institution
         return desk(request, who, f=f, error=error, split=split, status=status, key=f.key)
     return templates.TemplateResponse(request, "preview.html", {
         "done": split, "error": words(error) if error else None, "fields": documents.FIELDS_ZH,
+        "names": _payers(request, split),
         "bill": bill_of(f, error), "categories": BILL_CATEGORIES, "search_url": "/cashier/search"},
         status_code=status)
 
