@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from gongji.domain import labels
 from gongji.domain.errors import DomainError
 from gongji.domain.labels import CATEGORY_ZH, CODE_ZH, INSUTYPE_SHORT, POSTING_ZH, RELATION_ZH
-from gongji.domain.money import format_yuan
+from gongji.domain.money import format_yuan, parse_yuan
 from gongji.domain.terms import CATEGORIES
 from gongji.gate.auth import AuthError, Principal, allow, principal
 from gongji.service import scope
@@ -135,3 +135,19 @@ def error_page(request: Request, status: int, text: str) -> HTMLResponse:
         return templates.TemplateResponse(request, "split.html", {"error": text}, status_code=status)
     who = getattr(request.state, "principal", None) or Principal("anonymous")
     return render(request, "error.html", who, status=status, message=text)
+
+
+def caps_shown(account: dict, labels_: tuple[tuple[str, str], ...]) -> list[tuple[str, dict]]:
+    """The account's caps this year as the pages draw them (label, cap with ``pct`` used), in the
+    words of ``labels_`` (the family reads 为我支付, staff 为其支付)."""
+    out = []
+    for key, label in labels_:
+        cap = account["caps"].get(key)
+        if cap is None:
+            continue
+        cap = dict(cap)
+        if cap.get("cap"):
+            used, whole = parse_yuan(cap["used"]), parse_yuan(cap["cap"])
+            cap["pct"] = 100 if whole == 0 else min(100, used * 100 // whole)
+        out.append((label, cap))
+    return out

@@ -12,12 +12,11 @@ from fastapi.responses import HTMLResponse
 from gongji.domain.errors import DomainError
 from gongji.domain.labels import INSUTYPE_ZH as INSUTYPE_WORDS
 from gongji.domain.labels import MED_TYPE_ZH
-from gongji.domain.money import parse_yuan
 from gongji.gate.auth import Principal
 from gongji.policy.loader import PolicyError
 from gongji.service import directory, scope
 from gongji.service import queries as q
-from gongji.web.common import guard, page, render, svc
+from gongji.web.common import caps_shown, guard, page, render, svc
 from gongji.web.documents import STATE_ZH
 from gongji.web.staffforms import Filled, SearchForm, filled
 
@@ -94,16 +93,7 @@ def _region_names(request: Request) -> dict[str, str]:
 
 
 def _caps(account: dict) -> list[tuple[str, dict]]:
-    out = []
-    for key, label in CAP_LABELS:
-        cap = account["caps"].get(key)
-        if cap is None:
-            continue
-        cap = dict(cap)
-        if cap.get("cap"):
-            used, whole = parse_yuan(cap["used"]), parse_yuan(cap["cap"])
-            cap["pct"] = 100 if whole == 0 else min(100, used * 100 // whole)
-        out.append((label, cap))
+    out = caps_shown(account, CAP_LABELS)
     settlement = account["caps"].get("settlement")
     if settlement is not None:
         out.append(("单次共济限额", {"cap": None, "note": f"{settlement['cap']} 元" if settlement["cap"] else "不设上限"}))

@@ -13,35 +13,19 @@ from starlette.background import BackgroundTask
 
 from gongji.domain.errors import DomainError
 from gongji.domain.labels import RELATION_ZH
-from gongji.domain.money import parse_yuan
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.web import documents
-from gongji.web.common import attempt, back, page, render, svc
+from gongji.web.common import attempt, back, caps_shown, page, render, svc
 from gongji.web.forms import ApplyForm, Filled, again, kept, refused_status
 
 router = APIRouter(include_in_schema=False)
 
 CAP_LABELS = (("beneficiary_year", "家人为我支付(年度)"), ("beneficiary_year_chronic", "含慢性病额外额度"),
               ("holder_year", "我为家人支付(年度)"))
-
-
-def _caps(account: dict) -> list[tuple[str, dict]]:
-    out = []
-    for key, label in CAP_LABELS:
-        cap = account["caps"].get(key)
-        if cap is None:
-            continue
-        cap = dict(cap)
-        if cap.get("cap"):
-            used, whole = parse_yuan(cap["used"]), parse_yuan(cap["cap"])
-            cap["pct"] = 100 if whole == 0 else min(100, used * 100 // whole)
-        out.append((label, cap))
-    return out
-
 
 def _period(request: Request) -> tuple[date | None, date | None, str | None]:
     def day(name: str) -> date | None:
@@ -74,7 +58,7 @@ def _portal(request: Request, who: Principal, status: int = 200, shown: dict | N
     family = sorted({who.id} | {b["holder"] for b in bindings} | {b["beneficiary"] for b in bindings})
     transactions = s.read(q.transactions, who.id, 200, 0, frm, to, patient)["items"]
     names = s.read(q.names_of, {*family, *(t["patient"] for t in transactions if t.get("patient"))})  # one query
-    return render(request, "portal.html", who, person=person, account=account, caps=_caps(account),
+    return render(request, "portal.html", who, person=person, account=account, caps=caps_shown(account, CAP_LABELS),
                   bindings=bindings, family=family, names=names, transactions=transactions,
                   relations=relations, review_days=review_days,
                   filters={"from": frm.isoformat() if frm else "", "to": to.isoformat() if to else "",
