@@ -39,12 +39,18 @@ def test_every_page_at_both_sizes(demo, browser) -> None:
     """Each audience's pages: a screenshot at each size, no axe-core violation, nothing sideways."""
     base, counts = demo
     holder = counts["demo_holder"]
+    beneficiary = next(p["psn_no"] for p in counts["demo_persons"] if p["holder"])  # a bound member's own login
     audiences = [
         (None, None, ["/", "/login", "/policies", "/policies?date=2025-03-01"]),
         ("person", holder, ["/portal", "/policies"]),
-        ("staff", "demo-clerk", ["/desk", "/desk/office", "/desk/reimburse", "/dashboard"]),
+        ("person", beneficiary, ["/portal"]),
+        ("staff", "demo-clerk", ["/desk", "/desk/office", "/desk/reimburse", "/dashboard", "/people",
+                                 f"/people/{holder}"]),
         ("staff", "demo-supervisor", ["/desk/office", "/desk/reimburse", "/dashboard"]),
-        ("cashier", "demo-cashier", ["/cashier", f"/cashier?patient={holder[:6]}02"]),
+        ("staff", "demo-auditor", ["/audit", "/people"]),
+        ("staff", "demo-admin", ["/admin/institutions", "/admin/staff", "/audit"]),
+        ("cashier", "demo-cashier", ["/cashier", f"/cashier?patient={holder[:6]}02", "/cashier/history",
+                                     "/cashier/history?page=2"]),
     ]
     failures = []
     for kind, user, paths in audiences:
