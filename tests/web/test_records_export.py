@@ -150,3 +150,31 @@ def test_every_record_is_exported_not_the_first_page(world) -> None:
     assert rows[0][1:3] == ("个人账户划入", 1) and rows[-1][1:3] == ("期初余额", 3000)
     assert sum(Decimal(repr(r[2])) for r in rows) == Decimal("4000.00")
     assert len(list(workbook(world.person("P1"), "?from=2030-01-01")["收支明细"].iter_rows(min_row=3))) == 0
+
+
+def test_the_family_downloads_the_filtered_records_from_the_portal_at_both_sizes(site, browser, tmp_path) -> None:
+    """Item 11 as the family meets it: filter the records on the portal, press 导出 Excel, and the
+    workbook holds that filter's rows with its title, amounts as numbers and dates as dates."""
+    from gongji.service import security
+    from tests.web.look import look, sizes
+    from tests.web.test_pages import PASSWORD, login
+
+    site.service.register_person(c.RegisterPerson(psn_no="P1", insutype="310", insu_admdvs="652801",
+                                                  balance="3000.00", name="王建国"))
+    bills = family(site)
+    site.service.secure(security.set_person_password, "P1", password=PASSWORD)
+    for size, page in sizes(browser, accept_downloads=True):
+        login(page, site.base, "person", "P1")
+        page.select_option("#person", "P2")
+        page.click("text=筛选")
+        page.wait_for_url("**person=P2**")
+        look(page, f"records-filtered-{size}")
+        with page.expect_download() as download:
+            page.click("text=导出 Excel")
+        path = tmp_path / f"records-{size}.xlsx"
+        download.value.save_as(path)
+        sheet = openpyxl.load_workbook(path)["收支明细"]
+        assert sheet["A1"].value.endswith("账户人:王建国(P1),就诊人:李秀英(P2)")
+        rows = list(sheet.iter_rows(min_row=3))
+        assert rows and {r[4].value for r in rows} == {"P2"} and bills["P2"] in {r[5].value for r in rows}
+        assert all(r[2].data_type == "n" and r[0].is_date for r in rows)
