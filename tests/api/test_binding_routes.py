@@ -35,6 +35,14 @@ def flash(r) -> str:
     return found.group(1).strip()
 
 
+def refused(r) -> str:
+    """The refusal beside a form shown again as typed (422, no redirect)."""
+    assert r.status_code == 422 and not r.history, r.text[:200]
+    found = re.search(r'class="flash bad"[^>]*id="[a-z]+-refused">(.*?)</p>', r.text, re.S)
+    assert found, "no refusal beside the form"
+    return found.group(1).strip()
+
+
 def test_an_old_binding_id_is_refused_over_rest(api) -> None:
     family(api)
     first, second = reapplied(api)
@@ -95,7 +103,7 @@ def test_an_online_applicant_is_not_told_the_other_persons_state(api) -> None:
         body = {"holder": "Q1", "beneficiary": no, "relation": "child", "channel": "online"}
         problem(api.clerk.post("/api/v1/bindings", json=body), status, code)
         rest.append(problem(api.person("Q1").post("/api/v1/bindings", json=body), 422, "BINDING_REFUSED"))
-        pages.append(flash(api.person("Q1").post("/portal/apply", data={
+        pages.append(refused(api.person("Q1").post("/portal/apply", data={
             "beneficiary": no, "relation": "child", "face_check": "1", "e_commitment": "1"})))
     assert all(r == rest[0] for r in rest) and rest[0]["detail"] == "无法为该人员办理绑定,请核对后到经办机构窗口办理"
     assert all(p == pages[0] for p in pages) and "无法为该人员办理绑定" in pages[0]
