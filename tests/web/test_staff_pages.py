@@ -82,6 +82,8 @@ def test_person_page(world) -> None:
     assert re.search(r'data-testid="binding-\d+">.*?王芳</a>\(P2\).*?父母.*?已生效', page, re.S)
     paid = re.findall(r'data-testid="paid-(S\d+)"', page)  # P1's account paid for P2
     assert len(paid) == 20 and 'href="?paid_page=2&amp;page=1"' in page
+    assert re.search(r'data-testid="paid-S\d+">.*?王芳\(P2\)</a>', page, re.S)  # whose visit, by name
+    assert "<dd>库尔勒市(652801)</dd>" in page  # the region by its GB/T 2260 name
     assert len(re.findall(r'data-testid="paid-', world.clerk.get("/people/P1?paid_page=2").text)) == 3
     r = world.clerk.get("/people/P2")
     assert re.search(r"王建国</a>\(P1\)", r.text)  # P2's holder, by name

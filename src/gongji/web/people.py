@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from gongji.domain import labels
 from gongji.domain.errors import DomainError
 from gongji.domain.labels import INSUTYPE_ZH as INSUTYPE_WORDS
 from gongji.domain.labels import MED_TYPE_ZH
 from gongji.gate.auth import Principal
-from gongji.policy.loader import PolicyError
 from gongji.service import directory, scope
 from gongji.service import queries as q
 from gongji.web.common import caps_shown, guard, page, render, svc
@@ -59,8 +59,8 @@ def person_page(request: Request, psn_no: str, page_no: PageNo = 1,
     account = s.read(q.account_view, s.registry, psn_no, today)
     bindings = s.read(q.bindings_list, today, person_no=psn_no, limit=200)["items"]
     others = {b["holder"] for b in bindings} | {b["beneficiary"] for b in bindings}
-    names = s.read(q.names_of, others | {psn_no})
     own, paid = _paged(request, psn_no=psn_no, at=page_no), _paged(request, payer=psn_no, at=paid_page)
+    names = s.read(q.names_of, others | {psn_no} | {p["psn_no"] for p in paid["items"]})  # one query
     return render(request, "person.html", who, person=person, account=account, caps=_caps(account),
                   region=_region_names(request)[person["insu_admdvs"]], status_zh=STATUS_ZH,
                   as_holder=[b for b in bindings if b["holder"] == psn_no],
@@ -79,15 +79,11 @@ def _paged(request: Request, at: int, **whose: str) -> dict:
 
 
 def _region_names(request: Request) -> dict[str, str]:
-    """Each policy region's name by the admdvs codes it covers, looked up as needed."""
-    registry = svc(request).registry
+    """Region names by admdvs code, from the GB/T 2260 table (``domain.labels``), looked up as needed."""
 
     class Names(dict):
         def __missing__(self, admdvs: str) -> str:
-            try:
-                return registry.find(admdvs).name
-            except PolicyError:
-                return f"{admdvs}(无共济政策的地区)"
+            return labels.region_name(admdvs)
 
     return Names()
 
