@@ -1,6 +1,7 @@
 """How every browser test looks at a page, at desktop and at phone size (390×844): a screenshot
-saved under screenshots/, axe-core (axe-playwright-python) finding no violation, and at phone
-width nothing wider than the screen and every button within reach.
+saved under screenshots/, axe-core (axe-playwright-python) finding no violation, no institution
+level in digits (二级医院, not 2级), and at phone width nothing wider than the screen and every
+button within reach.
 
     for size, page in sizes(browser):
         sign_in(page, base, "staff", "demo-clerk")   # or whatever the test does
@@ -10,6 +11,7 @@ width nothing wider than the screen and every button within reach.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from axe_playwright_python.sync_playwright import Axe
@@ -39,6 +41,9 @@ def problems(page) -> list[str]:
     for v in AXE.run(page).response["violations"]:
         nodes = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]]
         found.append(f"axe {v['id']} ({v['impact']}): {v['help']} at {nodes[:3]}")
+    levels = re.findall(r".{0,12}\d级.{0,6}", page.inner_text("body"))
+    if levels:  # 二级医院, never 2级
+        found.append(f"a level in digits: {levels[:3]}")
     if page.viewport_size["width"] <= PHONE["width"]:
         wide = page.evaluate("""() => ({
             scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
