@@ -27,7 +27,7 @@ AXE = Axe()
 def sizes(browser, **context) -> Iterator[tuple[str, object]]:
     """A fresh page at each size in turn (its context closed after)."""
     for size, viewport in SIZES.items():
-        ctx = browser.new_context(viewport=viewport, **context)
+        ctx = browser.new_context(**({"viewport": viewport, "locale": "zh-CN"} | context))  # as a clerk's browser
         try:
             yield size, ctx.new_page()
         finally:

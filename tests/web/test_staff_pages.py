@@ -107,6 +107,9 @@ def test_audit_filters_and_pages(world) -> None:
         s.freeze(c.Freeze(holder="P1"), actor="staff:sup-x")
         s.unfreeze(c.Freeze(holder="P1"), actor="staff:sup-x")
     auditor = world.auditor
+    s.secure(security.add_staff, "li-jb", "clerk", "6528", password="x" * 12)
+    added = auditor.get("/audit").text
+    assert "li-jb · 经办 · 6528" in added and "li-jb:clerk" not in added  # the role in words
     every = entries(auditor.get("/audit"))
     assert len(every) == 50 and every == sorted(every, reverse=True)
     second = entries(auditor.get("/audit?page=2"))

@@ -113,3 +113,5 @@ def _param_words(param: str, part: str, pharmacy: bool) -> str:
         ratio = _RATIO.search(part.split("(pooling_ratio")[0])
         return f"({where} {kind} 统筹{' ' + ratio.group(1) if ratio else ''})"
     return f"({_PARAM_WORDS[param]})" if param in _PARAM_WORDS else ""
+
+ROLE_ZH = {"clerk": "经办", "supervisor": "主管", "auditor": "审计", "admin": "管理员"}  # staff roles

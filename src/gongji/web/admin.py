@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from gongji.domain.errors import DomainError
-from gongji.domain.labels import institution_level
+from gongji.domain.labels import ROLE_ZH, institution_level
 from gongji.gate.auth import Principal
 from gongji.service import commands as c
 from gongji.service import directory, scope, security
@@ -25,7 +25,6 @@ from gongji.web.staffforms import ExpectForm, Filled, InstitutionForm, StaffForm
 router = APIRouter(include_in_schema=False)
 ADMIN = page("admin")
 PER_PAGE = 50
-ROLE_ZH = {"clerk": "经办", "supervisor": "主管", "auditor": "审计", "admin": "管理员"}
 KIND_ZH = {"hospital": "医院", "pharmacy": "定点药店"}
 LEVELS = [(1, "一级"), (2, "二级"), (3, "三级")]
 PageNo = Annotated[int, Query(ge=1, le=10**6, alias="page")]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from gongji.domain.labels import ROLE_ZH
 from gongji.gate.auth import Principal
 from gongji.service import directory
 from gongji.service.audit import verify_chain
@@ -67,7 +68,9 @@ def subject_words(target: str) -> str:
     if target.startswith("claim:"):
         _, claim, _, psn = (target.split(":") + ["", ""])[:4]
         return f"报销单 {claim}(参保人 {psn})"
-    return target.replace("->", " → ") or "无"
+    # ``username:role:area`` of a new staff member, ``institution:patient`` of a settlement:
+    # the parts side by side, a role in words
+    return " · ".join(ROLE_ZH.get(part, part) for part in target.replace("->", " → ").split(":")) or "无"
 
 
 def _day(text: str, name: str, errors: dict) -> date | None:
