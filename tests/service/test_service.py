@@ -108,7 +108,7 @@ def test_working_days_past_the_published_calendar_are_marked_estimates() -> None
 def test_id_card_numbers_are_checked() -> None:
     ok = c.RegisterPerson(psn_no="P", insutype="310", insu_admdvs="652801", certno="11010519491231002X")
     assert ok.certno == "11010519491231002X"
-    with pytest.raises(ValidationError, match="ID-card"):
+    with pytest.raises(ValidationError, match="不是有效的居民身份证号码"):
         c.RegisterPerson(psn_no="P", insutype="310", insu_admdvs="652801", certno="110105194912310021")
 
 

@@ -53,4 +53,4 @@ def test_replay_command_takes_certno_and_name(tmp_path) -> None:
     story.write_text(STORY.replace(CERTNO.lower(), "110105194912310021"), encoding="utf-8")
     r = gongji("replay", str(story), "--db", str(tmp_path / "bad.db"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
-    assert "steps[0].certno" in r.stderr and "ID-card" in r.stderr, r.stderr
+    assert "steps[0].certno" in r.stderr and "不是有效的居民身份证号码" in r.stderr, r.stderr
