@@ -5,7 +5,11 @@ admdvs.csv is the whole national table the project could carry offline: every co
 python-stdnum's ``cn/loc.dat`` (itself compiled from the GB/T 2260 code lists), one row a code,
 its current name, or for a code since abolished its last name (``current`` is 0). The level
 follows from the code: ``XX0000`` a province, ``XXYY00`` a prefecture, any other a county.
-A code not in the table reads as itself and 未知地区, never an error."""
+A code not in the table reads as itself and 未知地区, never an error.
+
+The codes and names are the state's public standard; python-stdnum (LGPL-2.1+) was only the
+offline copy they were read from. Before a release, compare the table with the Ministry of Civil
+Affairs' current list (民政部 县级以上行政区划代码) and add what has changed since."""
 
 from __future__ import annotations
 
