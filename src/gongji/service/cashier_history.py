@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from gongji.domain.errors import DomainError
 from gongji.domain.money import format_yuan as y
+from gongji.service.queries import counted
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
 
@@ -50,8 +51,7 @@ def history(uow: UnitOfWork, fixmedins: str, *, start: date | None = None, end: 
     if setl_id:
         pk = m.settlement_pk(setl_id.upper())
         q = q.where(S.id == (pk if pk is not None else -1))  # no such number: nothing found
-    total = uow.session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(uow.session.scalars(q.order_by(S.id.desc()).limit(size).offset((page - 1) * size)))
+    total, rows = counted(uow, q, S.id.desc(), size, (page - 1) * size)
     names = dict(uow.session.execute(select(m.Person.psn_no, m.Person.name)
                                      .where(m.Person.psn_no.in_({r.psn_no for r in rows}))).all())
     items = [{"setl_id": r.setl_id, "setl_date": r.setl_date.isoformat(), "time": _time(r),

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, cast, func, literal, or_, select
 
 from gongji.service import scope
-from gongji.service.queries import mask_certno, page
+from gongji.service.queries import counted, mask_certno, page
 from gongji.service.security import fingerprint
 from gongji.service.uow import UnitOfWork
 from gongji.store import models as m
@@ -32,8 +32,7 @@ def search_persons(uow: UnitOfWork, area: str, text: str, limit: int = 50, offse
     if CERTNO.match(text):
         keys.append(P.certno == text.upper())
     q = select(P).where(or_(*keys), scope.admdvs_in(area, P.insu_admdvs))
-    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = uow.session.scalars(q.order_by(P.psn_no).limit(limit).offset(offset))
+    total, rows = counted(uow, q, P.psn_no, limit, offset)
     return {"total": total, "items": [
         {"psn_no": p.psn_no, "name": p.name, "certno": mask_certno(p.certno), "insutype": p.insutype,
          "insu_admdvs": p.insu_admdvs, "status": p.status} for p in rows]}
@@ -43,8 +42,7 @@ def institutions(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0) -
     limit, offset = page(limit, offset)
     I = m.Institution
     q = select(I).where(scope.admdvs_in(area, I.admdvs))
-    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = uow.session.scalars(q.order_by(I.code).limit(limit).offset(offset))
+    total, rows = counted(uow, q, I.code, limit, offset)
     return {"total": total, "items": [
         {"code": i.code, "name": i.name, "level": i.level, "admdvs": i.admdvs, "kind": i.kind,
          "suspended": bool(i.suspended), "has_secret": bool(i.secret), "registered_on": i.registered_on.isoformat(),
@@ -58,8 +56,7 @@ def staff(uow: UnitOfWork, area: str, limit: int = 50, offset: int = 0, now: dat
     limit, offset = page(limit, offset)
     S = m.Staff
     q = select(S).where(scope.admdvs_in(area, S.area))
-    total = uow.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = uow.session.scalars(q.order_by(S.username).limit(limit).offset(offset))
+    total, rows = counted(uow, q, S.username, limit, offset)
     return {"total": total, "items": [
         {"username": s.username, "role": s.role, "area": s.area, "active": s.active,
          "locked": s.locked_until is not None and now is not None and s.locked_until > now, "fingerprint": fingerprint(s.password_hash)} for s in rows]}

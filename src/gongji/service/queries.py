@@ -118,6 +118,12 @@ def page(limit: int, offset: int) -> tuple[int, int]:
     return limit, offset
 
 
+def counted(uow: UnitOfWork, q, order, limit: int, offset: int) -> tuple[int, list]:
+    """How many rows ``q`` selects in all, and one page of them in ``order``."""
+    total = uow.session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    return total, list(uow.session.scalars(q.order_by(order).limit(limit).offset(offset)))
+
+
 def bindings_list(uow: UnitOfWork, today: date, *, holder=None, beneficiary=None, person_no=None,
                   state=None, region=None, overdue: bool | None = None, limit=50, offset=0,
                   area: str = scope.NATIONAL) -> dict:
