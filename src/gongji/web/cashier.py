@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from gongji.domain import labels
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.gate.auth import Principal
 from gongji.service import cashier_history, catalog_search
 from gongji.service import queries as q
-from gongji.web import documents
 from gongji.web.common import BILL_CATEGORIES, back, page, party_settlement, render, svc, templates
 from gongji.web.forms import ROW_FIELD, BillForm, PreviewForm, SettleForm, form, visit_of
 
@@ -75,7 +75,7 @@ def desk(request: Request, who: Principal, *, patient: str | None = None, f: Bil
     recent = s.read(q.settlements_of, fixmedins=who.id, limit=10)["items"]
     return render(request, "cashier.html", who, status=status, inst=s.read(q.institution_view, who.id),
                   patient=found, query_patient=query, key=key or uuid.uuid4().hex, done=done,
-                  fields=documents.FIELDS_ZH, categories=BILL_CATEGORIES, bill=bill_of(f, error),
+                  fields=labels.AMOUNT_ZH, categories=BILL_CATEGORIES, bill=bill_of(f, error),
                   split=split, warning=warning, search_url="/cashier/search",
                   recent=recent, names=_payers(request, split, done, patients=[r["psn_no"] for r in recent]), flash_err=words(error) if error is not None else None)
 
@@ -117,7 +117,7 @@ def cashier_preview(request: Request, who: Principal = Depends(page("institution
     if not request.headers.get("hx-request"):
         return desk(request, who, f=f, error=error, split=split, status=status, key=f.key)
     return templates.TemplateResponse(request, "preview.html", {
-        "done": split, "error": words(error) if error else None, "fields": documents.FIELDS_ZH,
+        "done": split, "error": words(error) if error else None, "fields": labels.AMOUNT_ZH,
         "names": _payers(request, split),
         "bill": bill_of(f, error), "categories": BILL_CATEGORIES, "search_url": "/cashier/search"},
         status_code=status)

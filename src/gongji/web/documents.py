@@ -38,7 +38,6 @@ from gongji.domain.labels import (
     MED_TYPE_ZH,
     POSTING_ZH,
     RELATION_ZH,
-    SETTLEMENT_STATE_ZH,
     UNREGISTERED,
     institution_level,
     plain_explain,
@@ -50,7 +49,6 @@ from gongji.domain.money import Ratio, parse_yuan, yuan_decimal
 from gongji.service.clock import CHINA
 
 FORMULA_START = ("=", "+", "-", "@")  # what a spreadsheet would read as the start of a formula
-KIND_ZH, STATE_ZH, FIELDS_ZH = POSTING_ZH, SETTLEMENT_STATE_ZH, AMOUNT_ZH  # domain.labels' own tables
 Paper = Literal["a4", "241"]
 PAPERS = {  # width, margin, font size; 241 mm paper's height is the content's
     "a4": ("210mm", "12mm 14mm", "10pt"),
@@ -92,7 +90,7 @@ def settlement_pdf(s: dict, institution: dict, people: Mapping[str, dict] | None
         "state": state(s["state"], "settlement"),
         "reversed": s["state"] == "reversed", "reprint": not first,
         "over": any(it["over"] for it in items),
-        "amounts": [(text, s[key]) for key, text in FIELDS_ZH],
+        "amounts": [(text, s[key]) for key, text in AMOUNT_ZH],
         "mulaid": [{"name": names.get(d["holder"]) or UNREGISTERED, "psn_no": d["holder"], "amount": d["amount"]}
                    for d in s["mulaid_detail"]],
         "notes": "、".join(word(CODE_ZH, c) for c in s["codes"]),

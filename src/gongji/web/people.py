@@ -17,7 +17,6 @@ from gongji.gate.auth import Principal
 from gongji.service import directory, scope
 from gongji.service import queries as q
 from gongji.web.common import caps_shown, guard, page, render, svc
-from gongji.web.documents import STATE_ZH
 from gongji.web.staffforms import Filled, SearchForm, filled
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +65,7 @@ def person_page(request: Request, psn_no: str, page_no: PageNo = 1,
                   as_holder=[b for b in bindings if b["holder"] == psn_no],
                   as_beneficiary=[b for b in bindings if b["beneficiary"] == psn_no],
                   names=names, own=own, paid=paid, page_no=page_no, paid_page=paid_page,
-                  setl_state=STATE_ZH, med_type=MED_TYPE_ZH, insutype_words=INSUTYPE_WORDS)
+                  setl_state=labels.SETTLEMENT_STATE_ZH, med_type=MED_TYPE_ZH, insutype_words=INSUTYPE_WORDS)
 
 
 def _paged(request: Request, at: int, **whose: str) -> dict:
