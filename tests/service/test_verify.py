@@ -17,6 +17,11 @@ from gongji.service.facade import Service
 
 STORY = Path(__file__).parent.parent / "stories" / "bayingolin-basics.yaml"
 
+def nth(n: int) -> str:
+    """The n-th settlement's id (ids have gaps: a batch draws one per request, refused ones too)."""
+    return f"(SELECT id FROM settlements ORDER BY id LIMIT 1 OFFSET {n - 1})"
+
+
 TAMPER = {
     "stored balance": (["UPDATE accounts SET balance = balance + 1 WHERE name = 'personal:P1'"],
                        "余额 2795.01 ≠ 记账合计 2795.00"),
@@ -24,24 +29,24 @@ TAMPER = {
                        "不平"),
     "usage counter": (["UPDATE year_usage SET mulaid_received = mulaid_received + 100 WHERE psn_no = 'P2'"],
                       "usage counter differs"),
-    "settlement fields": (["UPDATE settlements SET psn_cash_pay = psn_cash_pay + 1 WHERE id = 2"],
+    "settlement fields": ([f"UPDATE settlements SET psn_cash_pay = psn_cash_pay + 1 WHERE id = {nth(2)}"],
                           "payments do not add up"),
-    "reversal state": (["UPDATE settlements SET state = 'settled' WHERE id = 1"],
+    "reversal state": ([f"UPDATE settlements SET state = 'settled' WHERE id = {nth(1)}"],
                        "reversal entry for a settlement not reversed"),
     "audit row edited": (["UPDATE audit SET actor = 'mallory' WHERE id = 3"], "audit entry 3: contents altered"),
     "audit row deleted": (["DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)"], "audit head does not match"),
     "audit row removed mid-chain": (["DELETE FROM audit WHERE id = 5"], "audit entry 6: chain broken"),
     "journal without postings": (["INSERT INTO journal (id, kind, \"on\", created_at)"
                                   " VALUES (950, 'credit', '2025-03-01', CURRENT_TIMESTAMP)"], "分录 950 没有记账行"),
-    "item amount": (["UPDATE settlement_items SET amount = amount + 1 WHERE settlement_id = 2 AND seq ="
-                     " (SELECT min(seq) FROM settlement_items WHERE settlement_id = 2)"], "items do not sum"),
+    "item amount": ([f"UPDATE settlement_items SET amount = amount + 1 WHERE settlement_id = {nth(2)} AND seq ="
+                     f" (SELECT min(seq) FROM settlement_items WHERE settlement_id = {nth(2)})"], "items do not sum"),
     "mutual-aid detail": (["UPDATE settlement_mulaid SET amount = amount - 1 WHERE settlement_id ="
                            " (SELECT max(settlement_id) FROM settlement_mulaid)"],
                           "mulaid_detail does not sum to acct_mulaid_pay"),
     "zeroed quota": (["UPDATE year_usage SET zeroed_paid = 7 WHERE psn_no = 'P1'"], "zeroed quota differs"),
     "ledger entry doubled": (["INSERT INTO journal (id, kind, \"on\", created_at, settlement_id)"
                               " SELECT 960, kind, \"on\", created_at, settlement_id FROM journal"
-                              " WHERE settlement_id = 3 AND kind = 'settle'"],
+                              f" WHERE settlement_id = {nth(3)} AND kind = 'settle'"],
                              "ledger entry differs from the settlement"),
     "running balance": ([
         "INSERT INTO journal (id, kind, \"on\", created_at) VALUES (900, 'credit', '2025-03-01', CURRENT_TIMESTAMP)",

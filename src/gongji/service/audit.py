@@ -43,24 +43,43 @@ def append_many(uow, entries: list[tuple[str, str, str, Any]], areas: bool = Tru
     _chain_on(Raw(uow.session.connection()), entries, areas)
 
 
+def append_rows(db: Raw, rows: list[tuple[str, str, str, Any, str | None]]) -> None:
+    """Entries (actor, action, target, payload, area) whose areas the caller already knows."""
+    _append(db, rows, areas=True)
+
+
 def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]], areas: bool = True) -> None:
-    """The head row is locked (PostgreSQL) or the database already is (SQLite writers). Without
-    ``areas`` the ``admdvs`` column is left out (a migration older than the column)."""
+    """Without ``areas`` the ``admdvs`` column is left out (a migration older than the column)."""
+    named = scope.audit_areas(db, [target[:120] for _, _, target, _ in entries]) if areas else [None] * len(entries)
+    _append(db, [(*e, area) for e, area in zip(entries, named, strict=True)], areas)
+
+
+def _append(db: Raw, entries: list[tuple[str, str, str, Any, str | None]], areas: bool) -> None:
+    """The rows chained onto the head. On PostgreSQL the server chains them (``audit_append``,
+    migration 0011: the same ``link``, in SQL), so no answer is awaited and, in a pipeline, the
+    head is locked only from then to the commit. Elsewhere the head row is read here: SQLite's
+    writer already holds the database."""
+    if not entries:
+        return
+    rows = [(actor[:80], action, target[:120], digest(payload), area and area[:64])
+            for actor, action, target, payload, area in entries]
+    if db.pg and areas:
+        db.run("SELECT audit_append(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
+               *(list(col) for col in zip(*rows, strict=True)))
+        return
     row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + (" FOR UPDATE" if db.pg else ""))
     if row is None:  # the first entry ever; a racing first writer loses on the key and retries
         db.run("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, ?)", GENESIS)
     prev = row[0] if row else GENESIS
-    rows: list[Sequence[Any]] = []
-    named = scope.audit_areas(db, [target[:120] for _, _, target, _ in entries]) if areas else [None] * len(entries)
-    for (actor, action, target, payload), area in zip(entries, named, strict=True):
+    chained: list[Sequence[Any]] = []
+    for actor, action, target, d, area in rows:
         at = datetime.now(CHINA).isoformat(timespec="microseconds")
-        d = digest(payload)
-        h = link(prev, at, actor[:80], action, target[:120], d)
-        rows.append((at, actor[:80], action, target[:120], d, prev, h) + ((area and area[:64],) if areas else ()))
+        h = link(prev, at, actor, action, target, d)
+        chained.append((at, actor, action, target, d, prev, h) + ((area,) if areas else ()))
         prev = h
     columns = ("at", "actor", "action", "target", "payload_digest", "prev_hash", "hash") + (("admdvs",) if areas else ())
     with db.pipeline():  # insert and head move in one round trip: the head is found by its hash
-        db.insert("audit", columns, rows)
+        db.insert("audit", columns, chained)
         db.run("UPDATE audit_head SET last_id = (SELECT id FROM audit WHERE hash = ?), last_hash = ? WHERE id = 1",
                prev, prev)
 

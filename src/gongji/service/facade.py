@@ -170,14 +170,7 @@ class Service:
         (output, made now), or the ``DomainError`` that refused it alone."""
         day = self.clock()
 
-        def work(uow) -> list:
-            outcomes = settle_batch.settle_many(uow, self.registry, day, batch)
-            audit.append_many(uow, [(actor, "settle", _target((key, v)), {"args": _plain((key, v)), "result": out[0]})
-                                    for (key, v, actor), out in zip(batch, outcomes, strict=False)
-                                    if not isinstance(out, DomainError)])
-            return outcomes
-
-        return run(self.engine, work)
+        return run(self.engine, lambda uow: settle_batch.settle_many(uow, self.registry, day, batch, audited=True))
 
     def reimburse(self, c, actor: str = "system") -> dict:
         return self._do(settlements.reimburse, c, actor=actor)

@@ -102,18 +102,25 @@ def check_balanced(postings: Iterable[tuple[int, int, int]]) -> None:
         raise LedgerError(f"unbalanced journal entries {unbalanced[:5]}")
 
 
-def post_many(db: Raw, on: date, entries: Sequence[tuple[str, int | None, list[tuple[int, int]]]]) -> None:
+def post_many(db: Raw, on: date, entries: Sequence[tuple[str, int | None, list[tuple[int, int]]]],
+              ids: Sequence[int] = ()) -> None:
     """Journal entries (kind, settlement id, lines of (account id, amount)) in CNY, written with
     one insert per table. Balances of personal accounts are the caller's to update, under its
     locks. Zero lines are dropped; an entry with no line is not written. One entry per
-    settlement (the settlement id finds its journal id again)."""
+    settlement (the settlement id finds its journal id again). ``ids``: journal ids drawn from
+    the sequence beforehand, at least one per entry, so no answer is awaited."""
     entries = [(kind, sid, [(a, amt) for a, amt in lines if amt]) for kind, sid, lines in entries]
     entries = [e for e in entries if e[2]]
     for kind, sid, lines in entries:
         if sum(amt for _, amt in lines):
             raise LedgerError(f"unbalanced entry {kind} of settlement {sid}")
-    made = db.insert("journal", ("kind", '"on"', "settlement_id"),
-                     [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
-    ids = {sid: jid for jid, sid in made}
+    if ids:
+        journal = {sid: jid for (_, sid, _), jid in zip(entries, ids, strict=False)}
+        db.insert("journal", ("id", "kind", '"on"', "settlement_id"),
+                  [(journal[sid], kind, db.date(on), sid) for kind, sid, _ in entries])
+    else:
+        made = db.insert("journal", ("kind", '"on"', "settlement_id"),
+                         [(kind, db.date(on), sid) for kind, sid, _ in entries], "settlement_id")
+        journal = {sid: jid for jid, sid in made}
     db.insert("postings", ("journal_id", "account_id", "amount"),
-              [(ids[sid], a, amt) for _, sid, lines in entries for a, amt in lines])
+              [(journal[sid], a, amt) for _, sid, lines in entries for a, amt in lines])

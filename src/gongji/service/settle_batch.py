@@ -23,7 +23,7 @@ from gongji.domain.errors import DomainError
 from gongji.domain.settlement import Settlement as Result
 from gongji.domain.settlement import calculate
 from gongji.policy.loader import Registry
-from gongji.service import ledger, snapshot
+from gongji.service import audit, ledger, snapshot
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx
 from gongji.service.settlements import ITEM_COLUMNS, answer, item_row, request_hash, settled_output
@@ -46,16 +46,21 @@ def _conflict(key: str, first) -> Callable[[], DomainError]:
                                f"请求号 {key} 已用于另一笔结算 {m.setl_id_of(first.id)},内容不同", "key")
 
 
-def settle_many(uow, registry: Registry, day: date,
-                requests: Sequence[tuple[str, VisitRef, str]]) -> list[tuple[dict, bool] | DomainError]:
-    """``requests``: (key, visit, actor). One entry per request: (output, made now) or the refusal."""
+def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str, VisitRef, str]],
+                audited: bool = False) -> list[tuple[dict, bool] | DomainError]:
+    """``requests``: (key, visit, actor). One entry per request: (output, made now) or the refusal.
+
+    With ``audited`` the batch also appends its audit entries (one per answered request, as any
+    use case does) and, on PostgreSQL, commits: its reads went in one round trip, and its writes,
+    the audit chain (``audit_append`` on the server) and the COMMIT go in one more. The unit of
+    work's own commit then finds nothing left to do."""
     uow.session.flush()
     conn = uow.session.connection()
     db = Raw(conn)
     # the counter-accounts any entry may name: the institutions', and every region's pool
     counters = [f"institution:{v.fixmedins}" for _, v, _ in requests] + [f"pool:{r.region}" for r in registry.regions]
     snap = snapshot.load(conn, [v for _, v, _ in requests], day.year, lock=True, keys=[k for k, _, _ in requests],
-                         counters=counters)
+                         counters=counters, ids=len(requests))
     stored = snap.stored
     made: dict[tuple[str, str], _Made] = {}
     plan: list[Any] = []  # per request: the refusal, or the settlement (made now or before) that answers
@@ -74,11 +79,23 @@ def settle_many(uow, registry: Registry, day: date,
         snapshot.spend(snap, v.psn_no, r.acct_pay, r.acct_mulaid_pay, list(r.mulaid_detail))
         made[k] = _Made(key, v, digest, situation.region, r)
         plan.append(made[k])
-    if made:
-        with db.pipeline():
-            _write(db, day, snap, list(made.values()))
     answered: set[int] = set()
-    return [_answer(uow, p, answered) for p in plan]
+    # a repeat of a settlement made before is read back now, before the writes are queued
+    early = {i: _answer(uow, p, answered) for i, p in enumerate(plan) if isinstance(p, snapshot.Stored)}
+    with db.pipeline():  # on PostgreSQL nothing below waits for an answer until the commit
+        if made:
+            _write(db, day, snap, list(made.values()))
+        outcomes = [early[i] if i in early else _answer(uow, p, answered) for i, p in enumerate(plan)]
+        if audited:
+            audit.append_rows(db, [(actor, "settle", f"{v.fixmedins}:{v.psn_no}",
+                                    {"args": [key, v.model_dump(mode="json", by_alias=True)], "result": out[0]},
+                                    snap.people[v.psn_no].insu_admdvs)
+                                   for (key, v, actor), out in zip(requests, outcomes, strict=True)
+                                   if not isinstance(out, DomainError)])
+            if db.pg:
+                db.commit()
+    db.settled()
+    return outcomes
 
 
 def _answer(uow, p, answered: set[int]) -> tuple[dict, bool] | DomainError:
@@ -105,10 +122,15 @@ def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> No
              x.visit.dise_codg, x.visit.external_rx, x.visit.acct_used_flag, db.json(list(x.result.codes)),
              db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS))
             for x in made]
-    ids = {(fix, key): id_ for id_, fix, key in
-           db.insert("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
-    for x in made:
-        x.id = ids[(x.visit.fixmedins, x.key)]
+    if snap.ids:  # drawn with the reads (PostgreSQL): nothing to wait for
+        for x, (id_, _) in zip(made, snap.ids, strict=False):
+            x.id = id_
+        db.insert("settlements", ("id", *SETTLEMENT_COLUMNS), [(x.id, *r) for x, r in zip(made, rows, strict=True)])
+    else:
+        ids = {(fix, key): id_ for id_, fix, key in
+               db.insert("settlements", SETTLEMENT_COLUMNS, rows, "fixmedins, idem_key")}
+        for x in made:
+            x.id = ids[(x.visit.fixmedins, x.key)]
     db.insert("settlement_items", ITEM_COLUMNS, [(x.id, *item_row(i, it)) for x in made for i, it in enumerate(x.visit.items)])
     db.insert("settlement_mulaid", ("settlement_id", "seq", "holder", "amount"), [(x.id, i, h, a) for x in made for i, (h, a) in enumerate(x.result.mulaid_detail)])
     _post(db, day, snap, made)
@@ -128,7 +150,7 @@ def _post(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> Non
         lines.append((counters[f"pool:{x.region}"], -r.hifp_pay))
         lines.append((counters[f"institution:{x.visit.fixmedins}"], r.hifp_pay + r.acct_pay + r.acct_mulaid_pay))
         entries.append(("settle", x.id, lines))
-    ledger.post_many(db, day, entries)
+    ledger.post_many(db, day, entries, [j for _, j in snap.ids])
     spent = {no for x in made for no, amt in [(x.visit.psn_no, x.result.acct_pay)] + list(x.result.mulaid_detail)
              if amt}
     db.update("accounts", ("id",), ("balance",), [tuple(snap.accounts[no]) for no in sorted(spent)])

@@ -21,6 +21,7 @@ from gongji.domain.errors import DomainError, LedgerError
 from gongji.policy.loader import PolicyError
 from gongji.service.commands import VisitRef
 from gongji.service.common import Ctx, region_of
+from gongji.service.uow import Retry
 from gongji.store.raw import Raw, shape
 
 SERVING = (b.APPROVED, b.UNBOUND, b.ENDED)  # states that may have served on some day
@@ -51,6 +52,7 @@ class Snapshot:
     usage: dict[str, Usage] = field(default_factory=dict)
     stored: dict[tuple[str, str], Any] = field(default_factory=dict)  # (fixmedins, key) → settlement made
     counter_accounts: dict[str, int] = field(default_factory=dict)  # pool:… and institution:… → id
+    ids: list[tuple[int, int]] = field(default_factory=list)  # drawn up front: (settlement id, journal id)
 
     def balance(self, psn_no: str) -> int:
         acct = self.accounts.get(psn_no)
@@ -80,45 +82,59 @@ Stored = shape("Stored", "id fixmedins idem_key request_hash")
 
 
 def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: Sequence[str] = (),
-         counters: Sequence[str] = ()) -> Snapshot:
-    """Everything a batch reads, in two round trips: what the visits name, then the people they
-    lead to (patients and their holders). With ``keys`` (a batch that writes): also the
-    settlements already made under them, and the ids of the ``counters`` accounts (by name, so
-    the lookup stays on the index however many personal accounts there are)."""
+         counters: Sequence[str] = (), ids: int = 0) -> Snapshot:
+    """Everything a batch reads, in one round trip on PostgreSQL (one pipeline): the people the
+    visits lead to (patients and their bound holders, found by a subquery) locked first, in
+    ``psn_no`` order, when the caller will write; then, each statement seeing what the last lock
+    holder committed, what the visits name and those people's balances, counters, sanctions and
+    filings. With ``keys`` (a batch that writes): also the settlements already made under them and
+    the ids of the ``counters`` accounts (by name, so the lookup stays on the index however many
+    personal accounts there are). With ``ids`` (PostgreSQL): that many settlement and journal ids
+    drawn from their sequences, so the batch's writes need no answer from the server.
+
+    A holder bound after the lock was taken would be read but not locked: ``Retry`` then runs
+    the batch again (the new binding is committed by then, and the lock takes its holder)."""
     db = Raw(conn)
     snap = Snapshot(year)
     patients = sorted({v.psn_no for v in visits})
     codes = sorted({v.fixmedins for v in visits})
+    # SQLite writers already hold the database; PostgreSQL locks the rows
+    lock_sql = " FOR UPDATE" if lock and db.pg else ""
+    everyone = ("psn_no IN (SELECT psn_no FROM persons WHERE psn_no IN ({}) UNION ALL"
+                " SELECT holder FROM bindings WHERE beneficiary IN ({}) AND state IN ({}))")  # an index each
+    people_lists = [patients, patients, SERVING]
     writing = [
         ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
          (), [codes, sorted(set(keys))]),
         ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters))]),
     ] if keys else []
-    institutions, bindings, filings, *written = db.many([
+    drawn: list[tuple[str, tuple[int], list]] = [("SELECT nextval('settlements_id_seq'), nextval('journal_id_seq') FROM generate_series(1, ?)",
+              (ids,), [])] if ids and db.pg else []
+    people, institutions, bindings, filings, accounts, sanctions, usage, *more = db.many([
+        ("SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE " + everyone
+         + " ORDER BY psn_no" + lock_sql, (), people_lists),
         ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),
         ("SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
          " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", (), [patients, SERVING]),
-        ('SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', (), [patients]), *writing])
-    if written:
-        snap.stored = {(r[1], r[2]): Stored(*r) for r in written[0]}
-        snap.counter_accounts = dict(written[1])
+        ('SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', (), [patients]),
+        ("SELECT psn_no, id, balance FROM accounts WHERE " + everyone, (), people_lists),
+        ('SELECT psn_no, start, "end" FROM sanctions WHERE ' + everyone, (), people_lists),
+        (f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE ({everyone}) AND year = ?", (year,),
+         people_lists),
+        *writing, *drawn])
+    if writing:
+        snap.stored = {(r[1], r[2]): Stored(*r) for r in more[0]}
+        snap.counter_accounts = dict(more[1])
+    if drawn:
+        snap.ids = [(r[0], r[1]) for r in more[-1]]
     d_ = db.read_date
     snap.institutions = {r[0]: Institution(*r) for r in institutions}
     bindings = [Binding(*r[:6], d_(r[6]), d_(r[7]), d_(r[8])) for r in bindings]
     snap.bindings = _group(bindings, "beneficiary")
     snap.filings = _group([Dated(r[0], r[1], d_(r[2]), d_(r[3])) for r in filings], "psn_no")
-    everyone = sorted(set(patients) | {x.holder for x in bindings})
-    # SQLite writers already hold the database; PostgreSQL locks the rows, in psn_no order, and
-    # the reads after the lock (same round trip, in order) see what the last holder committed
-    lock_sql = " FOR UPDATE" if lock and db.pg else ""
-    people, accounts, sanctions, usage = db.many([
-        ("SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE psn_no IN ({})"
-         " ORDER BY psn_no" + lock_sql, (), [everyone]),
-        ("SELECT psn_no, id, balance FROM accounts WHERE psn_no IN ({})", (), [everyone]),
-        ('SELECT psn_no, start, "end" FROM sanctions WHERE psn_no IN ({})', (), [everyone]),
-        (f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE psn_no IN ({{}}) AND year = ?", (year,),
-         [everyone])])
     snap.people = {r[0]: Person(*r[:4], bool(r[4])) for r in people}
+    if lock and any(x.holder not in snap.people for x in bindings):
+        raise Retry("a holder was bound after the lock was taken")
     snap.accounts = {r[0]: [r[1], r[2]] for r in accounts}
     snap.sanctions = _group([Dated(r[0], None, d_(r[1]), d_(r[2])) for r in sanctions], "psn_no")
     snap.usage = {r[0]: Usage(True, *r[1:]) for r in usage}

@@ -9,6 +9,7 @@ other's result; a deadlock or serialization failure rolls back and runs the use 
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -67,14 +68,15 @@ class UnitOfWork:
 
 
 def _retryable(e: Exception) -> bool:
-    if isinstance(e, (Retry, IntegrityError)):
+    """Also for the driver's own errors: the settle path runs statements on the driver's cursor
+    (``store.raw``), where SQLAlchemy does not wrap them."""
+    if isinstance(e, (Retry, IntegrityError, sqlite3.IntegrityError)):
         return True
-    if isinstance(e, DBAPIError):
-        code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
-        if code in RETRYABLE_PG:
-            return True
-        return "database is locked" in str(e.orig)
-    return False
+    orig = e.orig if isinstance(e, DBAPIError) else e
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in RETRYABLE_PG or (code or "").startswith("23"):  # class 23: integrity constraint violation
+        return True
+    return "database is locked" in str(orig)
 
 
 def run(engine: Engine, work: Callable[[UnitOfWork], T], write: bool = True) -> T:

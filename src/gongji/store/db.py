@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 DEFAULT_DB = "gongji.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -42,7 +44,42 @@ def make_engine(url: str | None = None, **kw) -> Engine:
         # with sleeps of up to 100 ms; other processes still meet the busy timeout.
         engine.gongji_write_lock = threading.RLock()
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, **kw)
+    engine = create_engine(url, pool_size=10, max_overflow=40, **kw)
+    _pg_setup(engine)
+    return engine
+
+
+IDLE_BEFORE_PING = 1.0  # seconds
+
+
+def _pg_setup(engine: Engine) -> None:
+    """A pooled connection is pinged before use only when it sat idle for a while: a ping per
+    checkout (``pool_pre_ping``) was a round trip of every settlement batch. A connection in use a
+    moment ago is alive, or its failure shows on the batch's first statement, which is retried
+    with its idempotency key. A connection the settle path put in autocommit mode (to send its
+    BEGIN with its first reads, ``store.raw``) is put back before the pool lends it again."""
+
+    from psycopg.pq import TransactionStatus
+
+    from gongji.store.raw import AUTOCOMMIT_SET
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("returned", 0.0) > IDLE_BEFORE_PING:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as e:  # noqa: BLE001 - the pool replaces the connection and tries again
+                raise DisconnectionError() from e
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn, record) -> None:
+        if dbapi_conn is None:
+            return
+        record.info["returned"] = time.monotonic()
+        if record.info.pop(AUTOCOMMIT_SET, False):
+            if dbapi_conn.info.transaction_status != TransactionStatus.IDLE:
+                dbapi_conn.rollback()
+            dbapi_conn.autocommit = False
 
 
 def _sqlite_setup(engine: Engine) -> None:

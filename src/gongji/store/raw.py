@@ -18,7 +18,11 @@ from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection
+
+IDLE = TransactionStatus.IDLE
+AUTOCOMMIT_SET = "gongji_autocommit"  # in the pooled connection's info: Raw switched it on
 
 
 @cache
@@ -50,6 +54,7 @@ class Raw:
     def __init__(self, conn: Connection) -> None:
         self.pg = conn.dialect.name == "postgresql"
         self.cur = conn.connection.driver_connection.cursor()
+        self.info = conn.connection.info  # the pooled connection's: outlives this object
 
     def sql(self, text: str, lists: Sequence[Sequence[Any]] = ()) -> str:
         return _sql(text, self.pg, tuple(len(x) for x in lists))
@@ -64,11 +69,15 @@ class Raw:
 
     def many(self, queries: Sequence[tuple[str, Sequence[Any], Sequence[Sequence[Any]]]]) -> list[list]:
         """The rows of several independent selects, each (text, params, lists), sent together:
-        one round trip on PostgreSQL (pipeline mode), one after another on SQLite."""
+        one round trip on PostgreSQL (pipeline mode), with the BEGIN of a transaction not yet
+        begun; one after another on SQLite."""
         if not self.pg:
             return [self.rows(text, *params, lists=lists) for text, params, lists in queries]
         conn, cursors = self.cur.connection, []
+        begin = self._begin()
         with conn.pipeline():
+            if begin:
+                self.cur.execute("BEGIN")
             for text, params, lists in queries:
                 Raw.statements += 1
                 cur = conn.cursor()
@@ -81,6 +90,36 @@ class Raw:
         queued and sent with the next read or at the end: fewer round trips on PostgreSQL. A
         failure among them surfaces at that later point, still inside the same transaction."""
         return self.cur.connection.pipeline() if self.pg else nullcontext()
+
+    def _begin(self) -> bool:
+        """Whether the caller must send a BEGIN (with its first statements): no transaction is
+        open yet. psycopg would send one by itself and wait for its answer, a round trip of its
+        own; so the connection is put in autocommit mode (before any pipeline: the switch waits
+        for one) until the transaction ends (``settled``, and ``store.db`` before the pool lends
+        the connection again, whatever happened)."""
+        conn = self.cur.connection
+        if conn.info.transaction_status != IDLE or conn.autocommit:
+            return False
+        conn.autocommit = True
+        self.info[AUTOCOMMIT_SET] = True
+        return True
+
+    def commit(self) -> None:
+        """Commit. Inside ``pipeline`` the COMMIT is queued with the statements before it: they
+        all go, and their answers come back, in one round trip when the pipeline ends."""
+        conn = self.cur.connection
+        if self.pg and self.info.get(AUTOCOMMIT_SET):
+            Raw.statements += 1
+            self.cur.execute("COMMIT")
+        else:
+            conn.commit()
+
+    def settled(self) -> None:
+        """After a COMMIT sent by ``commit``: psycopg back to beginning transactions itself."""
+        conn = self.cur.connection
+        if self.pg and self.info.get(AUTOCOMMIT_SET) and conn.info.transaction_status == IDLE:
+            conn.autocommit = False
+            del self.info[AUTOCOMMIT_SET]
 
     def one(self, text: str, *params: Any):
         Raw.statements += 1
