@@ -1,0 +1,53 @@
+"""bench.cluster: a PostgreSQL cluster of the bench's own, started with the ``gongji db tune``
+settings and gone afterwards, also when the block fails (a few seconds: initdb, start, stop)."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bench import cluster
+from gongji.store import tune
+
+pytestmark = pytest.mark.skipif(not (cluster.BIN / "initdb").exists(),
+                                reason=f"no PostgreSQL server binaries in {cluster.BIN}")
+
+
+def _closed(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_starts_with_the_tuned_settings_and_leaves_nothing_behind() -> None:
+    settings = {s.name: s.value for s in tune.conf(tune.machine("2GB", 2, "ssd"))}  # small: CI's runner
+    with cluster.running(settings) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://") + "/postgres") as c:
+            shown = {k: c.execute(f"SHOW {k}").fetchone()[0] for k in ("shared_buffers", "random_page_cost",
+                                                                        "wal_compression", "port")}
+            root = Path(c.execute("SHOW data_directory").fetchone()[0]).parent
+        assert shown == {"shared_buffers": "512MB", "random_page_cost": "1.1", "wal_compression": "lz4",
+                         "port": str(port)}
+        assert root.exists()
+    assert not root.exists() and _closed(port)
+
+
+def test_a_failing_block_still_stops_and_removes_it() -> None:
+    with pytest.raises(RuntimeError, match="boom"), cluster.running({"shared_buffers": "32MB"}) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://") + "/postgres") as c:
+            root = Path(c.execute("SHOW data_directory").fetchone()[0]).parent
+        raise RuntimeError("boom")
+    assert not root.exists() and _closed(port)
+
+
+def test_a_setting_postgresql_refuses_is_a_clear_error_and_no_leftover() -> None:
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("gongji-pg-*"))  # another bench's cluster may be running
+    with pytest.raises(cluster.ClusterError, match="pg_ctl"), cluster.running({"shared_buffers": "lots"}):
+        pass
+    assert set(tmp.glob("gongji-pg-*")) <= before
