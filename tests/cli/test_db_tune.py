@@ -33,9 +33,10 @@ def test_prints_a_conf_fragment_and_storage_sql_each_with_a_reason(tmp_path) -> 
     reasons = [ln.split("# ", 1)[1] for ln in lines if re.match(r"\w+ = ", ln)]
     assert len(reasons) == len(tune.conf(tune.machine("24GB", 2, "ssd")))
     assert all(" / " in reason and CJK.search(reason.split(" / ")[0]) for reason in reasons)  # Chinese, then English
-    sql = [ln for ln in lines if ln.startswith("ALTER TABLE")]
-    assert sql and all(re.fullmatch(r"ALTER TABLE \w+ SET \(fillfactor = \d+\); +-- [\u4e00-\u9fff].+ / .+", ln)
-                       for ln in sql)
+    sql = [(i, ln) for i, ln in enumerate(lines) if re.match(r"(ALTER|CREATE) ", ln)]
+    assert [ln for _, ln in sql] == [f"{statement};" for statement, _ in tune.STORAGE]
+    assert any(re.fullmatch(r"ALTER TABLE accounts SET \(fillfactor = \d+\);", ln) for _, ln in sql)
+    assert all(re.fullmatch(r"-- .*[\u4e00-\u9fff].* / .+", lines[i - 1]) for i, _ in sql)  # its reason above it
 
 
 def test_sizes_follow_the_machine() -> None:
