@@ -66,9 +66,11 @@ def rest(url: str) -> float:
     if not url.startswith("postgresql"):
         return 0.0
     import psycopg
+
+    from gongji.bulk import TABLES
     started = time.perf_counter()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-        c.execute("VACUUM (ANALYZE)")
+        c.execute("VACUUM (ANALYZE) " + ", ".join(TABLES))  # the tables filled, as gongji demo analyzes them
         c.execute("CHECKPOINT")
     return time.perf_counter() - started
 

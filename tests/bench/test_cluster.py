@@ -51,3 +51,17 @@ def test_a_setting_postgresql_refuses_is_a_clear_error_and_no_leftover() -> None
     with pytest.raises(cluster.ClusterError, match="pg_ctl"), cluster.running({"shared_buffers": "lots"}):
         pass
     assert set(tmp.glob("gongji-pg-*")) <= before
+
+
+def test_scale_runs_on_its_own_tuned_cluster_and_removes_it(capsys) -> None:
+    from bench import scale
+
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("gongji-pg-*"))
+    result = scale.main(["--own-cluster", "--sizes", "0,80", "--n", "20", "--clients", "2"])
+    assert result["db"] == "postgresql" and result["cluster"] == "tuned"
+    assert [r["settlements"] for r in result["sizes"]] == [0, 80]
+    assert all(r["verify_rss_mb"] > 0 and r["floor_p50_ms"] > 0 for r in result["sizes"])
+    out = capsys.readouterr().out
+    assert "own cluster, gongji db tune: shared_buffers=" in out and "the database's own" in out
+    assert set(tmp.glob("gongji-pg-*")) <= before
