@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep the filled databases")
+    ap.add_argument("--as-loaded", action="store_true",
+                    help="measure right after the load, without VACUUM (ANALYZE) and CHECKPOINT (for comparison)")
     ap.add_argument("--readme", action="store_true")
     args = ap.parse_args(argv)
     if args.own_cluster is None:
@@ -116,7 +118,7 @@ def _run(args, server: str | None) -> dict:
     for size in sizes:
         url = database(server, tmp.name, size)
         took = fill(url, size) if size else 0.0
-        rested = rest(url) if size else 0.0
+        rested = rest(url) if size and not args.as_loaded else 0.0
         print(f"— {size:,} settlements loaded in {took:.0f} s, vacuumed and checkpointed in {rested:.0f} s;"
               f" bench.settle:", flush=True)
         r = settle.main(["--db", url, "--n", str(args.n), "--clients", str(args.clients), "--no-pgbench"])
