@@ -3,7 +3,11 @@ settings and gone afterwards, also when the block fails (a few seconds: initdb, 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -65,3 +69,25 @@ def test_scale_runs_on_its_own_tuned_cluster_and_removes_it(capsys) -> None:
     out = capsys.readouterr().out
     assert "own cluster, gongji db tune: shared_buffers=" in out and "the database's own" in out
     assert set(tmp.glob("gongji-pg-*")) <= before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_a_kill_stops_and_removes_it(signum) -> None:
+    """A bench interrupted (Ctrl-C) or killed (SIGTERM, a CI timeout) leaves no server behind."""
+    code = ("import sys, time\nfrom bench import cluster\n"
+            "with cluster.running({'shared_buffers': '32MB'}) as url:\n"
+            "    print(url, flush=True)\n    time.sleep(60)\n")
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=root,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])})
+    try:
+        url = child.stdout.readline().strip()
+        port = int(url.rsplit(":", 1)[1])
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://") + "/postgres") as c:
+            data = Path(c.execute("SHOW data_directory").fetchone()[0])
+        child.send_signal(signum)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not data.parent.exists() and _closed(port)
