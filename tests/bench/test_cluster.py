@@ -4,6 +4,7 @@ settings and gone afterwards, also when the block fails (a few seconds: initdb, 
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -17,8 +18,19 @@ import pytest
 from bench import cluster
 from gongji.store import tune
 
-pytestmark = pytest.mark.skipif(not (cluster.BIN / "initdb").exists(),
-                                reason=f"no PostgreSQL server binaries in {cluster.BIN}")
+
+def _runnable() -> bool:
+    """The server binaries, and as root a ``postgres`` user to run them as."""
+    if not (cluster.BIN / "initdb").exists():
+        return False
+    try:
+        return os.geteuid() != 0 or bool(pwd.getpwnam("postgres"))
+    except KeyError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _runnable(), reason=f"no PostgreSQL server binaries in {cluster.BIN}"
+                                                       " (or, as root, no postgres user)")
 
 
 def _closed(port: int) -> bool:
