@@ -7,10 +7,9 @@ lines, so the README's figure at 10M settlements is reproducible from a clean cl
 
 Why these (README, "Performance"; measured with bench.scale and pg_stat_statements): the settle
 path's statements are index lookups and appends at the right edge of each index, so a settlement
-touches about the same pages however large the ledger. What grew with the ledger was the
-database's housekeeping beside it (autovacuum and checkpoints working through millions of fresh
-rows while settlements were timed) and, for one lookup, a plan that scanned an institution's
-settlements (migration 0012). The settings keep the index pages cached, checkpoints rare, and
+touches about the same pages however large the ledger. What grew with the ledger was, for one
+lookup, a plan that scanned an institution's settlements (migration 0012), and the database's
+housekeeping beside the timed commits (autovacuum and the writing out of a bulk load). The settings keep the index pages cached, checkpoints rare, and
 autovacuum's work on the large insert-mostly tables small and frequent.
 """
 
