@@ -45,7 +45,8 @@ def test_sizes_follow_the_machine() -> None:
     assert big["effective_cache_size"] == "96GB" and big["random_page_cost"] == "4"
     assert big["max_parallel_workers"] == "32" and big["max_parallel_workers_per_gather"] == "16"
     small = {s.name: s.value for s in tune.conf(tune.machine("1GB", 1, "ssd"))}
-    assert small["shared_buffers"] == "256MB" and small["max_worker_processes"] == "2"
+    assert small["shared_buffers"] == "256MB" and small["max_worker_processes"] == "8"
+    assert big["max_worker_processes"] == "34"
 
 
 def test_defaults_to_this_machine() -> None:

@@ -91,7 +91,7 @@ def size(n: int) -> str:
 def conf(m: Machine) -> list[Setting]:
     shared = min(m.memory // 4, 16 * GB)
     ssd = m.disk == "ssd"
-    workers = max(2, m.cores)
+    workers = max(8, m.cores + 2)
     return [
         Setting("shared_buffers", size(shared),
                 "¼ 内存:10M 笔结算时结算路径各索引的上层页与右缘页常驻 / ¼ of memory: the settle path's index pages stay cached at 10M settlements"),
@@ -116,7 +116,8 @@ def conf(m: Machine) -> list[Setting]:
         Setting("effective_io_concurrency", "200" if ssd else "2",
                 "固态盘可并发预读(位图扫描) / SSD serves many prefetches at once (bitmap scans)"
                 if ssd else "机械盘:少量预读 / spinning disk: little prefetch"),
-        Setting("max_worker_processes", str(workers), f"{m.cores} 核 / {m.cores} cores"),
+        Setting("max_worker_processes", str(workers),
+                "并行查询的工作进程加上 PostgreSQL 自己的后台进程 / parallel workers plus PostgreSQL's own background workers"),
         Setting("max_parallel_workers", str(m.cores),
                 "校验的大表汇总可用全部核 / verify's sums over the large tables may use every core"),
         Setting("max_parallel_workers_per_gather", str(max(1, m.cores // 2)),
