@@ -61,7 +61,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.calc
 
 # One command per benchmark from a clean clone; DB=postgresql://... to run on PostgreSQL
-# (bench-scale takes the server URL, without a database name). ARGS passes more options.
+# (bench-scale takes the server URL, without a database name; or ARGS="--own-cluster": a
+# PostgreSQL cluster of its own with the `gongji db tune` settings). ARGS passes more options.
 bench-settle: $(STAMP)
 	$(BIN)/python -m bench.settle $(if $(DB),--db $(DB)) $(ARGS)
 

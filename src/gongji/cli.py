@@ -417,6 +417,30 @@ def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | sup
               f"{password}", highlight=False)
 
 
+db_app = typer.Typer(help="数据库:PostgreSQL 设置建议", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("tune")
+def db_tune(
+    print_: Annotated[bool, typer.Option("--print", help="print the settings (the only thing this command does)")] = False,
+    memory: Annotated[str | None, typer.Option(help="the server's memory, e.g. 24GB; default this machine's")] = None,
+    cores: Annotated[str | None, typer.Option(help="the server's CPU cores; default this machine's")] = None,
+    disk: Annotated[str | None, typer.Option(help="ssd | hdd; default this machine's")] = None,
+) -> None:
+    """Print PostgreSQL settings for a machine's size: a postgresql.conf fragment and per-table
+    storage parameters as SQL, each with its reason. Changes nothing."""
+    from gongji.store.tune import TuneError, machine, render
+
+    if not print_:
+        fail("本命令只打印建议,不修改任何设置:请加 --print / this command only prints settings: add --print")
+    try:
+        target = machine(memory, cores, disk)
+    except TuneError as e:
+        fail(str(e))
+    sys.stdout.write(render(target))
+
+
 @app.command()
 def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], db: DbOption = None) -> None:
     """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""

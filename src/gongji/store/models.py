@@ -229,7 +229,9 @@ class Settlement(Base):
         return setl_id_of(self.id)
 
     __table_args__ = (
-        UniqueConstraint("fixmedins", "idem_key", name="one_settlement_per_key"),
+        # the key first (PostgreSQL, migration 0012): a batch's keys are found one descent each
+        # whatever the statistics say of the institution; SQLite keeps (fixmedins, idem_key)
+        UniqueConstraint("idem_key", "fixmedins", name="one_settlement_per_key"),
         Index("settlements_by_date", "setl_date"),
         # the four-eyes queue: few rows, found without reading the settled ones
         Index("settlements_pending_approval", "id", sqlite_where=PENDING_APPROVAL,
