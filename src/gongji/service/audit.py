@@ -64,8 +64,9 @@ def _append(db: Raw, entries: list[tuple[str, str, str, Any, str | None]], areas
     rows = [(actor[:80], action, target[:120], digest(payload), area and area[:64])
             for actor, action, target, payload, area in entries]
     if db.pg and areas:
-        db.run("SELECT audit_append(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])",
-               *(list(col) for col in zip(*rows, strict=True)))
+        arrays = [list(col) for col in zip(*rows, strict=True)]
+        if not db.defer("audit", dict(zip(("actor", "action", "target", "digest", "admdvs"), arrays, strict=True))):
+            db.run("SELECT audit_append(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])", *arrays)
         return
     row = db.one("SELECT last_hash FROM audit_head WHERE id = 1" + (" FOR UPDATE" if db.pg else ""))
     if row is None:  # the first entry ever; a racing first writer loses on the key and retries

@@ -83,17 +83,18 @@ def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str
     # a repeat of a settlement made before is read back now, before the writes are queued
     early = {i: _answer(uow, p, answered) for i, p in enumerate(plan) if isinstance(p, snapshot.Stored)}
     with db.pipeline():  # on PostgreSQL nothing below waits for an answer until the commit
-        if made:
-            _write(db, day, snap, list(made.values()))
-        outcomes = [early[i] if i in early else _answer(uow, p, answered) for i, p in enumerate(plan)]
-        if audited:
-            audit.append_rows(db, [(actor, "settle", f"{v.fixmedins}:{v.psn_no}",
-                                    {"args": [key, v.model_dump(mode="json", by_alias=True)], "result": out[0]},
-                                    snap.people[v.psn_no].insu_admdvs)
-                                   for (key, v, actor), out in zip(requests, outcomes, strict=True)
-                                   if not isinstance(out, DomainError)])
-            if db.pg:
-                db.commit()
+        with db.deferred():  # on PostgreSQL: the rows below go as one document (settle_write)
+            if made:
+                _write(db, day, snap, list(made.values()))
+            outcomes = [early[i] if i in early else _answer(uow, p, answered) for i, p in enumerate(plan)]
+            if audited:
+                audit.append_rows(db, [(actor, "settle", f"{v.fixmedins}:{v.psn_no}",
+                                        {"args": [key, v.model_dump(mode="json", by_alias=True)], "result": out[0]},
+                                        snap.people[v.psn_no].insu_admdvs)
+                                       for (key, v, actor), out in zip(requests, outcomes, strict=True)
+                                       if not isinstance(out, DomainError)])
+        if audited and db.pg:
+            db.commit()
     db.settled()
     return outcomes
 
