@@ -81,16 +81,43 @@ Dated = shape("Dated", "psn_no admdvs start end")
 Stored = shape("Stored", "id fixmedins idem_key request_hash")
 
 
+EVERYONE = ("psn_no IN (SELECT psn_no FROM persons WHERE psn_no IN ({}) UNION ALL"
+            " SELECT holder FROM bindings WHERE beneficiary IN ({}) AND state IN ({}))")
+
+
+def _statements(patients: list[str], codes: list[str], keys: Sequence[str], counters: Sequence[str],
+                year: int) -> list[tuple[str, tuple, list]]:
+    """The read as statements (SQLite, whose writer already holds the database: no lock)."""
+    people_lists = [patients, patients, SERVING]
+    writing = [
+        ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
+         (), [codes, sorted(set(keys))]),
+        ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters))]),
+    ] if keys else []
+    return [
+        ("SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE " + EVERYONE, (), people_lists),
+        ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),
+        ("SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
+         " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", (), [patients, SERVING]),
+        ('SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', (), [patients]),
+        ("SELECT psn_no, id, balance FROM accounts WHERE " + EVERYONE, (), people_lists),
+        ('SELECT psn_no, start, "end" FROM sanctions WHERE ' + EVERYONE, (), people_lists),
+        (f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE ({EVERYONE}) AND year = ?", (year,),
+         people_lists),
+        *writing]
+
+
 def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: Sequence[str] = (),
          counters: Sequence[str] = (), ids: int = 0) -> Snapshot:
-    """Everything a batch reads, in one round trip on PostgreSQL (one pipeline): the people the
-    visits lead to (patients and their bound holders, found by a subquery) locked first, in
-    ``psn_no`` order, when the caller will write; then, each statement seeing what the last lock
-    holder committed, what the visits name and those people's balances, counters, sanctions and
-    filings. With ``keys`` (a batch that writes): also the settlements already made under them and
-    the ids of the ``counters`` accounts (by name, so the lookup stays on the index however many
-    personal accounts there are). With ``ids`` (PostgreSQL): that many settlement and journal ids
-    drawn from their sequences, so the batch's writes need no answer from the server.
+    """Everything a batch reads, in one round trip on PostgreSQL: the people the visits lead to
+    (patients and their bound holders) locked first, in ``psn_no`` order, when the caller will
+    write; then, seeing what the last lock holder committed, what the visits name and those
+    people's balances, counters, sanctions and filings. With ``keys`` (a batch that writes): also
+    the settlements already made under them and the ids of the ``counters`` accounts (by name, so
+    the lookup stays on the index however many personal accounts there are). With ``ids``
+    (PostgreSQL): that many settlement and journal ids drawn from their sequences, so the batch's
+    writes need no answer from the server. On PostgreSQL this is one call of ``settle_read``
+    (migration 0013) sent with the BEGIN; on SQLite the same reads as statements.
 
     A holder bound after the lock was taken would be read but not locked: ``Retry`` then runs
     the batch again (the new binding is committed by then, and the lock takes its holder)."""
@@ -98,35 +125,22 @@ def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: 
     snap = Snapshot(year)
     patients = sorted({v.psn_no for v in visits})
     codes = sorted({v.fixmedins for v in visits})
-    # SQLite writers already hold the database; PostgreSQL locks the rows
-    lock_sql = " FOR UPDATE" if lock and db.pg else ""
-    everyone = ("psn_no IN (SELECT psn_no FROM persons WHERE psn_no IN ({}) UNION ALL"
-                " SELECT holder FROM bindings WHERE beneficiary IN ({}) AND state IN ({}))")  # an index each
-    people_lists = [patients, patients, SERVING]
-    writing = [
-        ("SELECT id, fixmedins, idem_key, request_hash FROM settlements WHERE fixmedins IN ({}) AND idem_key IN ({})",
-         (), [codes, sorted(set(keys))]),
-        ("SELECT name, id FROM accounts WHERE name IN ({})", (), [sorted(set(counters))]),
-    ] if keys else []
-    drawn: list[tuple[str, tuple[int], list]] = [("SELECT nextval('settlements_id_seq'), nextval('journal_id_seq') FROM generate_series(1, ?)",
-              (ids,), [])] if ids and db.pg else []
-    people, institutions, bindings, filings, accounts, sanctions, usage, *more = db.many([
-        ("SELECT psn_no, insutype, insu_admdvs, status, mulaid_frozen FROM persons WHERE " + everyone
-         + " ORDER BY psn_no" + lock_sql, (), people_lists),
-        ("SELECT code, level, admdvs, kind FROM institutions WHERE code IN ({})", (), [codes]),
-        ("SELECT id, region, holder, beneficiary, relation, state, approved_on, unbind_requested_on, ended_on"
-         " FROM bindings WHERE beneficiary IN ({}) AND state IN ({}) ORDER BY id", (), [patients, SERVING]),
-        ('SELECT psn_no, admdvs, start, "end" FROM filings WHERE psn_no IN ({})', (), [patients]),
-        ("SELECT psn_no, id, balance FROM accounts WHERE " + everyone, (), people_lists),
-        ('SELECT psn_no, start, "end" FROM sanctions WHERE ' + everyone, (), people_lists),
-        (f"SELECT psn_no, {', '.join(COUNTERS)} FROM year_usage WHERE ({everyone}) AND year = ?", (year,),
-         people_lists),
-        *writing, *drawn])
-    if writing:
-        snap.stored = {(r[1], r[2]): Stored(*r) for r in more[0]}
-        snap.counter_accounts = dict(more[1])
-    if drawn:
-        snap.ids = [(r[0], r[1]) for r in more[-1]]
+    if db.pg:  # one call (migration 0013), with the BEGIN: a round trip, one statement for psycopg
+        ((doc,),) = db.many([("SELECT settle_read(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?)",
+                              (patients, list(SERVING), codes, sorted(set(keys)), sorted(set(counters)), year, ids,
+                               lock), [])])[0]
+        parts = {k: v or [] for k, v in doc.items()}
+        people, institutions, bindings, filings, accounts, sanctions, usage = (
+            parts[k] for k in ("people", "institutions", "bindings", "filings", "accounts", "sanctions", "usage"))
+        snap.stored = {(r[1], r[2]): Stored(*r) for r in parts["stored"]}
+        snap.counter_accounts = dict(parts["counters"])
+        snap.ids = [(r[0], r[1]) for r in parts["ids"]]
+    else:
+        people, institutions, bindings, filings, accounts, sanctions, usage, *more = db.many(
+            _statements(patients, codes, keys, counters, year))
+        if keys:
+            snap.stored = {(r[1], r[2]): Stored(*r) for r in more[0]}
+            snap.counter_accounts = dict(more[1])
     d_ = db.read_date
     snap.institutions = {r[0]: Institution(*r) for r in institutions}
     bindings = [Binding(*r[:6], d_(r[6]), d_(r[7]), d_(r[8])) for r in bindings]

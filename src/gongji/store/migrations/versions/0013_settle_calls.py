@@ -1,4 +1,4 @@
-"""settle batch writes as one call: settle_write(doc)
+"""settle batch as two calls: settle_read(...) and settle_write(doc)
 
 Revision ID: 0013
 Revises: 0012
@@ -11,6 +11,11 @@ keeps. One parameter to send instead of some sixty arrays: psycopg typed every e
 array parameter, about half the Python of a batch. The rows are built by the same Python as on
 SQLite (``store.raw.Raw.deferred``); this function only moves them into their tables, in the order
 the ledger's deferred trigger and the foreign keys expect, and refuses a part it does not know.
+
+``settle_read`` is the batch's read (``service.snapshot.load``) as one call answering one JSON
+document: the people the visits lead to locked in ``psn_no`` order, then, in one statement whose
+snapshot is taken after the lock, everything the calculation reads, and the ids drawn for the
+batch. Ten statements' worth of parameters, cursors and results in psycopg became one.
 """
 from collections.abc import Sequence
 
@@ -76,12 +81,50 @@ BEGIN
 END $$;
 """
 
+READ = """
+CREATE FUNCTION settle_read(p_patients text[], p_serving text[], p_codes text[], p_keys text[], p_counters text[],
+                            p_year integer, p_ids integer, p_lock boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    everyone text[] := ARRAY(SELECT unnest(p_patients) UNION
+                             SELECT holder FROM bindings WHERE beneficiary = ANY (p_patients) AND state = ANY (p_serving));
+    out jsonb;
+BEGIN
+    IF p_lock THEN
+        PERFORM 1 FROM persons WHERE psn_no = ANY (everyone) ORDER BY psn_no FOR UPDATE;
+    END IF;
+    SELECT jsonb_build_object(
+        'people', (SELECT jsonb_agg(jsonb_build_array(psn_no, insutype, insu_admdvs, status, mulaid_frozen))
+                     FROM persons WHERE psn_no = ANY (everyone)),
+        'institutions', (SELECT jsonb_agg(jsonb_build_array(code, level, admdvs, kind))
+                           FROM institutions WHERE code = ANY (p_codes)),
+        'bindings', (SELECT jsonb_agg(jsonb_build_array(id, region, holder, beneficiary, relation, state, approved_on,
+                                                        unbind_requested_on, ended_on) ORDER BY id)
+                       FROM bindings WHERE beneficiary = ANY (p_patients) AND state = ANY (p_serving)),
+        'filings', (SELECT jsonb_agg(jsonb_build_array(psn_no, admdvs, start, "end"))
+                      FROM filings WHERE psn_no = ANY (p_patients)),
+        'accounts', (SELECT jsonb_agg(jsonb_build_array(psn_no, id, balance)) FROM accounts WHERE psn_no = ANY (everyone)),
+        'sanctions', (SELECT jsonb_agg(jsonb_build_array(psn_no, start, "end"))
+                        FROM sanctions WHERE psn_no = ANY (everyone)),
+        'usage', (SELECT jsonb_agg(jsonb_build_array(psn_no, mulaid_received, mulaid_paid, zeroed_received, zeroed_paid))
+                    FROM year_usage WHERE psn_no = ANY (everyone) AND year = p_year),
+        'stored', (SELECT jsonb_agg(jsonb_build_array(id, fixmedins, idem_key, request_hash))
+                     FROM settlements WHERE idem_key = ANY (p_keys) AND fixmedins = ANY (p_codes)),
+        'counters', (SELECT jsonb_agg(jsonb_build_array(name, id)) FROM accounts WHERE name = ANY (p_counters)),
+        'ids', (SELECT jsonb_agg(jsonb_build_array(nextval('settlements_id_seq'), nextval('journal_id_seq')))
+                  FROM generate_series(1, p_ids)))
+      INTO out;
+    RETURN out;
+END $$;
+"""
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.get_bind().exec_driver_sql(WRITE)
+        op.get_bind().exec_driver_sql(READ)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION settle_read(text[], text[], text[], text[], text[], integer, integer, boolean)")
         op.execute("DROP FUNCTION settle_write(jsonb)")
