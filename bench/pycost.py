@@ -4,7 +4,8 @@ Process CPU time (``time.process_time``) over N repetitions in one process, so t
 move with other work on the machine the way throughput does. The parts are those of the settle
 path (``Service.settle`` as ``bench.settle`` calls it): the input model, the request hash, the
 situation from the snapshot, the calculation, the answer, the audit payload and its digest, and
-the JSON of the stored codes and explanation; then whole settlements, one client, SQLite. Prints
+the JSON of the stored codes and explanation, an empty unit of work; then whole settlements, one
+client, SQLite, and the floor of ``bench.settle`` (the same rows by the bare driver). Prints
 figures (µs per settlement); the last line is JSON. Asserts nothing on time.
 
     python -m bench.pycost [--n 2000]
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.settle import VISIT_ITEMS, setup
+from bench.settle import VISIT_ITEMS, count_statements, floor, setup
 from gongji.calc_format import output
 from gongji.domain.settlement import calculate
 from gongji.service import audit, snapshot
@@ -27,6 +28,7 @@ from gongji.service import commands as c
 from gongji.service.common import Ctx
 from gongji.service.facade import Service, _plain
 from gongji.service.settlements import answer, request_hash
+from gongji.service.uow import run as run_uow
 from gongji.store.db import make_engine, migrate
 from gongji.store.raw import Raw
 
@@ -72,12 +74,20 @@ def main(argv: list[str] | None = None) -> dict:
         "audit_digest": per_call(args.n, lambda: audit.digest({"args": _plain((key, v)), "result": out})),
         "stored_json": per_call(args.n, lambda: (Raw.json(list(r.codes)), Raw.json(list(r.explain)))),
     }
+    # a unit of work that only begins and commits (BEGIN IMMEDIATE, nothing written): the cost of
+    # the transaction machinery around a settlement (service.uow, the ORM session, the pool)
+    parts["empty_unit_of_work"] = per_call(args.n, lambda: run_uow(engine, lambda uow: uow.session.connection()))
+    statements = count_statements(engine, lambda: svc.settle(f"{run}-count", make_visit()))
     for i in range(200):  # warm: caches, statements, the first pages of the file
         svc.settle(f"{run}-w{i}", make_visit())
     t = time.process_time()
     for i in range(args.n):
         svc.settle(f"{run}-{i}", make_visit())
     parts["settle_total"] = (time.process_time() - t) / args.n * 1e6
+    # the floor of bench.settle (the same rows by the bare driver, one client), in CPU too
+    t = time.process_time()
+    floor(str(Path(tmp.name) / "pycost.db"), args.n, 1, statements, run)
+    parts["floor_total"] = (time.process_time() - t) / args.n * 1e6
     engine.dispose()
     tmp.cleanup()
     width = max(map(len, parts))

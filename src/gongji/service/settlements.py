@@ -12,6 +12,7 @@ import json
 from datetime import date
 from math import gcd
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
 from gongji.calc_format import AMOUNT_FIELDS, output
@@ -54,7 +55,7 @@ _ENCODE = {str: _str, int: int.__repr__, bool: lambda b: "true" if b else "false
            type(None): lambda _: "null", Ratio: lambda r: _str(ratio_text(r))}
 
 
-def _fields(model: type) -> tuple[tuple[str, str], ...]:
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
     """The model's fields in sorted order, each with its ``"key":`` text."""
     return tuple((k, f'"{k}":') for k in sorted(model.model_fields))
 
@@ -62,7 +63,7 @@ def _fields(model: type) -> tuple[tuple[str, str], ...]:
 _FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
-def _object(model) -> str:
+def _object(model: BaseModel) -> str:
     keys = _FIELDS.get(type(model))
     if keys is None:
         keys = _FIELDS[type(model)] = _fields(type(model))
