@@ -9,13 +9,21 @@ client, SQLite, and the floor of ``bench.settle`` (the same rows by the bare dri
 figures (µs per settlement); the last line is JSON. Asserts nothing on time.
 
     python -m bench.pycost [--n 2000]
+    python -m bench.pycost --loop 3000   # only settlements, for a profiler to attach to (see below)
+
+The flame graphs of docs/perf/ sample that loop alone, after the setup:
+
+    python -m bench.pycost --loop 3000 & sleep 8  # until it prints "settling"
+    py-spy record -g --nolineno -r 200 -f flamegraph -o docs/perf/settle-after.svg --pid $!
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +35,7 @@ from gongji.service import audit, snapshot
 from gongji.service import commands as c
 from gongji.service.common import Ctx
 from gongji.service.facade import Service, _plain
-from gongji.service.settlements import answer, request_hash
+from gongji.service.settlements import _reference_request_hash, answer, request_hash
 from gongji.service.uow import run as run_uow
 from gongji.store.db import make_engine, migrate
 from gongji.store.raw import Raw
@@ -47,6 +55,7 @@ def per_call(n: int, fn) -> float:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--loop", type=int, default=0, help="only settle this many times (after 300 to warm up)")
     args = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory()
     engine = make_engine(str(Path(tmp.name) / "pycost.db"))
@@ -55,6 +64,16 @@ def main(argv: list[str] | None = None) -> dict:
     run = f"{random.randrange(16**6):06X}"
     inst, patients = setup(svc, run, 1)
     make_visit = lambda: c.VisitRef(psn_no=patients[0], fixmedins=inst, med_type="11", items=VISIT_ITEMS)  # noqa: E731
+    if args.loop:
+        for i in range(300):
+            svc.settle(f"{run}-w{i}", make_visit())
+        print(f"settling (pid {os.getpid()})", file=sys.stderr, flush=True)
+        t = time.process_time()
+        for i in range(args.loop):
+            svc.settle(f"{run}-{i}", make_visit())
+        us = (time.process_time() - t) / args.loop * 1e6
+        print(json.dumps({"settle_total": round(us, 1)}))
+        return {"settle_total": us}
     v = make_visit()
     day = svc.clock()
     ctx = Ctx(svc.registry, day)
@@ -67,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     parts = {
         "visit_model": per_call(args.n, make_visit),
         "request_hash": per_call(args.n, lambda: request_hash(v)),
+        "request_hash_via_model_dump": per_call(args.n, lambda: _reference_request_hash(v)),  # as it was
         "situation": per_call(args.n, lambda: snapshot.situation(ctx, snap, v)),
         "calculate": per_call(args.n, lambda: calculate(situation, terms)),
         "answer": per_call(args.n, lambda: answer(output(r), "S1")),
