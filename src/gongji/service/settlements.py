@@ -72,8 +72,9 @@ def _object(model: BaseModel) -> str:
     parts = []
     for k, head in keys:
         value = values[k]
-        if type(value) is list:
-            parts.append(head + "[" + ",".join(_object(x) for x in value) + "]")
+        if type(value) is list:  # the items (models); a list of plain values would be written as they are
+            parts.append(head + "[" + ",".join(_object(x) if isinstance(x, BaseModel) else encode(type(x), _other)(x)
+                                               for x in value) + "]")
         else:
             parts.append(head + encode(type(value), _other)(value))
     return "{" + ",".join(parts) + "}"
