@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from operator import attrgetter
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -232,7 +233,7 @@ def to_domain(s: SituationIn) -> Situation:
 def output(r: Any, detail: list[tuple[str, int]] | None = None) -> dict[str, Any]:
     """The calc output of a settlement: a domain ``Settlement``, or a stored row with ``detail``
     (its mutual-aid lines, which are rows there)."""
-    out: dict[str, Any] = {k: format_yuan(getattr(r, k)) for k in AMOUNT_FIELDS}
+    out: dict[str, Any] = dict(zip(AMOUNT_FIELDS, map(format_yuan, _amounts(r)), strict=True))
     lines = r.mulaid_detail if detail is None else detail
     out["mulaid_detail"] = [{"holder": h, "amount": format_yuan(a)} for h, a in lines]
     out["codes"] = list(r.codes)
@@ -244,6 +245,7 @@ AMOUNT_FIELDS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "prese
                  "act_pay_dedc", "hifp_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay")
 # a golden case's ``amounts`` line: the nine of the first calc format (overlmt_selfpay is 0.00
 # unless a case sets it apart)
+_amounts = attrgetter(*AMOUNT_FIELDS)
 GOLDEN_AMOUNTS = tuple(f for f in AMOUNT_FIELDS if f != "overlmt_selfpay")
 
 

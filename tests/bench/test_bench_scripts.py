@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench import flood, http, scale, settle
+from bench import flood, http, pycost, scale, settle
 
 
 def _last_json(capsys) -> dict:
@@ -20,6 +20,13 @@ def test_settle_on_sqlite_prints_the_ratio_to_its_floor(capsys) -> None:
     assert result["db"] == "sqlite" and result["gongji_per_s"] > 0 and result["floor_per_s"] > 0
     # the ratio is of the unrounded rates: the printed ones may move its last digit
     assert result["ratio_to_floor"] == pytest.approx(result["gongji_per_s"] / result["floor_per_s"], abs=2e-3)
+
+
+def test_pycost_prints_the_cpu_of_each_part_and_of_whole_settlements(capsys) -> None:
+    result = pycost.main(["--n", "20"])
+    assert _last_json(capsys) == result
+    assert {"request_hash", "calculate", "answer", "audit_digest", "settle_total", "floor_total"} <= set(result)
+    assert all(isinstance(us, float) and us >= 0 for us in result.values())  # figures, not a speed
 
 
 def test_settle_on_postgresql(pg_url, capsys) -> None:

@@ -37,6 +37,20 @@ def test_format_yuan():
         format_yuan(1.5)
 
 
+def test_format_yuan_remembers_amounts_but_not_for_booleans():
+    assert format_yuan(1) == format_yuan(1) == "0.01"  # the second from the memo
+    assert format_yuan(-1) == "-0.01"
+    for flag in (True, False):  # equal to 1 and 0 as dict keys, still refused
+        with pytest.raises(MoneyError):
+            format_yuan(flag)
+
+
+@given(st.integers(min_value=-10**13, max_value=10**13))
+def test_format_yuan_twice_is_the_same(fen):
+    whole, cents = divmod(abs(fen), 100)
+    assert format_yuan(fen) == format_yuan(fen) == f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
+
+
 def test_ratio_rounds_half_up_exactly():
     # calc-format.md: 98.35 yuan × 50% = 49.18, where a float gives 49.17
     assert Ratio.parse("0.5").of(9835) == 4918

@@ -53,11 +53,24 @@ def parse_yuan(value: object) -> Fen:
 
 def format_yuan(fen: Fen) -> str:
     """``12050`` → ``"120.50"``. Negative amounts keep their sign (used for ledger entries)."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
+    if type(fen) is int:  # not a bool (True == 1 would find "0.01"), nor another subclass
+        text = _FORMATTED.get(fen)
+        if text is not None:
+            return text
+    elif isinstance(fen, bool) or not isinstance(fen, int):
         raise MoneyError(f"fen must be an int, got {type(fen).__name__}")
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d}"
+    text = f"{sign}{whole}.{cents:02d}"
+    if type(fen) is int and len(_FORMATTED) < _FORMATTED_MAX:
+        _FORMATTED[fen] = text
+    return text
+
+
+# A settlement writes some thirty amounts, mostly the same few (0.00, the caps, common bills):
+# each is formatted once per process. Bounded: past the bound new amounts are formatted each time.
+_FORMATTED: dict[int, str] = {}
+_FORMATTED_MAX = 1 << 14
 
 
 def fen_half_up(yuan: Decimal) -> Fen:

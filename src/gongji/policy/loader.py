@@ -142,7 +142,12 @@ class RegionPolicy:
         return self.params[name].at(day)
 
     def at(self, day: date) -> Terms:
-        """The terms in force on ``day``; built once per span between value changes."""
+        """The terms in force on ``day``; built once per span between value changes. The cache
+        holds them by the span's first day and by every day asked for since (a settlement asks
+        several times; the day itself is then found without a search)."""
+        terms = self._cache.get(day)
+        if terms is not None:
+            return terms
         i = bisect.bisect_right(self.change_dates, day) - 1
         if i < 0:
             raise PolicyError(f"{self.name}: no policy in force on {day} (first is {self.change_dates[0]})",
@@ -150,7 +155,10 @@ class RegionPolicy:
         since = self.change_dates[i]
         terms = self._cache.get(since)
         if terms is None:
-            terms = self._cache[since] = self._terms(since)
+            terms = self._terms(since)
+        if len(self._cache) >= 4096:  # a replay over years of days: start again
+            self._cache.clear()
+        self._cache[since] = self._cache[day] = terms
         return terms
 
     def _terms(self, day: date) -> Terms:
