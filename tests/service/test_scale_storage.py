@@ -35,7 +35,7 @@ def test_the_schema_is_what_db_tune_prints_and_it_goes_back(pg_url) -> None:
         assert constraint == ("u",)
     engine = make_engine(pg_url)
     try:
-        command.downgrade(alembic_config(engine), "-1")
+        command.downgrade(alembic_config(engine), "0011")  # to before 0012
         with psycopg.connect(libpq) as conn:
             assert "(fixmedins, idem_key)" in _index(conn) and _fillfactors(conn) == {}
         command.upgrade(alembic_config(engine), "head")
@@ -57,8 +57,13 @@ def test_a_batch_finds_its_keys_by_the_index_whatever_the_statistics(pg_engine, 
     svc.settle_batch([(f"early{i}", visit(children[i % 2], "1.00"), "test") for i in range(60)])
     with statements_sent(monkeypatch) as sent:
         svc.settle_batch([(f"k{i}", visit(b, "1.00"), "test") for i, b in enumerate(children)])
-    [(query, params)] = [(q, p) for q, p in sent if "FROM settlements WHERE fixmedins IN" in q]
+    # the batch's read is one call (settle_read); its key lookup is this statement inside it
+    [params] = [p for q, p in sent if "settle_read(" in q]
+    codes, keys = params[2], params[3]
+    assert keys == ["k0", "k1"]
+    query = "SELECT id FROM settlements WHERE idem_key = ANY (%s) AND fixmedins = ANY (%s)"
     with psycopg.connect(libpq) as conn:
+        assert "FROM settlements WHERE idem_key = ANY (p_keys) AND fixmedins = ANY (p_codes)" in " ".join(conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'settle_read'").fetchone()[0].split())
         conn.execute("SET enable_seqscan = off")  # a test's table is small; a region's is not
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + query, params))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + query, (keys, codes)))
     assert "Filter" not in plan and re.search(r"Index Cond: .*idem_key", plan), plan
