@@ -39,7 +39,7 @@ class UnitOfWork:
         self._queue = getattr(self.engine, "gongji_write_lock", None) if self.write else None
         if self._queue is not None:
             self._queue.acquire()
-        bind = self.engine.execution_options(gongji_write=True) if self.write and self.sqlite else self.engine
+        bind = _writer(self.engine) if self.write and self.sqlite else self.engine
         self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
         return self
 
@@ -65,6 +65,15 @@ class UnitOfWork:
         if not self.sqlite:
             q = q.with_for_update()
         return {p.psn_no: p for p in self.session.scalars(q)}
+
+
+def _writer(engine: Engine) -> Engine:
+    """The engine whose transactions begin IMMEDIATE (SQLite), made once per engine: making it
+    is a good part of a small transaction's Python."""
+    writer = getattr(engine, "gongji_writer", None)
+    if writer is None:
+        writer = engine.gongji_writer = engine.execution_options(gongji_write=True)  # type: ignore[attr-defined]
+    return writer
 
 
 def _retryable(e: Exception) -> bool:
