@@ -51,9 +51,9 @@ def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str
     """``requests``: (key, visit, actor). One entry per request: (output, made now) or the refusal.
 
     With ``audited`` the batch also appends its audit entries (one per answered request, as any
-    use case does) and, on PostgreSQL, commits: its reads went in one round trip, and its writes,
-    the audit chain (``audit_append`` on the server) and the COMMIT go in one more. The unit of
-    work's own commit then finds nothing left to do."""
+    use case does) and, on PostgreSQL, commits: its reads went in one round trip with the BEGIN
+    (``settle_read``), and its writes, the audit chain and the COMMIT go in one more
+    (``settle_write``). The unit of work's own commit then finds nothing left to do."""
     uow.session.flush()
     conn = uow.session.connection()
     db = Raw(conn)
@@ -82,19 +82,17 @@ def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str
     answered: set[int] = set()
     # a repeat of a settlement made before is read back now, before the writes are queued
     early = {i: _answer(uow, p, answered) for i, p in enumerate(plan) if isinstance(p, snapshot.Stored)}
-    with db.pipeline():  # on PostgreSQL nothing below waits for an answer until the commit
-        with db.deferred():  # on PostgreSQL: the rows below go as one document (settle_write)
-            if made:
-                _write(db, day, snap, list(made.values()))
-            outcomes = [early[i] if i in early else _answer(uow, p, answered) for i, p in enumerate(plan)]
-            if audited:
-                audit.append_rows(db, [(actor, "settle", f"{v.fixmedins}:{v.psn_no}",
-                                        {"args": [key, v.model_dump(mode="json", by_alias=True)], "result": out[0]},
-                                        snap.people[v.psn_no].insu_admdvs)
-                                       for (key, v, actor), out in zip(requests, outcomes, strict=True)
-                                       if not isinstance(out, DomainError)])
-        if audited and db.pg:
-            db.commit()
+    # on PostgreSQL the rows below go as one document (settle_write) with the COMMIT: one round trip
+    with db.deferred(commit=audited):
+        if made:
+            _write(db, day, snap, list(made.values()))
+        outcomes = [early[i] if i in early else _answer(uow, p, answered) for i, p in enumerate(plan)]
+        if audited:
+            audit.append_rows(db, [(actor, "settle", f"{v.fixmedins}:{v.psn_no}",
+                                    {"args": [key, v.model_dump(mode="json", by_alias=True)], "result": out[0]},
+                                    snap.people[v.psn_no].insu_admdvs)
+                                   for (key, v, actor), out in zip(requests, outcomes, strict=True)
+                                   if not isinstance(out, DomainError)])
     db.settled()
     return outcomes
 

@@ -126,9 +126,9 @@ def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: 
     patients = sorted({v.psn_no for v in visits})
     codes = sorted({v.fixmedins for v in visits})
     if db.pg:  # one call (migration 0013), with the BEGIN: a round trip, one statement for psycopg
-        ((doc,),) = db.many([("SELECT settle_read(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?)",
-                              (patients, list(SERVING), codes, sorted(set(keys)), sorted(set(counters)), year, ids,
-                               lock), [])])[0]
+        ((doc,),) = db.call("SELECT settle_read(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?)",
+                            patients, list(SERVING), codes, sorted(set(keys)), sorted(set(counters)), year, ids, lock,
+                            begin=True)
         parts = {k: v or [] for k, v in doc.items()}
         people, institutions, bindings, filings, accounts, sanctions, usage = (
             parts[k] for k in ("people", "institutions", "bindings", "filings", "accounts", "sanctions", "usage"))
