@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
 from gongji.api import login, nhsa, v1
+from gongji.api.lane import SettleLane
 from gongji.api.metrics import Metrics
 from gongji.api.nhsa import wire
 from gongji.calc_format import InputError
@@ -85,6 +86,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.include_router(v1.router)
     app.include_router(nhsa.router)
     app.include_router(login.router)
+    app.add_middleware(SettleLane, fastapi_app=app)  # innermost: the access log and the body limits stay in front
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
