@@ -267,7 +267,11 @@ def measure_nhsa(port: int, inst: str, secret: str, patients: list[str], n: int,
     def settle(i: int) -> bytes:
         return msg(his.settle(his.settle_data(mdtrt[i], psn[i], "", "11", "150.00", "B1", "310")))
 
-    asyncio.run(load(port, settle, warm, clients, pid, envelope_ok))
+    # the first settlement alone: concurrent first ones of a new institution race to create its ledger
+    # accounts, and the loser's UniqueViolation (accounts_name_key, raised by psycopg inside
+    # service/ledger.counter_ids) is not retried: an internal error, left to the settle rework
+    asyncio.run(load(port, settle, 1, 1, pid, envelope_ok))
+    asyncio.run(load(port, lambda i: settle(1 + i), warm - 1, clients, pid, envelope_ok))
     cpu = cpu_seconds(pid)
     got = asyncio.run(load(port, lambda i: settle(warm + i), n, clients, pid, envelope_ok))
     got["cpu"] = cpu_seconds(pid) - cpu
@@ -301,10 +305,14 @@ def one(url: str, path: str, workers: int, args, tmp: Path) -> dict:
         if os.environ.get("BENCH_PROFILE"):  # e.g. py-spy record --pid, given the server's pid
             subprocess.Popen(os.environ["BENCH_PROFILE"].replace("{pid}", str(server.pid)), shell=True)
         warm = min(200, args.n)
-        if path == "nhsa":
-            got = measure_nhsa(port, inst, secret, patients, args.n, args.clients, warm, server.pid)
-        else:
-            got = measure_rest(port, inst, secret, patients, args.n, args.clients, warm, server.pid, run_id)
+        try:
+            if path == "nhsa":
+                got = measure_nhsa(port, inst, secret, patients, args.n, args.clients, warm, server.pid)
+            else:
+                got = measure_rest(port, inst, secret, patients, args.n, args.clients, warm, server.pid, run_id)
+        except RuntimeError as e:  # the server's own account of the failures
+            told = [ln for ln in log.read_text(errors="replace").splitlines() if '"event": "request"' not in ln]
+            raise RuntimeError(f"{e}\nserver log, access lines aside:\n" + "\n".join(told)[-4000:]) from None
     finally:
         server.terminate()
         server.wait(30)
