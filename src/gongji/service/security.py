@@ -382,8 +382,8 @@ def _check_many(engine, reqs: Sequence[tuple]) -> list[str | None]:
                 fresh.append({"inst_code": code, "nonce": nonce, "seen_at": at})
                 out.append(None)
         if fresh:  # a racing process's same nonce fails the key (IntegrityError): run() retries
-            conn.execute(insert(m.Nonce.__table__), fresh)
-        conn.execute(delete(m.Nonce.__table__).where(m.Nonce.__table__.c.seen_at < nonce_expiry(now)))
+            conn.execute(insert(m.Nonce), fresh)
+        conn.execute(delete(m.Nonce).where(m.Nonce.seen_at < nonce_expiry(now)))
         return out
 
     return run(engine, work)  # a racing process's same nonce fails the key: the retry sees it
