@@ -30,6 +30,7 @@ log = logging.getLogger("gongji.auth")
 SETTLE = "/api/v1/settlements"
 NHSA = re.compile(r"/nhsa(?:/([^/]+))?/?")
 JSON_HEADERS = [(b"content-type", b"application/json")]
+WANTED = {b"x-inst-code", b"idempotency-key", b"x-timestamp", b"x-nonce", b"x-signature", b"content-type"}
 
 
 class _Key(BaseModel):
@@ -68,21 +69,14 @@ class SettleLane:
     async def _settle(self, scope, receive, send) -> None:
         state = scope.get("state") or {}
         body = state.get("raw_body")
-        code = key = timestamp = nonce = signature = None
-        json_body = False
+        found: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name == b"x-inst-code":
-                code = value
-            elif name == b"idempotency-key":
-                key = value
-            elif name == b"x-timestamp":
-                timestamp = value
-            elif name == b"x-nonce":
-                nonce = value
-            elif name == b"x-signature":
-                signature = value
-            elif name == b"content-type":
-                json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
+            if name in WANTED and name not in found:  # the first of a repeated header, as Starlette reads it
+                found[name] = value
+        code, key = found.get(b"x-inst-code"), found.get(b"idempotency-key")
+        timestamp, nonce, signature = found.get(b"x-timestamp"), found.get(b"x-nonce"), found.get(b"x-signature")
+        content_type = found.get(b"content-type", b"")
+        json_body = content_type.split(b";", 1)[0].strip().lower() == b"application/json"
         if body is None or code is None or key is None or not json_body:
             return await self.app(scope, receive, send)  # FastAPI answers it, as before
         try:
