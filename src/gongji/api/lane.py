@@ -18,7 +18,7 @@ import re
 import time
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -33,11 +33,7 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 WANTED = {b"x-inst-code", b"idempotency-key", b"x-timestamp", b"x-nonce", b"x-signature", b"content-type"}
 
 
-class _Key(BaseModel):
-    """The ``Idempotency-Key`` header, by the REST route's own rule."""
-
-    model_config = ConfigDict(populate_by_name=False)
-    key: IdempotencyKey = Field(alias="Idempotency-Key")
+KEY = TypeAdapter(IdempotencyKey)  # the Idempotency-Key header, by the REST route's own rule
 
 
 class SettleLane:
@@ -80,7 +76,7 @@ class SettleLane:
         if body is None or code is None or key is None or not json_body:
             return await self.app(scope, receive, send)  # FastAPI answers it, as before
         try:
-            idem = _Key.model_validate({"Idempotency-Key": key.decode("latin-1")}).key
+            idem = KEY.validate_python(key.decode("latin-1"))
             visit = self.model.model_validate_json(body).visit
         except (ValidationError, UnicodeDecodeError):
             return await self.app(scope, receive, send)  # its refusal, in FastAPI's words
