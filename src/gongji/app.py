@@ -86,8 +86,11 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     install_record_masking()
     # /docs is served below from the vendored Swagger UI (static/swagger-ui): FastAPI's own loads it
     # from a CDN, blank on the 医保专网 without internet. ReDoc is not vendored, so /redoc is off.
+    # FastAPI's native OpenTelemetry is off: gongji's metrics are Prometheus' (/metrics), and the check
+    # for a configured provider read os.environ three times on every request (measured on bench.http)
     app = FastAPI(title="gongji 共济", version="0.1.0", docs_url=None, redoc_url=None,
-                  description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。")
+                  description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。",
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.service = Service(engine, registry, clock)
     app.state.metrics = Metrics()
     app.include_router(v1.router)
