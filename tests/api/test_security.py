@@ -54,6 +54,45 @@ def test_signature_freshness_replay_and_suspension(api, caplog) -> None:
                                                             "INSTITUTION_SUSPENDED"}
 
 
+def test_the_settlement_lane_refuses_as_the_route_does(api, caplog) -> None:
+    """POST /api/v1/settlements, signed, is answered by the fast lane (api.lane): every refusal is
+    the one the FastAPI route gives, and what the lane is unsure of reaches the route."""
+    import json
+
+    family(api)
+    secret = security.institution_secret(api.service.engine, "H1")
+    path = "/api/v1/settlements"
+    body = json.dumps({"visit": VISIT}).encode()
+
+    def settle(body: bytes, key: str | None = "lane-1", secret: str = secret, code: str = "H1", **over):
+        headers = signed_headers(code, secret, "POST", path, body, **over) | {"content-type": "application/json"}
+        return api.anon.post(path, content=body, headers=headers | ({"Idempotency-Key": key} if key else {}))
+
+    caplog.set_level(logging.WARNING, logger="gongji.auth")
+    problem(settle(body, secret="00" * 32), 401, "BAD_SIGNATURE")
+    problem(settle(body, timestamp=int(time.time()) - 301), 401, "STALE_REQUEST")
+    problem(settle(body, code="NOPE"), 401, "BAD_SIGNATURE")
+    first = ok(settle(body, nonce="lane-n"))
+    assert first["acct_mulaid_pay"] == "255.00" and first["state"] == "settled"
+    problem(settle(body, nonce="lane-n"), 401, "REPLAYED_NONCE")
+    assert ok(settle(body)) == first  # the same key: the first answer, nothing paid twice
+    problem(settle(body.replace(b"300.00", b"3.00")), 409, "IDEMPOTENCY_CONFLICT")
+    other = json.dumps({"visit": VISIT | {"fixmedins": "H2"}}).encode()
+    problem(settle(other, key="lane-2"), 403, "FORBIDDEN")
+    # not for the lane: FastAPI's route answers, in its own words
+    assert problem(settle(body, key="bad key!"), 422, "INVALID_INPUT")["field"] == "Idempotency-Key"
+    assert problem(settle(body, key=None), 422, "INVALID_INPUT")["field"] == "Idempotency-Key"
+    problem(settle(b'{"visit": ', key="lane-3"), 422, "INVALID_INPUT")
+    problem(settle(json.dumps({"visit": VISIT | {"items": "x"}}).encode(), key="lane-4"), 422, "INVALID_INPUT")
+    problem(api.anon.post(path, content=body, headers={"content-type": "application/json", "Idempotency-Key": "k"}),
+            401, "UNAUTHENTICATED")
+    ok(api.admin.post("/api/v1/institutions/H1/suspend", json={"suspended": True}))
+    problem(settle(body, key="lane-5"), 403, "INSTITUTION_SUSPENDED")
+    refusals = [r.getMessage() for r in caplog.records if "signed request refused" in r.getMessage()]
+    assert {m.split(":")[1].split()[0] for m in refusals} >= {"BAD_SIGNATURE", "STALE_REQUEST", "REPLAYED_NONCE",
+                                                            "INSTITUTION_SUSPENDED"}
+
+
 def test_login_lockout_cookie_and_csrf(api) -> None:
     password = api.service.secure(security.add_staff, "c9", "clerk")
     wrong = {"kind": "staff", "username": "c9", "password": "guess"}

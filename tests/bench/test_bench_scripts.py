@@ -41,6 +41,19 @@ def test_http_drives_a_real_server_with_signed_requests(capsys) -> None:
     assert 0 < result["server_rss_mb"] <= 300  # issue 7: the server's memory under load
 
 
+def test_http_settles_through_the_national_interface(capsys) -> None:
+    result = http.main(["--n", "20", "--clients", "4", "--families", "5", "--path", "nhsa"])
+    assert _last_json(capsys) == result
+    assert result["path"] == "nhsa" and result["settles_per_s"] > 0 and result["p99_ms"] >= result["p50_ms"]
+    assert result["upload_2204"]["per_s"] > 0 and 0 < result["server_rss_mb"] <= 300
+
+
+def test_http_curve_over_server_processes(pg_url, capsys) -> None:
+    result = http.main(["--db", pg_url, "--n", "20", "--clients", "4", "--families", "5", "--workers", "1,2"])
+    assert _last_json(capsys) == result
+    assert [p["workers"] for p in result["curve"]] == [1, 2] and all(p["settles_per_s"] > 0 for p in result["curve"])
+
+
 def test_scale_compares_each_size_with_the_empty_database(capsys) -> None:
     result = scale.main(["--sizes", "0,80", "--n", "20", "--clients", "2"])
     sizes = [r["settlements"] for r in result["sizes"]]

@@ -7,6 +7,7 @@ they arrive."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from python_multipart.multipart import parse_options_header
@@ -27,23 +28,25 @@ def media_type(value: bytes | str | None) -> str:
     return parse_options_header(value)[0].decode("latin-1")
 
 
+# a JSON string (its closing quote may be missing: the rest of the body is then inside it) or a bracket
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
+
+
 def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
-    depth, in_string, escaped = 0, False, False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
+    """Nested deeper than ``limit`` outside strings. Brackets are counted in C: a body with no more
+    opening brackets than ``limit`` cannot be too deep, and the rest skips its strings whole."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for token in _TOKENS.finditer(body):
+        byte = token.group()[0]
+        if byte == 0x22:  # a string: brackets in it do not count
+            continue
+        if byte in (0x5B, 0x7B):  # [ {
             depth += 1
             if depth > limit:
                 return True
-        elif byte in (0x5D, 0x7D):
+        else:
             depth -= 1
     return False
 

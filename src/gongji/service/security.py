@@ -23,7 +23,7 @@ from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 
 from gongji.domain.errors import DomainError
 from gongji.service import scope
@@ -358,26 +358,32 @@ def _check_many(engine, reqs: Sequence[tuple]) -> list[str | None]:
     now = max(r[7] for r in reqs)
 
     def work(uow: UnitOfWork) -> list[str | None]:
-        s = uow.session
-        insts = {i.code: i for i in s.scalars(select(m.Institution).where(m.Institution.code.in_(codes)))}
-        seen: set[tuple[str, str]] = {(c, n) for c, n in s.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
+        # Core statements on the session's connection: no ORM objects, no unit-of-work flush (they
+        # were most of this function's CPU per signed request, measured on bench.http)
+        conn = uow.session.connection()
+        insts = {code: (secret, suspended) for code, secret, suspended in conn.execute(
+            select(m.Institution.code, m.Institution.secret, m.Institution.suspended)
+            .where(m.Institution.code.in_(codes)))}
+        seen: set[tuple[str, str]] = {(c, n) for c, n in conn.execute(select(m.Nonce.inst_code, m.Nonce.nonce).where(
             m.Nonce.inst_code.in_(codes), m.Nonce.nonce.in_({r[2] for r in reqs})))}
         out: list[str | None] = []
+        fresh: list[dict] = []
         for code, timestamp, nonce, signature, method, path, body, at in reqs:
-            inst = insts.get(code)
-            want = sign(inst.secret, method, path, timestamp, nonce, body) if inst and inst.secret else ""
-            if inst is None or not want or not hmac.compare_digest(want, signature.lower()):
+            secret, suspended = insts.get(code, (None, False))
+            want = sign(secret, method, path, timestamp, nonce, body) if secret else ""
+            if not want or not hmac.compare_digest(want, signature.lower()):
                 out.append("BAD_SIGNATURE")
-            elif inst.suspended:
+            elif suspended:
                 out.append("INSTITUTION_SUSPENDED")
             elif (code, nonce) in seen:
                 out.append("REPLAYED_NONCE")
             else:
                 seen.add((code, nonce))
-                s.add(m.Nonce(inst_code=code, nonce=nonce, seen_at=at))
+                fresh.append({"inst_code": code, "nonce": nonce, "seen_at": at})
                 out.append(None)
-        s.flush()
-        s.execute(delete(m.Nonce).where(m.Nonce.seen_at < nonce_expiry(now)))
+        if fresh:  # a racing process's same nonce fails the key (IntegrityError): run() retries
+            conn.execute(insert(m.Nonce), fresh)
+        conn.execute(delete(m.Nonce).where(m.Nonce.seen_at < nonce_expiry(now)))
         return out
 
     return run(engine, work)  # a racing process's same nonce fails the key: the retry sees it

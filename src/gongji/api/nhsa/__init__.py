@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from gongji.api.nhsa import person, pharmacy, query, settle, visit  # noqa: F401 - they register their transactions
-from gongji.api.nhsa.auth import authenticate, nhsa_caller
+from gongji.api.nhsa.auth import authenticate_now, nhsa_caller
 from gongji.api.nhsa.registry import TRANSACTIONS, Call
 from gongji.api.nhsa.wire import WireError, decode, envelope, now, respond
 from gongji.calc_format import InputError
@@ -54,12 +54,24 @@ async def by_path_slash(request: Request, infno: str) -> Response:
 
 async def transact(request: Request, path_infno: str | None) -> Response:
     received = now()
-    area = ""
     try:
         body = getattr(request.state, "raw_body", None)
         if body is None:
             body = await request.body()
-        code, why = await authenticate(request, body)  # before the body is parsed: a stranger learns nothing
+    except Exception:
+        log.exception("nhsa transaction failed")
+        return respond(envelope(received, "", err=FAILED))
+    # one trip to the thread pool: the signature's nonce book and the transaction both block
+    return await run_in_threadpool(_transact, request, path_infno, body, received)
+
+
+FAILED = "系统内部错误,本次交易结果不确定:请按原报文ID冲正(2601)或查询(5203)后再办理"
+
+
+def _transact(request: Request, path_infno: str | None, body: bytes, received: datetime) -> Response:
+    area = ""
+    try:
+        code, why = authenticate_now(request, body)  # before the body is parsed: a stranger learns nothing
         if why is not None:
             return respond(envelope(received, area, err=why))
         request.state.principal = Principal("institution", code or "", "institution")
@@ -81,7 +93,7 @@ async def transact(request: Request, path_infno: str | None) -> Response:
         svc = request.app.state.service
         when = datetime.combine(svc.clock(), now().time().replace(microsecond=0))
         call = Call(svc, env, data, code or "", f"institution:{code}", when)
-        out = await run_in_threadpool(tx.handle, call, x)
+        out = tx.handle(call, x)
         return respond(envelope(received, area, output=out.output, warn=out.warn))
     except WireError as e:
         return respond(envelope(received, area, err=str(e)))
@@ -92,7 +104,7 @@ async def transact(request: Request, path_infno: str | None) -> Response:
         return respond(envelope(received, area, err=f"{label}:{e.message}" if label and label not in e.message else e.message))
     except Exception:
         log.exception("nhsa transaction failed")
-        return respond(envelope(received, area, err="系统内部错误,本次交易结果不确定:请按原报文ID冲正(2601)或查询(5203)后再办理"))
+        return respond(envelope(received, area, err=FAILED))
 
 
 def _charset(content_type: str) -> str:
