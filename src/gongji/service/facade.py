@@ -70,7 +70,9 @@ class Service:
         self.engine = engine
         self.registry = registry or default_registry()
         self.clock = clock
-        self.settles = GroupCommit(self.settle_batch)
+        # two batches in flight on PostgreSQL: one calculates while the other waits for the server
+        # (measured +25% at 4 clients and at 32); SQLite has one writer, so one
+        self.settles = GroupCommit(self.settle_batch, leaders=1 if engine.dialect.name == "sqlite" else 2)
         self.catalog_index = catalog_search.Index()  # the cashier's catalogue search, per region and day
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
