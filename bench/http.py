@@ -363,7 +363,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(result))
     if args.readme:
         from bench.readme import write_line
-        write_line("http", db, f"`python -m bench.http{' --db URL' if args.db else ''} --n {args.n} --clients {args.clients}` → `{json.dumps(result)}`")
+        options = (f"{' --db URL' if args.db else ''} --n {args.n} --clients {args.clients}"
+                   f"{' --path nhsa' if args.path == 'nhsa' else ''}{f' --workers {args.workers}' if len(curve) > 1 else ''}")
+        label = f"{db}, {'national interface 2207' if args.path == 'nhsa' else 'REST'}" + (", workers curve" if len(curve) > 1 else "")
+        write_line("http", label, f"`python -m bench.http{options}` → `{json.dumps(result)}`")
     return result
 
 
