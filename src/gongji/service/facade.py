@@ -172,7 +172,8 @@ class Service:
         (output, made now), or the ``DomainError`` that refused it alone."""
         day = self.clock()
 
-        return run(self.engine, lambda uow: settle_batch.settle_many(uow, self.registry, day, batch, audited=True))
+        return run(self.engine, lambda uow: settle_batch.settle_many(uow, self.registry, day, batch, audited=True),
+                   idempotent=True)
 
     def reimburse(self, c, actor: str = "system") -> dict:
         return self._do(settlements.reimburse, c, actor=actor)

@@ -60,7 +60,7 @@ def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str
     # the counter-accounts any entry may name: the institutions', and every region's pool
     counters = [f"institution:{v.fixmedins}" for _, v, _ in requests] + [f"pool:{r.region}" for r in registry.regions]
     snap = snapshot.load(conn, [v for _, v, _ in requests], day.year, lock=True, keys=[k for k, _, _ in requests],
-                         counters=counters, ids=len(requests))
+                         counters=counters, ids=True)
     stored = snap.stored
     made: dict[tuple[str, str], _Made] = {}
     plan: list[Any] = []  # per request: the refusal, or the settlement (made now or before) that answers
@@ -121,7 +121,7 @@ def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> No
              x.visit.dise_codg, x.visit.external_rx, x.visit.acct_used_flag, db.json(list(x.result.codes)),
              db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS))
             for x in made]
-    if snap.ids:  # drawn with the reads (PostgreSQL): nothing to wait for
+    if len(snap.ids) >= len(made):  # drawn with the reads (PostgreSQL): nothing to wait for
         for x, (id_, _) in zip(made, snap.ids, strict=False):
             x.id = id_
         db.insert("settlements", ("id", *SETTLEMENT_COLUMNS), [(x.id, *r) for x, r in zip(made, rows, strict=True)])
@@ -149,7 +149,7 @@ def _post(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> Non
         lines.append((counters[f"pool:{x.region}"], -r.hifp_pay))
         lines.append((counters[f"institution:{x.visit.fixmedins}"], r.hifp_pay + r.acct_pay + r.acct_mulaid_pay))
         entries.append(("settle", x.id, lines))
-    ledger.post_many(db, day, entries, [j for _, j in snap.ids])
+    ledger.post_many(db, day, entries, [j for _, j in snap.ids] if len(snap.ids) >= len(entries) else ())
     spent = {no for x in made for no, amt in [(x.visit.psn_no, x.result.acct_pay)] + list(x.result.mulaid_detail)
              if amt}
     db.update("accounts", ("id",), ("balance",), [tuple(snap.accounts[no]) for no in sorted(spent)])

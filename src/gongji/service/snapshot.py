@@ -108,15 +108,16 @@ def _statements(patients: list[str], codes: list[str], keys: Sequence[str], coun
 
 
 def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: Sequence[str] = (),
-         counters: Sequence[str] = (), ids: int = 0) -> Snapshot:
+         counters: Sequence[str] = (), ids: bool = False) -> Snapshot:
     """Everything a batch reads, in one round trip on PostgreSQL: the people the visits lead to
     (patients and their bound holders) locked first, in ``psn_no`` order, when the caller will
     write; then, seeing what the last lock holder committed, what the visits name and those
     people's balances, counters, sanctions and filings. With ``keys`` (a batch that writes): also
     the settlements already made under them and the ids of the ``counters`` accounts (by name, so
     the lookup stays on the index however many personal accounts there are). With ``ids``
-    (PostgreSQL): that many settlement and journal ids drawn from their sequences, so the batch's
-    writes need no answer from the server. On PostgreSQL this is one call of ``settle_read``
+    (PostgreSQL): a settlement id and a journal id drawn from their sequences for each
+    (institution, key) pair not settled before, so the batch's writes need no answer from the
+    server (a refused request's id is then not used). On PostgreSQL this is one call of ``settle_read``
     (migration 0013) sent with the BEGIN; on SQLite the same reads as statements.
 
     A holder bound after the lock was taken would be read but not locked: ``Retry`` then runs
@@ -126,8 +127,10 @@ def load(conn: Connection, visits: list[VisitRef], year: int, lock: bool, keys: 
     patients = sorted({v.psn_no for v in visits})
     codes = sorted({v.fixmedins for v in visits})
     if db.pg:  # one call (migration 0013), with the BEGIN: a round trip, one statement for psycopg
-        ((doc,),) = db.call("SELECT settle_read(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?, ?, ?)",
-                            patients, list(SERVING), codes, sorted(set(keys)), sorted(set(counters)), year, ids, lock,
+        pairs = [(v.fixmedins, k) for v, k in zip(visits, keys, strict=True)] if ids else []
+        ((doc,),) = db.call("SELECT settle_read(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?,"
+                            " ?::text[], ?::text[], ?)", patients, list(SERVING), codes, sorted(set(keys)),
+                            sorted(set(counters)), year, [f for f, _ in pairs], [k for _, k in pairs], lock,
                             begin=True)
         parts = {k: v or [] for k, v in doc.items()}
         people, institutions, bindings, filings, accounts, sanctions, usage = (

@@ -88,16 +88,32 @@ def _retryable(e: Exception) -> bool:
     return "database is locked" in str(orig)
 
 
-def run(engine: Engine, work: Callable[[UnitOfWork], T], write: bool = True) -> T:
+def _disconnected(e: Exception) -> bool:
+    """The connection to the server was lost (a restart, a failover), as SQLAlchemy saw it or as
+    the driver raised it on ``store.raw``'s statements."""
+    if isinstance(e, DBAPIError) and e.connection_invalidated:
+        return True
+    orig = e.orig if isinstance(e, DBAPIError) else e
+    code = getattr(orig, "sqlstate", None)
+    return (type(orig).__module__.startswith("psycopg") and type(orig).__name__ == "OperationalError"
+            and (code is None or code.startswith("57P")))  # 57P01-03: the server shut down, or cannot connect now
+
+
+def run(engine: Engine, work: Callable[[UnitOfWork], T], write: bool = True, idempotent: bool = False) -> T:
     """Run ``work`` in a fresh unit of work, committing on success; retry what the database says
     may succeed on a second try. An ``IntegrityError`` is retried too (the retry sees the row the
-    other transaction inserted) and re-raised after the last attempt."""
+    other transaction inserted) and re-raised after the last attempt. An ``idempotent`` use case
+    (a settlement batch: its keys answer a retry with the first result, had the lost commit landed
+    after all) is also retried when the connection was lost, on a new pool's connections."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with UnitOfWork(engine, write) as uow:
                 return work(uow)
         except Exception as e:  # noqa: BLE001 - filtered just below
-            if attempt == MAX_ATTEMPTS or not _retryable(e):
+            lost = idempotent and _disconnected(e)
+            if lost and attempt < MAX_ATTEMPTS:
+                engine.dispose(close=False)  # the other pooled connections died with this one
+            if attempt == MAX_ATTEMPTS or not (lost or _retryable(e)):
                 raise
             time.sleep(random.uniform(0, 0.01 * attempt))  # jitter before the next try
     raise AssertionError("unreachable")

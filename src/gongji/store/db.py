@@ -45,7 +45,8 @@ def make_engine(url: str | None = None, **kw) -> Engine:
         engine.gongji_write_lock = threading.RLock()
         return engine
     # 20 kept open: under 32 signed settlements at once a pool of 10 opened and closed an overflow
-    # connection for most requests (measured on bench.http); 4 server processes stay under 100.
+    # connection for most requests (measured on bench.http). Up to 50 a process: several worker
+    # processes need max_connections (100 by default) raised, or pgbouncer (docs/deploy.md).
     engine = create_engine(url, pool_size=20, max_overflow=30, **kw)
     _pg_setup(engine)
     return engine
@@ -58,7 +59,7 @@ def _pg_setup(engine: Engine) -> None:
     """A pooled connection is pinged before use only when it sat idle for a while: a ping per
     checkout (``pool_pre_ping``) was a round trip of every settlement batch. A connection in use a
     moment ago is alive, or its failure shows on the batch's first statement, which is retried
-    with its idempotency key. A connection the settle path put in autocommit mode (to send its
+    with its idempotency key (``service.uow.run(..., idempotent=True)``). A connection the settle path put in autocommit mode (to send its
     BEGIN with its first reads, ``store.raw``) is put back before the pool lends it again."""
 
     from psycopg.pq import TransactionStatus
@@ -67,6 +68,8 @@ def _pg_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_conn, record, _proxy) -> None:
+        if dbapi_conn.broken or dbapi_conn.closed:  # known dead: the pool makes a new one
+            raise DisconnectionError()
         if time.monotonic() - record.info.get("returned", 0.0) > IDLE_BEFORE_PING:
             try:
                 engine.dialect.do_ping(dbapi_conn)
@@ -79,9 +82,12 @@ def _pg_setup(engine: Engine) -> None:
             return
         record.info["returned"] = time.monotonic()
         if record.info.pop(AUTOCOMMIT_SET, False):
-            if dbapi_conn.info.transaction_status != TransactionStatus.IDLE:
-                dbapi_conn.rollback()
-            dbapi_conn.autocommit = False
+            try:
+                if dbapi_conn.info.transaction_status != TransactionStatus.IDLE:
+                    dbapi_conn.rollback()
+                dbapi_conn.autocommit = False
+            except Exception as e:  # noqa: BLE001 - a broken connection: closed, never lent again
+                record.invalidate(e)
 
 
 def _sqlite_setup(engine: Engine) -> None:

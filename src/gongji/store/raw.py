@@ -111,10 +111,11 @@ class Raw:
         own; so the connection is put in autocommit mode until the transaction ends (``settled``,
         and ``store.db`` before the pool lends the connection again, whatever happened)."""
         conn = self.cur.connection
-        if conn.info.transaction_status != IDLE or conn.autocommit:
+        if conn.info.transaction_status != IDLE:
             return False
-        conn.autocommit = True
-        self.info[AUTOCOMMIT_SET] = True
+        if not conn.autocommit:  # (already in autocommit mode: a BEGIN all the same, never none)
+            conn.autocommit = True
+            self.info[AUTOCOMMIT_SET] = True
         return True
 
     @contextmanager

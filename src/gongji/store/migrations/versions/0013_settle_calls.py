@@ -14,8 +14,8 @@ the ledger's deferred trigger and the foreign keys expect, and refuses a part it
 
 ``settle_read`` is the batch's read (``service.snapshot.load``) as one call answering one JSON
 document: the people the visits lead to locked in ``psn_no`` order, then, in one statement whose
-snapshot is taken after the lock, everything the calculation reads, and the ids drawn for the
-batch. Ten statements' worth of parameters, cursors and results in psycopg became one.
+snapshot is taken after the lock, everything the calculation reads, and one settlement id and one
+journal id for each (institution, key) pair of the batch not settled before (a repeat draws none). Ten statements' worth of parameters, cursors and results in psycopg became one.
 """
 from collections.abc import Sequence
 
@@ -83,7 +83,8 @@ END $$;
 
 READ = """
 CREATE FUNCTION settle_read(p_patients text[], p_serving text[], p_codes text[], p_keys text[], p_counters text[],
-                            p_year integer, p_ids integer, p_lock boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+                            p_year integer, p_new_codes text[], p_new_keys text[], p_lock boolean)
+RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     everyone text[] := ARRAY(SELECT unnest(p_patients) UNION
                              SELECT holder FROM bindings WHERE beneficiary = ANY (p_patients) AND state = ANY (p_serving));
@@ -110,8 +111,10 @@ BEGIN
         'stored', (SELECT jsonb_agg(jsonb_build_array(id, fixmedins, idem_key, request_hash))
                      FROM settlements WHERE idem_key = ANY (p_keys) AND fixmedins = ANY (p_codes)),
         'counters', (SELECT jsonb_agg(jsonb_build_array(name, id)) FROM accounts WHERE name = ANY (p_counters)),
+        -- ids for the (institution, key) pairs not settled before, each pair once
         'ids', (SELECT jsonb_agg(jsonb_build_array(nextval('settlements_id_seq'), nextval('journal_id_seq')))
-                  FROM generate_series(1, p_ids)))
+                  FROM (SELECT DISTINCT f, k FROM unnest(p_new_codes, p_new_keys) AS t(f, k)
+                         WHERE NOT EXISTS (SELECT 1 FROM settlements s WHERE s.idem_key = t.k AND s.fixmedins = t.f)) n))
       INTO out;
     RETURN out;
 END $$;
@@ -126,5 +129,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION settle_read(text[], text[], text[], text[], text[], integer, integer, boolean)")
+        op.execute("DROP FUNCTION settle_read(text[], text[], text[], text[], text[], integer, text[], text[], boolean)")
         op.execute("DROP FUNCTION settle_write(jsonb)")
