@@ -56,8 +56,8 @@ def _chain_on(db: Raw, entries: list[tuple[str, str, str, Any]], areas: bool = T
 
 def _append(db: Raw, entries: list[tuple[str, str, str, Any, str | None]], areas: bool) -> None:
     """The rows chained onto the head. On PostgreSQL the server chains them (``audit_append``,
-    migration 0011: the same ``link``, in SQL), so no answer is awaited and, in a pipeline, the
-    head is locked only from then to the commit. Elsewhere the head row is read here: SQLite's
+    migration 0011: the same ``link``, in SQL), within a settle batch as a part of its one write
+    (``Raw.deferred``), so the head is locked only from then to the commit. Elsewhere the head row is read here: SQLite's
     writer already holds the database."""
     if not entries:
         return

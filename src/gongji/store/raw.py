@@ -71,18 +71,9 @@ class Raw:
         return [shape._make(r) for r in out] if shape else out
 
     def many(self, queries: Sequence[tuple[str, Sequence[Any], Sequence[Sequence[Any]]]]) -> list[list]:
-        """The rows of several independent selects, each (text, params, lists), sent together:
-        one round trip on PostgreSQL (pipeline mode), one after another on SQLite."""
-        if not self.pg:
-            return [self.rows(text, *params, lists=lists) for text, params, lists in queries]
-        conn, cursors = self.cur.connection, []
-        with conn.pipeline():
-            for text, params, lists in queries:
-                Raw.statements += 1
-                cur = conn.cursor()
-                cur.execute(self.sql(text, lists), [a for x in lists for a in x] + list(params))
-                cursors.append(cur)
-        return [cur.fetchall() for cur in cursors]
+        """The rows of several independent selects, each (text, params, lists), one after another
+        (SQLite; PostgreSQL's settle read is one call, ``call``)."""
+        return [self.rows(text, *params, lists=lists) for text, params, lists in queries]
 
     def call(self, text: str, *params: Any, begin: bool = False, commit: bool = False) -> list:
         """PostgreSQL: one statement (a server function's call) as one simple-protocol query, its
