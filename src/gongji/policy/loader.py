@@ -236,7 +236,8 @@ class Registry:
 
 
 def load_dir(directory: Path = POLICY_DIR) -> Registry:
-    return Registry([load_region(p) for p in sorted(directory.glob("*.yaml"))])
+    # supervision.yaml beside them holds the fund-supervision rules (policy.supervision), not a region
+    return Registry([load_region(p) for p in sorted(directory.glob("*.yaml")) if p.name != "supervision.yaml"])
 
 
 _default: Registry | None = None

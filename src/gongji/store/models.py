@@ -221,6 +221,10 @@ class Settlement(Base):
     medins_setl_id: Mapped[str | None] = mapped_column(String(64))
     setl_time: Mapped[datetime | None] = mapped_column(DateTime)
     balc: Mapped[int | None] = mapped_column(BigInteger)  # the patient's own balance just after (setlinfo.balc)
+    # who settled it and who reversed it (the actor: institution:CODE, or institution:CODE/cashier),
+    # for the supervision of reversal rates per cashier
+    settled_by: Mapped[str | None] = mapped_column(String(80))
+    reversed_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     items: Mapped[list[SettlementItem]] = relationship(order_by="SettlementItem.seq")
     mulaid: Mapped[list[MulaidPayment]] = relationship(order_by="MulaidPayment.seq")
@@ -483,3 +487,60 @@ class NhsaMessage(Base):
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlements.id"))
     reversed_by: Mapped[str | None] = mapped_column(String(64))  # the 2601's msgid
     at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class SupervisionFlag(Base):
+    """A finding of a supervision rule (``service.supervise``): who, where, when, why, and what the
+    clerk made of it. open → confirmed | excluded; confirmed → sanctioned."""
+
+    __tablename__ = "supervision_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40))  # the rule's id in policies/supervision.yaml
+    severity: Mapped[str] = mapped_column(String(8))  # high | medium | low
+    subject: Mapped[str] = mapped_column(String(120))  # person:PSN, family:HOLDER, institution:CODE, cashier:ACTOR
+    psn_nos: Mapped[list] = mapped_column(JSON, default=list)
+    fixmedins: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(6))
+    admdvs: Mapped[str | None] = mapped_column(String(64))  # of the persons (or the institution), for staff areas
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen: what the rule measured (drawn, billed)
+    measure: Mapped[dict] = mapped_column(JSON, default=dict)  # the figures and the thresholds used
+    reason: Mapped[str] = mapped_column(Text)  # one Chinese sentence
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    found_on: Mapped[date] = mapped_column(Date)
+    updated_on: Mapped[date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(String(200))
+    sanction_id: Mapped[int | None] = mapped_column(ForeignKey("sanctions.id"))
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'confirmed', 'excluded', 'sanctioned')", name="flag_state_known"),
+        CheckConstraint("period_start <= period_end", name="flag_period_ordered"),
+        Index("flags_by_subject", "rule", "subject", "period_start"),
+        Index("flags_by_state", "state", "severity"),
+    )
+
+
+class FlagEvidence(Base):
+    """A settlement that is evidence for a flag."""
+
+    __tablename__ = "supervision_evidence"
+    flag_id: Mapped[int] = mapped_column(ForeignKey("supervision_flags.id"), primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), primary_key=True, index=True)
+
+
+class SupervisionRun(Base):
+    """One run of the rules: what it covered, so the next run reads only what is new."""
+
+    __tablename__ = "supervision_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(80))
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    upto_id: Mapped[int] = mapped_column(Integer, default=0)  # settlements up to this id were read
+    reversals_since: Mapped[date | None] = mapped_column(Date)
+    flags_new: Mapped[int] = mapped_column(Integer, default=0)
+    flags_extended: Mapped[int] = mapped_column(Integer, default=0)
