@@ -213,3 +213,29 @@ def test_a_settlement_id_is_named_in_the_evidence(engine) -> None:
     run(w)
     [flag] = w.flags("split_bills")
     assert [setl_id_of(i) for i in flag["evidence"]] == sorted(made)
+
+
+def test_the_server_runs_it_after_midnight_and_only_one_process_does(engine) -> None:
+    from datetime import datetime
+
+    from gongji.service.supervise.engine import _exclusive
+    from gongji.service.supervise.nightly import next_run, run_once
+    assert next_run(datetime(2025, 4, 1, 23, 59)) == datetime(2025, 4, 2, 0, 10)
+    assert next_run(datetime(2025, 4, 2, 0, 5)) == datetime(2025, 4, 2, 0, 10)
+    assert next_run(datetime(2025, 4, 2, 0, 10)) == datetime(2025, 4, 3, 0, 10)
+    w = World(engine)
+    w.person("S1", "3000.00")
+    for _ in range(2):
+        w.settle("S1", "H1", "800.00", 5)
+    with _exclusive(engine):
+        assert run_once(engine) is None  # another process holds the run
+    assert run_once(engine)["new"] == 1
+    assert w.subjects("split_bills") == {"person:S1"}
+
+
+def test_the_server_starts_and_stops_its_nightly_task(engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from gongji.app import create_app
+    with TestClient(create_app(engine, nightly=True)) as client:
+        assert client.get("/healthz").status_code == 200

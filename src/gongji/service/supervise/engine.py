@@ -188,9 +188,3 @@ def _exclusive(engine: Engine) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def next_daily_run(now: datetime, at_minutes: int = 10) -> datetime:
-    """When the server next runs the rules: ``at_minutes`` past midnight China time, after the day closed."""
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=at_minutes)
-    return start if start > now else start + timedelta(days=1)
