@@ -38,6 +38,7 @@ from gongji.service.supervise.rules import KINDS, Hit, Scope
 from gongji.service.supervise.sql import Dialect, day_of
 from gongji.service.uow import run as run_uow
 
+IN_FLIGHT_SECONDS = 60  # a settlement id older than this has committed or never will
 LOCK_KEY = 0x67_6A_73_76  # "gjsv": the advisory lock of a supervision run
 Progress = Callable[[str, int, int], None]
 
@@ -92,7 +93,8 @@ def supervise(engine: Engine, *, date_from: date | None = None, date_to: date | 
 def _plan(d: Dialect, last, date_from: date | None, date_to: date | None, today: date) -> dict[str, Any]:
     """What this run reads: the anchors' dates, and (incremental) the new settlements' ids."""
     upto = d.rows("SELECT COALESCE(MAX(id), 0) FROM settlements WHERE created_at < "
-                  + ("now() - interval '1 minute'" if d.pg else "datetime('now', '-60 seconds')"))[0][0]
+                  + (f"now() - interval '{IN_FLIGHT_SECONDS} seconds'" if d.pg
+                     else f"datetime('now', '{-IN_FLIGHT_SECONDS:+d} seconds')"))[0][0]
     top = d.rows("SELECT COALESCE(MAX(id), 0) FROM settlements")[0][0]
     if date_from or date_to or last is None:
         span = d.rows("SELECT MIN(setl_date), MAX(setl_date) FROM settlements")[0]
