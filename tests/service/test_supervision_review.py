@@ -48,7 +48,7 @@ def test_list_orders_by_severity_then_age_filters_and_keeps_to_the_area(svc, eng
     assert svc.flags(state="excluded")["total"] == 1 and svc.flags(state=None)["total"] == 6
     with pytest.raises(DomainError) as e:
         svc.flag(far, area="6528")
-    assert e.value.code == "NOT_FOUND" and "查无此监管线索" in e.value.message
+    assert e.value.code == "UNKNOWN_FLAG" and "查无此监管线索" in e.value.message
     with pytest.raises(scope.OutOfArea):
         svc.read(review.act_on_flag, "6528", far)
 
@@ -75,7 +75,7 @@ def test_decide_and_its_refusals(svc, engine) -> None:
         assert e.value.code == "INVALID_INPUT" and words in e.value.message
     with pytest.raises(DomainError) as e:
         svc.decide_flag(c.FlagDecision(flag_id=fid + 99, decision="confirm", reason="核实"))
-    assert e.value.code == "NOT_FOUND" and "查无此监管线索" in e.value.message
+    assert e.value.code == "UNKNOWN_FLAG" and "查无此监管线索" in e.value.message
     done = svc.decide_flag(c.FlagDecision(flag_id=fid, decision="exclude", reason="家属慢病,就诊属实"),
                            actor="staff:clerk1")
     assert done["state"] == "excluded"

@@ -59,7 +59,7 @@ def _in_area(area: str, row: m.SupervisionFlag) -> bool:
 
 
 def _unknown(flag_id: int) -> DomainError:
-    return DomainError("NOT_FOUND", f"查无此监管线索 {flag_id}", "flag_id")
+    return DomainError("UNKNOWN_FLAG", f"查无此监管线索 {flag_id}", "flag_id")
 
 
 def _get(uow: UnitOfWork, flag_id: int, lock: bool = False) -> m.SupervisionFlag:
