@@ -22,6 +22,12 @@ DAY = date(2025, 3, 10)
 
 @pytest.fixture
 def world(engine) -> World:
+    return build(engine)
+
+
+def build(engine) -> World:
+    """巴州: C1, holder A bound to B1 with two settlements, a family flag on them, a low one, and
+    one of 文山 (with a clerk of 文山); today 2025-03-10."""
     w = World(engine)
     w.clock.day = DAY
     s = w.service

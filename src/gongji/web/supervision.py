@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gongji.domain.errors import DomainError
+from gongji.domain.labels import LIST_CLASS_ZH
 from gongji.gate.auth import Principal
 from gongji.gate.params import FlagId
 from gongji.policy.supervision import SEVERITIES, SEVERITY_ZH
@@ -76,7 +77,7 @@ def flag_page(request: Request, flag_id: FlagId, who: Principal = Depends(page(*
     people = set(f["people"]) | {e["psn_no"] for e in f["evidence"]} | \
         {d["holder"] for e in f["evidence"] for d in e["mulaid_detail"]}
     terms = review.sanction_terms(s.registry, f, s.clock()) if f["state"] == review.CONFIRMED else None
-    return render(request, "flag.html", who, f=f, names=s.read(q.names_of, people), terms=terms,
+    return render(request, "flag.html", who, f=f, names=s.read(q.names_of, people), terms=terms, list_class=LIST_CLASS_ZH,
                   can_decide=who.role in DECIDERS and f["state"] == review.OPEN,
                   can_sanction=who.role == "supervisor" and terms is not None and bool(terms["psn_nos"]))
 
