@@ -155,3 +155,11 @@ def test_the_export_has_every_flag_listed(svc, engine) -> None:
     assert rows[0][:4] == ("编号", "规则", "风险等级", "对象") and len(rows) == 3
     assert rows[1][1] == "拆分结算" and rows[1][9] == "1234.56" and rows[1][11] == "待处理"
     assert rows[2][10] == "=HYPERLINK(\"x\")" and rows[2][2] == "低"  # text, not a formula
+
+
+def test_sanctioning_asks_the_person_be_of_the_area_too(svc, engine) -> None:
+    mixed = add_flag(engine, subject="person:W", admdvs="652801 532601", state="confirmed")
+    svc.read(review.act_on_flag, "6528", mixed)  # the flag names the area
+    with pytest.raises(scope.OutOfArea):
+        svc.read(review.sanction_flag_in, "6528", mixed)  # but W is insured in 文山
+    svc.read(review.sanction_flag_in, "5326", mixed)

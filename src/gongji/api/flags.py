@@ -67,7 +67,7 @@ def sanction(request: Request, flag_id: FlagId, body: SanctionBody | None = None
              who: Principal = SUPERVISOR) -> dict:
     """把已确认的线索转为违规暂停共济(参保人;家庭线索为主账户人):起止日期默认自今日起一年,
     原因默认取本地区违规行为的第一项。与暂停共济同一事务。"""
-    scope.guard(svc(request), who, review.act_on_flag, flag_id)
+    scope.guard(svc(request), who, review.sanction_flag_in, flag_id)
     given = (body or SanctionBody()).model_dump(by_alias=True)
     cmd = c.FlagSanction.model_validate({**given, "flag_id": flag_id})
     return svc(request).sanction_flag(cmd, actor=who.actor)

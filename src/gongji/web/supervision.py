@@ -98,7 +98,7 @@ def flag_decide(request: Request, flag_id: FlagId, who: Principal = Depends(page
 @router.post("/desk/supervision/{flag_id}/sanction")
 def flag_sanction(request: Request, flag_id: FlagId, who: Principal = Depends(page("supervisor")),
                   f: FlagSanctionForm = form(FlagSanctionForm)):
-    guard(request, who, review.act_on_flag, flag_id)
+    guard(request, who, review.sanction_flag_in, flag_id)
     here = f"/desk/supervision/{flag_id}"
     try:
         out = svc(request).sanction_flag(c.FlagSanction.model_validate(

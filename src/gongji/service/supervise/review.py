@@ -81,6 +81,13 @@ def act_on_flag(uow: UnitOfWork, area: str, flag_id: int) -> None:
         raise scope.OutOfArea("该监管线索")
 
 
+def sanction_flag_in(uow: UnitOfWork, area: str, flag_id: int) -> None:
+    """Sanctioning from a flag: the flag, and the person it would stop, in the area (as the
+    office's sanction form asks of the person)."""
+    act_on_flag(uow, area, flag_id)
+    scope.act_on(uow, area, _sanctioned(_get(uow, flag_id)))
+
+
 # --- reads ---------------------------------------------------------------------------------
 
 def view(row: m.SupervisionFlag, today: date | None = None) -> dict:
