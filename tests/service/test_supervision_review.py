@@ -158,7 +158,7 @@ def test_the_export_has_every_flag_listed(svc, engine) -> None:
 
 
 def test_sanctioning_asks_the_person_be_of_the_area_too(svc, engine) -> None:
-    mixed = add_flag(engine, subject="person:W", admdvs="652801 532601", state="confirmed")
+    mixed = add_flag(engine, subject="person:W", admdvs="532601,652801", state="confirmed")
     svc.read(review.act_on_flag, "6528", mixed)  # the flag names the area
     with pytest.raises(scope.OutOfArea):
         svc.read(review.sanction_flag_in, "6528", mixed)  # but W is insured in 文山

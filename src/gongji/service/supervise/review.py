@@ -47,15 +47,20 @@ def rule_names() -> dict[str, str]:
 # --- who may see which flag ----------------------------------------------------------------
 
 def flag_filter(area: str) -> ColumnElement[bool]:
-    """Flags of the area: ``admdvs`` holds the codes of its persons (or institution), space-separated."""
+    """Flags of the area: ``admdvs`` holds the codes of its persons (or its institution), comma-separated
+    as the engine writes them (``supervise.flags.merge``)."""
     if area == scope.NATIONAL:
         return true()
     col = m.SupervisionFlag.admdvs
-    return or_(col.like(f"{area}%"), col.like(f"% {area}%"))
+    return or_(col.like(f"{area}%"), col.like(f"%,{area}%"))
+
+
+def codes(admdvs: str | None) -> list[str]:
+    return [c for c in (admdvs or "").split(",") if c]
 
 
 def _in_area(area: str, row: m.SupervisionFlag) -> bool:
-    return area == scope.NATIONAL or any(scope.in_area(area, code) for code in (row.admdvs or "").split())
+    return area == scope.NATIONAL or any(scope.in_area(area, code.strip()) for code in codes(row.admdvs))
 
 
 def _unknown(flag_id: int) -> DomainError:
