@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
-from gongji.api import login, nhsa, v1
+from gongji.api import flags, login, nhsa, v1
 from gongji.api.lane import SettleLane
 from gongji.api.metrics import Metrics
 from gongji.api.nhsa import wire
@@ -44,7 +44,7 @@ from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
-from gongji.web import admin, audit, cashier, common, desk, people, portal, public
+from gongji.web import admin, audit, cashier, common, desk, people, portal, public, supervision
 from gongji.web.forms import refusal
 
 log = logging.getLogger("gongji.api")
@@ -112,13 +112,14 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app.state.service = Service(engine, registry, clock)
     app.state.metrics = Metrics()
     app.include_router(v1.router)
+    app.include_router(flags.router)
     app.include_router(nhsa.router)
     app.include_router(login.router)
     app.add_middleware(SettleLane, fastapi_app=app)  # innermost: the access log and the body limits stay in front
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for pages in (public, portal, desk, cashier, people, audit, admin):
+    for pages in (public, portal, desk, supervision, cashier, people, audit, admin):
         app.include_router(pages.router)
 
     @app.exception_handler(common.NeedLogin)

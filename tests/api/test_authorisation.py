@@ -10,11 +10,15 @@ the lists they may read come back without 巴州's records (``FILTERED``)."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
+
+from openpyxl import load_workbook
 
 from gongji.gate.auth import api_routes, rules_of
 from tests.api.test_four_eyes import big_claim
 from tests.api.test_rest import VISIT, family, ok
+from tests.service.flags import add_flag
 
 STAFF = {"clerk", "supervisor", "auditor", "admin"}
 CLERKS = {"clerk", "supervisor"}
@@ -39,6 +43,9 @@ TOUCHES_BAYINGOLIN = {
     "GET /people/{psn_no}", "POST /admin/institutions", "POST /admin/institutions/{code}/suspend",
     "POST /admin/institutions/{code}/resume", "POST /admin/institutions/{code}/secret",
     "POST /admin/staff/{username}/password",
+    "GET /api/v1/flags/{flag_id}", "POST /api/v1/flags/{flag_id}/decision", "POST /api/v1/flags/{flag_id}/sanction",
+    "GET /desk/supervision/{flag_id}", "POST /desk/supervision/{flag_id}/decision",
+    "POST /desk/supervision/{flag_id}/sanction",
 }
 # lists another area's staff may read, and what they must not show of 巴州
 FILTERED = {
@@ -54,7 +61,11 @@ FILTERED = {
     "GET /audit": lambda r: 'data-testid="entry-' not in r.text and "没有符合条件的记录" in r.text,
     "GET /admin/institutions": lambda r: 'data-testid="inst-H1"' not in r.text,
     "GET /admin/staff": lambda r: 'data-testid="staff-clerk1"' not in r.text and 'data-testid="staff-far_admin"' in r.text,
+    "GET /api/v1/flags": lambda r: r.json()["total"] == 0,
+    "GET /desk/supervision": lambda r: 'data-testid="flag-' not in r.text and "没有符合条件的线索" in r.text,
+    "GET /desk/supervision.xlsx": lambda r: len(list(load_workbook(io.BytesIO(r.content)).active.iter_rows())) == 1,
 }
+READERS = {"clerk", "supervisor", "auditor"}
 
 ALLOWED = {
     "POST /api/v1/persons": {"clerk", "supervisor", "admin"},
@@ -147,6 +158,16 @@ ALLOWED = {
     "GET /admin/staff": {"admin"},
     "POST /admin/staff": {"admin"},
     "POST /admin/staff/{username}/password": {"admin"},
+    # supervision: staff who serve insured persons read; clerks decide; supervisors sanction
+    "GET /api/v1/flags": READERS,
+    "GET /api/v1/flags/{flag_id}": READERS,
+    "POST /api/v1/flags/{flag_id}/decision": CLERKS,
+    "POST /api/v1/flags/{flag_id}/sanction": {"supervisor"},
+    "GET /desk/supervision": READERS,
+    "GET /desk/supervision.xlsx": READERS,
+    "GET /desk/supervision/{flag_id}": READERS,
+    "POST /desk/supervision/{flag_id}/decision": CLERKS,
+    "POST /desk/supervision/{flag_id}/sanction": {"supervisor"},
 }
 
 
@@ -252,6 +273,18 @@ def requests(ids: dict) -> dict:
         "GET /admin/staff": ("/admin/staff", None),
         "POST /admin/staff": ("/admin/staff", {"username": "pagestaff", "role": "clerk"}),
         "POST /admin/staff/{username}/password": ("/admin/staff/clerk1/password", {"expect": "0" * 16}),
+        "GET /api/v1/flags": ("/api/v1/flags", None),
+        "GET /api/v1/flags/{flag_id}": (f"/api/v1/flags/{ids['flag']}", None),
+        "POST /api/v1/flags/{flag_id}/decision": (f"/api/v1/flags/{ids['flag']}/decision",
+                                                  {"decision": "confirm", "reason": "核实"}),
+        "POST /api/v1/flags/{flag_id}/sanction": (f"/api/v1/flags/{ids['confirmed']}/sanction", {"reason": "套现"}),
+        "GET /desk/supervision": ("/desk/supervision", None),
+        "GET /desk/supervision.xlsx": ("/desk/supervision.xlsx", None),
+        "GET /desk/supervision/{flag_id}": (f"/desk/supervision/{ids['flag']}", None),
+        "POST /desk/supervision/{flag_id}/decision": (f"/desk/supervision/{ids['flag']}/decision",
+                                                      {"decision": "confirm", "reason": "核实"}),
+        "POST /desk/supervision/{flag_id}/sanction": (f"/desk/supervision/{ids['confirmed']}/sanction",
+                                                      {"from": "2025-01-07", "to": "2025-02-07", "reason": "套现"}),
     }
 
 
@@ -264,10 +297,10 @@ def refused(r) -> bool:
                                  else r.json().get("code") == "UNKNOWN_SETTLEMENT"):
         return True  # a settlement not yours is not there
     if r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json") \
-            and r.json().get("detail") == "查无此人":
-        return True  # nor a person of another area
+            and (r.json().get("detail") == "查无此人" or r.json().get("code") == "UNKNOWN_FLAG"):
+        return True  # nor a person, or a supervision flag, of another area
     if r.status_code == 404 and r.headers["content-type"].startswith("text/html") \
-            and ("查无此参保人" in r.text or "查无工作人员" in r.text):
+            and ("查无此参保人" in r.text or "查无工作人员" in r.text or "查无此监管线索" in r.text):
         return True  # a page's person, or staff member, of another area is unknown
     body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
     # the national interface refuses in its envelope (HTTP 200): unsigned, or not the signer's
@@ -288,6 +321,8 @@ def test_every_route_declares_a_rule_and_the_matrix_holds(api) -> None:
     bound = ok(api.clerk.get("/api/v1/bindings", params={"holder": "P1", "state": "approved"}))["items"][0]
     ids = {"setl_id": setl["setl_id"], "pending": pending["id"], "bound": bound["id"],
            "spare": api.service.secure(security.add_staff, "spare1", "auditor")}
+    ids["flag"] = add_flag(api.service.engine, subject="person:P1", fixmedins="H1")
+    ids["confirmed"] = add_flag(api.service.engine, subject="person:P1", fixmedins="H1", state="confirmed")
     for decision in ("approve", "reject"):  # waiting for a supervisor: entered by the clerk
         ids[decision] = ok(api.clerk.post("/api/v1/reimbursements", json=big_claim(decision)), 201)["setl_id"]
     routes = {f"{m} {r.path}": r for r in api_routes(api.app.routes) for m in r.methods}

@@ -14,6 +14,7 @@ from gongji.gate.auth import api_routes, rules_of
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import security
+from tests.service.flags import add_flag
 
 PASSWORD = "family-pass-1"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -110,7 +111,9 @@ def hostile(fields: list[str]):
 def test_every_page_form_answers_hostile_input_in_chinese_never_500(world) -> None:
     routes = page_posts(world.app)
     assert {"/cashier/settle", "/desk/reimburse", "/portal/apply"} <= {r.path for r in routes}
-    values = {"binding_id": str(world.pending), "setl_id": world.setl_id, "code": "H1", "username": "clerk1"}
+    flag = add_flag(world.service.engine, subject="person:P2", fixmedins="H1")
+    values = {"binding_id": str(world.pending), "setl_id": world.setl_id, "code": "H1", "username": "clerk1",
+              "flag_id": str(flag)}
     failures = []
     for route in routes:
         fields = fields_of(route)

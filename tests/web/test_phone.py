@@ -47,7 +47,7 @@ def test_every_page_at_both_sizes(demo, browser) -> None:
         ("staff", "demo-clerk", ["/desk", "/desk/office", "/desk/reimburse", "/dashboard", "/people",
                                  f"/people/{holder}"]),
         ("staff", "demo-supervisor", ["/desk/office", "/desk/reimburse", "/dashboard"]),
-        ("staff", "demo-auditor", ["/audit", "/people"]),
+        ("staff", "demo-auditor", ["/audit", "/people", "/desk/supervision"]),
         ("staff", "demo-admin", ["/admin/institutions", "/admin/staff", "/audit"]),
         ("cashier", "demo-cashier", ["/cashier", f"/cashier?patient={holder[:6]}02", "/cashier/history",
                                      "/cashier/history?page=2"]),

@@ -31,6 +31,7 @@ CODE_ZH = {
     "INVALID_INPUT": "输入有误",
     "ALREADY_REGISTERED": "已登记",
     "NOT_FOUND": "资源不存在",
+    "UNKNOWN_FLAG": "查无此监管线索",
     "BINDING_REFUSED": "无法为该人员办理绑定",  # a person applying online: no third party's state
     "INTERNAL": "系统内部错误",
     "UNAUTHENTICATED": "未登录或未签名",

@@ -149,3 +149,25 @@ class Reimburse(Command):
     visit_on: date
     institution: RegisterInstitution
     visit: VisitRef
+
+
+FlagId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class FlagRef(Command):
+    """One supervision flag, by its id (``service.supervise.review``)."""
+
+    flag_id: FlagId
+
+
+class FlagDecision(FlagRef):
+    decision: Literal["confirm", "exclude"]
+    reason: Annotated[str, Field(max_length=1000)] = ""  # checked by the use case, in words a clerk reads
+
+
+class FlagSanction(FlagRef):
+    """A confirmed flag turned into a sanction; what is left out is prefilled from the flag."""
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    reason: Annotated[str, Field(max_length=1000)] = ""

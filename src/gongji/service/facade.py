@@ -20,6 +20,9 @@ from gongji.service.commands import (
     BindingRef,
     Credit,
     FileRemote,
+    FlagDecision,
+    FlagRef,
+    FlagSanction,
     Freeze,
     RegisterInstitution,
     RegisterPerson,
@@ -30,6 +33,7 @@ from gongji.service.commands import (
 )
 from gongji.service.common import Ctx
 from gongji.service.group import GroupCommit
+from gongji.service.supervise import review
 from gongji.service.uow import run
 from gongji.service.verify import verify
 from gongji.store import models as m
@@ -42,6 +46,8 @@ def _plain(args: tuple) -> list:
 def _target(args: tuple) -> str:
     """What a use case acted on, for the audit trail: ids only, never names or ID numbers."""
     for a in args:
+        if isinstance(a, FlagRef):  # scope.audit_areas reads the flag's areas from its id
+            return f"flag:{a.flag_id}"
         if isinstance(a, VisitRef):
             return f"{a.fixmedins}:{a.psn_no}"
         if isinstance(a, BindingRef):
@@ -129,6 +135,25 @@ class Service:
     def pending(self, region: str | None = None) -> list[dict]:
         today = self.clock()
         return run(self.engine, lambda uow: bindings.pending(uow, today, region), write=False)
+
+    # supervision: the flags the rules found, as staff of ``area`` see and decide them
+    def flags(self, area: str = "", **filters) -> dict:
+        return self.read(review.flags, self.clock(), area=area, **filters)
+
+    def flag(self, flag_id: int, area: str = "") -> dict:
+        return self.read(review.flag, self.clock(), flag_id, area)
+
+    def flag_weeks(self, area: str = "", weeks: int = 12) -> dict:
+        return self.read(review.weekly, self.clock(), weeks, area)
+
+    def flags_xlsx(self, out, area: str = "", **filters) -> None:
+        review.flags_xlsx(out, self.read(review.all_flags, self.clock(), area=area, **filters))
+
+    def decide_flag(self, c: FlagDecision, actor: str = "system") -> dict:
+        return self._do(review.decide_flag, c, actor=actor)
+
+    def sanction_flag(self, c: FlagSanction, actor: str = "system") -> dict:
+        return self._do(review.sanction_flag, c, actor=actor)
 
     # settlements
     # ``by_catalog``: classify the items by the catalogue first (``classify``), as REST and the

@@ -164,6 +164,10 @@ def audit_areas(db, targets: list[str]) -> list[str | None]:
                 "SELECT b.id, h.insu_admdvs, p.insu_admdvs FROM bindings b JOIN persons h ON h.psn_no = b.holder"
                 " JOIN persons p ON p.psn_no = b.beneficiary WHERE b.id IN ({})", lists=[bindings]):
             found[f"binding:{bid}"] = f"{holder} {beneficiary}"
+    flags = sorted({int(t[5:]) for t in targets if t.startswith("flag:") and t[5:].isdigit() and len(t) < 16})
+    if flags:  # a decision on a supervision flag concerns the areas the flag names
+        for fid, admdvs in db.rows("SELECT id, admdvs FROM supervision_flags WHERE id IN ({})", lists=[flags]):
+            found[f"flag:{fid}"] = (admdvs or "").replace(",", " ")  # comma-separated in the flag
     setls = {m.setl_id_of(pk): pk for pk in (m.settlement_pk(t) for t in ids) if pk is not None}
     if setls:
         by_pk = dict(db.rows("SELECT s.id, p.insu_admdvs FROM settlements s JOIN persons p ON p.psn_no = s.psn_no"

@@ -331,3 +331,14 @@ def visit_of(inst: str, f: BillForm) -> c.VisitRef:
         if index is not None and names:
             err.field = f"rows.{rows[index]}.{names[-1]}"
         raise err from None
+
+
+class FlagDecisionForm(PageForm):
+    decision: Literal["confirm", "exclude"]
+    reason: Annotated[str, Field(max_length=1000)] = ""  # the service says what is missing or too long
+
+
+class FlagSanctionForm(PageForm):
+    from_: date = Field(alias="from")
+    to: date
+    reason: Annotated[str, Field(max_length=1000)] = ""
