@@ -3,9 +3,12 @@ the pages (``web``), both on the shared edge (``gate``); health, metrics and the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -82,7 +85,21 @@ class AccessLog:
                     "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}, ensure_ascii=False))
 
 
-def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today) -> FastAPI:
+def _nightly_supervision(engine: Engine):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gongji.service.supervise.nightly import nightly
+
+        task = asyncio.create_task(nightly(engine))
+        yield
+        task.cancel()
+    return lifespan
+
+
+def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today,
+               nightly: bool = False) -> FastAPI:
+    """``nightly``: run the supervision rules each night after the day closes (the server does;
+    tests and benches do not)."""
     install_record_masking()
     # /docs is served below from the vendored Swagger UI (static/swagger-ui): FastAPI's own loads it
     # from a CDN, blank on the 医保专网 without internet. ReDoc is not vendored, so /redoc is off.
@@ -90,7 +107,8 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     # for a configured provider read os.environ three times on every request (measured on bench.http)
     app = FastAPI(title="gongji 共济", version="0.1.0", docs_url=None, redoc_url=None,
                   description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。",
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+                  telemetry={"tracing": False, "metrics": False, "logs": False},
+                  lifespan=_nightly_supervision(engine) if nightly else None)
     app.state.service = Service(engine, registry, clock)
     app.state.metrics = Metrics()
     app.include_router(v1.router)
@@ -187,4 +205,4 @@ def from_environment() -> FastAPI:
     from gongji.store.db import make_engine
 
     configure()
-    return create_app(make_engine())
+    return create_app(make_engine(), nightly=True)

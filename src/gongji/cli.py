@@ -238,6 +238,62 @@ def _checked(service) -> list[str]:
     return problems
 
 
+def _date_option(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{name}: 日期格式应为 YYYY-MM-DD / not a date: {text!r}")
+    return None
+
+
+@app.command()
+def supervise(
+    date_from: Annotated[str | None, typer.Option("--from", help="rescan from this day (YYYY-MM-DD)")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="rescan to this day (YYYY-MM-DD)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the fund-supervision rules (policies/supervision.yaml): new flags, open flags extended.
+    Without --from/--to only what is new since the last run is read."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from gongji.policy.loader import PolicyError
+    from gongji.policy.supervision import load_rules
+    from gongji.service.supervise.engine import Busy
+    from gongji.service.supervise.engine import supervise as run_rules
+
+    lo, hi = _date_option(date_from, "--from"), _date_option(date_to, "--to")
+    if lo and hi and lo > hi:
+        fail(f"--from {lo} 晚于 --to {hi} / --from is after --to")
+    try:
+        rules = load_rules()
+    except PolicyError as e:
+        fail(str(e))
+    engine = _engine(db)
+    columns = (TextColumn("监管规则 {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("", total=len(rules))
+
+        def show(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+        try:
+            result = run_rules(engine, date_from=lo, date_to=hi, by="cli", progress=show, rules=rules)
+        except Busy as e:
+            fail(str(e))
+    table = Table("规则 rule", "名称", "发现 hits", "新增 new", "扩展 extended")
+    names = {r.id: r.name for r in rules}
+    for rid, counts in result["by_rule"].items():
+        table.add_row(rid, names[rid], str(counts["hits"]), str(counts["new"]), str(counts["extended"]))
+    out.print(table)
+    span = f"{result['from']} 至 {result['to']}" if result["from"] else "无新结算 nothing new"
+    mode = "增量 incremental" if result["incremental"] else "全量 full"
+    out.print(f"监管运行完成({mode},{span}):新增 {result['new']} 条,扩展 {result['extended']} 条,"
+              f"用时 {result['seconds']:.1f} 秒", highlight=False)
+
+
 credits_app = typer.Typer(help="个人账户月度划入", no_args_is_help=True)
 app.add_typer(credits_app, name="credits")
 
@@ -617,7 +673,7 @@ def serve(
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
     if workers == 1:
         from gongji.app import create_app
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
+        uvicorn.run(create_app(engine, nightly=True), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
         return
     engine.dispose()
     os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
