@@ -128,8 +128,8 @@ def _run(engine, args, persons: int, today: date) -> dict:
             c.exec_driver_sql("ANALYZE")
     started = time.perf_counter()
     counts = supervise(engine, today=today,
-                       progress=lambda *a: print(f"\r— 监管 supervise: {' '.join(map(str, a))}", end="",
-                                                 file=sys.stderr, flush=True))
+                       progress=lambda name, n, total: print(f"\r— 监管 supervise: {n}/{total} {name}    ", end="",
+                                                             file=sys.stderr, flush=True))
     seconds = round(time.perf_counter() - started, 1)
     print(f"\n— supervise: {counts}", file=sys.stderr, flush=True)
     with engine.connect() as c:
