@@ -209,7 +209,7 @@ def group_metrics(engine: Engine, region: str, kind: str, month: date) -> dict[s
     with engine.connect() as conn:
         rows = conn.execute(sql, {"kind": kind, "region": region, "lo": month, "hi": month_end(month),
                                   "n": MONTH_MIN}).all()
-    return {code: (with_ / n, total / with_ if with_ else None) for code, n, with_, total in rows}
+    return {code: (int(with_) / int(n), float(total) / int(with_) if with_ else None) for code, n, with_, total in rows}
 
 
 def band(values: list[float]) -> float | None:

@@ -37,6 +37,12 @@ CHUNK = 2000  # families per transaction
 RELATIVE_BUDGET = 200000  # fen a relative may receive in a year: the lowest annual cap (2000 yuan)
 PHARMACY_SHARE = 0.35  # of visits
 PHARMACY_GAP = 3  # days at least between one person's pharmacy purchases
+# Institutions differ as real ones do, in steps: the i-th of each kind draws i+1 parts of the
+# holders' own visits (a lower mutual-aid share) and dearer bills the higher i is. Peers then
+# spread evenly, so chance alone does not push one past median + 4·1.4826·MAD: with a handful
+# of peers that alone would flag some in most months.
+HOLDER_WEIGHTS = tuple(range(1, HOSPITALS + 1))
+SHAPE_WEIGHTS = tuple(tuple(1 + 0.8 * (i - 2.5) / 2.5 * (sh - 1.5) / 1.5 for sh in range(4)) for i in range(HOSPITALS))
 
 
 class BulkError(Exception):
@@ -125,7 +131,7 @@ def _plan(rng: random.Random, f: int, k: int, days: list[int]) -> list[tuple[int
         pharmacy = rng.random() < PHARMACY_SHARE and day - last_pharmacy >= PHARMACY_GAP
         if pharmacy:
             last_pharmacy = day
-        idx = (f + k + 3 * (i % 2)) % HOSPITALS if k else rng.randrange(HOSPITALS)  # pharmacies alike
+        idx = (f + k + 3 * (i % 2)) % HOSPITALS if k else rng.choices(range(HOSPITALS), HOLDER_WEIGHTS)[0]
         out.append((day, idx, pharmacy))
     return out
 
@@ -163,13 +169,13 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls:
             raise LedgerError(f"family of {holder}: too many visits for its budget")
         received = {rel: 0 for rel in relatives}
         paid, balance = 0, OPENING
-        for k, day, idx, pharmacy in visits:
+        for k, day, idx, pharmacy in visits:  # idx: the institution's place among its kind
             patient = members[k]
             is_rel = k > 0
             sfx, level, kind = INSTITUTIONS[HOSPITALS + idx if pharmacy else idx]
             cls = klass(level, kind)
             vi = rng.randrange(len(visits_of(cls)))
-            si = rng.randrange(len(shapes_of(cls)))
+            si = rng.choices(range(len(shapes_of(cls))), SHAPE_WEIGHTS[idx])[0]
             t = tpl[(region, is_rel, cls, vi, si)]
             cost = t.mulaid if is_rel else t.amounts["acct_pay"]
             payers = ("family", patient) if is_rel else ("family",)

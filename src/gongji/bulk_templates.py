@@ -42,7 +42,7 @@ def _item(code: str, name: str, cls: str, cat: str, yuan: str, prop: str | None 
             **({"selfpay_prop": prop} if prop else {})}
 
 
-# bill shapes: several items, varied codes and amounts (not NHSA codes)
+# bill shapes: several items, varied codes and amounts (not NHSA codes), cheapest first
 HOSPITAL_SHAPES = (
     (_item("BX001", "血常规", "A", "exam", "22.00"), _item("BD001", "阿莫西林胶囊", "A", "drug", "18.60")),
     (_item("BT001", "诊查费", "A", "treatment", "12.00"), _item("BD002", "硝苯地平缓释片", "B", "drug", "36.40", "0.10"),
@@ -53,10 +53,10 @@ HOSPITAL_SHAPES = (
      _item("BX004", "C反应蛋白", "A", "exam", "25.00")),
 )
 PHARMACY_SHAPES = (
+    (_item("BD008", "布洛芬缓释胶囊", "A", "drug", "21.40"), _item("BD009", "复方甘草片", "A", "drug", "12.70")),
     (_item("BD002", "硝苯地平缓释片", "B", "drug", "48.60", "0.10"), _item("BD003", "二甲双胍片", "A", "drug", "33.20")),
     (_item("BD006", "阿托伐他汀钙片", "B", "drug", "86.50", "0.10"), _item("BD007", "阿司匹林肠溶片", "A", "drug", "16.80"),
      _item("BD004", "维生素C片", "C", "drug", "9.90")),
-    (_item("BD008", "布洛芬缓释胶囊", "A", "drug", "21.40"), _item("BD009", "复方甘草片", "A", "drug", "12.70")),
     (_item("BD010", "氨氯地平片", "B", "drug", "62.30", "0.10"), _item("BD011", "格列美脲片", "B", "drug", "54.90", "0.10"),
      _item("BD012", "板蓝根颗粒", "A", "drug", "18.00")),
 )
