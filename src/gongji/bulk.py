@@ -41,6 +41,7 @@ PHARMACY_GAP = 3  # days at least between one person's pharmacy purchases
 # holders' own visits (a lower mutual-aid share) and dearer bills the higher i is. Peers then
 # spread evenly, so chance alone does not push one past median + 4·1.4826·MAD: with a handful
 # of peers that alone would flag some in most months.
+VISIT_WEIGHTS = {"hospital": (6, 2, 2), "pharmacy": (3, 2)}  # 11 : 14 hypertension : 14 diabetes; 41 with : without a prescription
 HOLDER_WEIGHTS = tuple(range(1, HOSPITALS + 1))
 SHAPE_WEIGHTS = tuple(tuple(1 + 0.8 * (i - 2.5) / 2.5 * (sh - 1.5) / 1.5 for sh in range(4)) for i in range(HOSPITALS))
 
@@ -174,7 +175,7 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls:
             is_rel = k > 0
             sfx, level, kind = INSTITUTIONS[HOSPITALS + idx if pharmacy else idx]
             cls = klass(level, kind)
-            vi = rng.randrange(len(visits_of(cls)))
+            vi = rng.choices(range(len(visits_of(cls))), VISIT_WEIGHTS[kind])[0]
             si = rng.choices(range(len(shapes_of(cls))), SHAPE_WEIGHTS[idx])[0]
             t = tpl[(region, is_rel, cls, vi, si)]
             cost = t.mulaid if is_rel else t.amounts["acct_pay"]
