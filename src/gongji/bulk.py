@@ -1,7 +1,7 @@
 """A large database for benchmarks: ``gongji demo --persons N --settlements M``.
 
 Families of four (an employee holder with a balance, three resident relatives bound to them) in
-the four regions, each region with six hospitals (levels 1, 2, 3) and six pharmacies, and M
+the four regions, each with 3 to 12 hospitals (levels 1, 2, 3) and as many pharmacies (``per_kind``), and M
 settlements spread over this year up to today: general (11) and chronic (14) outpatient visits
 and pharmacy purchases (41), bills of several items. The settlements are copies of templates
 made by the real service on a scratch database (``bulk_templates``), so every amount, ledger
@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from gongji.bulk_templates import COUNTIES, HOSPITALS, INSTITUTIONS, Template, klass, shapes_of, templates, visits_of
+from gongji.bulk_templates import COUNTIES, Template, institutions, klass, shapes_of, templates, visits_of
 from gongji.domain.errors import LedgerError
 from gongji.service import audit, ledger
 from gongji.service.uow import run
@@ -37,13 +37,29 @@ CHUNK = 2000  # families per transaction
 RELATIVE_BUDGET = 200000  # fen a relative may receive in a year: the lowest annual cap (2000 yuan)
 PHARMACY_SHARE = 0.35  # of visits
 PHARMACY_GAP = 3  # days at least between one person's pharmacy purchases
-# Institutions differ as real ones do, in steps: the i-th of each kind draws i+1 parts of the
-# holders' own visits (a lower mutual-aid share) and dearer bills the higher i is. Peers then
-# spread evenly, so chance alone does not push one past median + 4·1.4826·MAD: with a handful
-# of peers that alone would flag some in most months.
 VISIT_WEIGHTS = {"hospital": (6, 2, 2), "pharmacy": (3, 2)}  # 11 : 14 hypertension : 14 diabetes; 41 with : without a prescription
-HOLDER_WEIGHTS = tuple(range(1, HOSPITALS + 1))
-SHAPE_WEIGHTS = tuple(tuple(1 + 0.8 * (i - 2.5) / 2.5 * (sh - 1.5) / 1.5 for sh in range(4)) for i in range(HOSPITALS))
+PEER_VOLUME = 150  # settlements an institution-month at least, before there are more than 3 of a kind
+
+
+def per_kind(settlements: int, span: int) -> int:
+    """Institutions of each kind in a region: 3, or 6, 9, 12 as the volume allows. Fewer than
+    five are not compared by the outlier rule; more are compared only when each has enough
+    settlements a month that chance moves its figures little (a handful of peers with a few
+    dozen settlements each would put one past median + 4·1.4826·MAD in most months)."""
+    per_month = settlements / len(COUNTIES) / 2 / max(1.0, span / 30.4)
+    return max(3, min(12, int(per_month // PEER_VOLUME) // 3 * 3))
+
+
+def holder_weights(n: int) -> list[float]:
+    """Institutions differ as real ones do, in even steps: the i-th of a kind draws more of the
+    holders' own visits, so that its mutual-aid share would be 95% down to 50% (relatives
+    alone); an even spread keeps every peer well inside the outlier rule's band."""
+    return [1 / (0.95 - 0.45 * i / (n - 1)) - 1 for i in range(n)]
+
+
+def shape_weights(n: int) -> list[list[float]]:
+    """And the higher i, the dearer its bills (the shapes are cheapest first)."""
+    return [[1 + 0.9 * (2 * i / (n - 1) - 1) * (sh - 1.5) / 1.5 for sh in range(4)] for i in range(n)]
 
 
 class BulkError(Exception):
@@ -60,12 +76,13 @@ def fill(engine: Engine, persons: int, settlements: int, today: date,
     families = persons // 4
     per_family = [settlements // families + (1 if f < settlements % families else 0) for f in range(families)]
     ids = {"account": 0, "journal": 0, "settlement": 0}
-    _institutions(engine, regions, start, ids)
+    n = per_kind(settlements, (today - start).days + 1)
+    _institutions(engine, regions, start, ids, n)
     cheapest = _cheapest(tpl)
     written = 0
     for lo in range(0, families, CHUNK):
         fams = range(lo, min(families, lo + CHUNK))
-        written += _chunk(engine, fams, per_family, regions, (tpl, cheapest), start, today, ids)
+        written += _chunk(engine, fams, per_family, regions, (tpl, cheapest), start, today, ids, n)
         progress(written)
     _finish(engine, persons, settlements)
     return {"persons": persons, "families": families, "settlements": written}
@@ -84,8 +101,8 @@ def institution_code(region: str, suffix: str) -> str:
     return f"BULK{region}{suffix}"
 
 
-def _institutions(engine: Engine, regions: list[str], start: date, ids: dict) -> None:
-    codes = [(r, institution_code(r, sfx), level, kind) for r in regions for sfx, level, kind in INSTITUTIONS]
+def _institutions(engine: Engine, regions: list[str], start: date, ids: dict, n: int) -> None:
+    codes = [(r, institution_code(r, sfx), level, kind) for r in regions for sfx, level, kind in institutions(n)]
 
     def work(uow):
         db = Raw(uow.session.connection())
@@ -121,26 +138,28 @@ def _days(rng: random.Random, n: int, span: int) -> list[int]:
     return [offset + i * step for i in range(n)]
 
 
-def _plan(rng: random.Random, f: int, k: int, days: list[int]) -> list[tuple[int, int, bool]]:
-    """(day, institution index, pharmacy?) per visit. Each relative k (1..3) of family f keeps to
-    its own two hospitals and two pharmacies, so two relatives never buy at one place (no family
-    sweep, no identical baskets); the holder goes anywhere. Pharmacy purchases PHARMACY_GAP days
-    apart: no person visits four pharmacies in a week or six in ten days."""
+def _plan(rng: random.Random, f: int, k: int, days: list[int], n: int) -> list[tuple[int, int, bool]]:
+    """(day, institution index among its kind, pharmacy?) per visit. Relative k (1..3) of family
+    f keeps to the institutions whose index is f+k modulo 3, so two relatives never buy at one
+    place (no family sweep, no identical baskets); the holder goes anywhere, by holder_weights.
+    Pharmacy purchases PHARMACY_GAP days apart: no four pharmacies in a week, no six in ten days."""
     out = []
     last_pharmacy = -PHARMACY_GAP
-    for i, day in enumerate(days):
+    weights = holder_weights(n)
+    for day in days:
         pharmacy = rng.random() < PHARMACY_SHARE and day - last_pharmacy >= PHARMACY_GAP
         if pharmacy:
             last_pharmacy = day
-        idx = (f + k + 3 * (i % 2)) % HOSPITALS if k else rng.choices(range(HOSPITALS), HOLDER_WEIGHTS)[0]
+        idx = (f + k) % 3 + 3 * rng.randrange(n // 3) if k else rng.choices(range(n), weights)[0]
         out.append((day, idx, pharmacy))
     return out
 
 
 def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls: tuple, start: date,
-           today: date, ids: dict) -> int:
+           today: date, ids: dict, n: int) -> int:
     tpl, cheapest = tpls
     cheap = max(cost for _, cost in cheapest.values())
+    insts, shapes = institutions(n), shape_weights(n)
     rng = random.Random(fams.start)
     rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
     span = (today - start).days + 1
@@ -161,7 +180,7 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls:
             rows["bindings"].append((region, holder, rel, ("spouse", "child", "parent")[k], "offline", "[]", False,
                                      False, "approved", start, start, False, start, start))
         counts = [per_family[f] // 4 + (1 if k < per_family[f] % 4 else 0) for k in range(4)]
-        visits = [(k, *v) for k in range(4) for v in _plan(rng, f, k, _days(rng, counts[k], span))]
+        visits = [(k, *v) for k in range(4) for v in _plan(rng, f, k, _days(rng, counts[k], span), n)]
         # what each payer may still spend: the family's balance, each relative's annual cap, less
         # the cheapest bill of every visit still to come, so that the cheapest always fits
         left = {"family": OPENING - len(visits) * cheap}
@@ -173,10 +192,10 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls:
         for k, day, idx, pharmacy in visits:  # idx: the institution's place among its kind
             patient = members[k]
             is_rel = k > 0
-            sfx, level, kind = INSTITUTIONS[HOSPITALS + idx if pharmacy else idx]
+            sfx, level, kind = insts[n + idx if pharmacy else idx]
             cls = klass(level, kind)
             vi = rng.choices(range(len(visits_of(cls))), VISIT_WEIGHTS[kind])[0]
-            si = rng.choices(range(len(shapes_of(cls))), SHAPE_WEIGHTS[idx])[0]
+            si = rng.choices(range(len(shapes_of(cls))), shapes[idx])[0]
             t = tpl[(region, is_rel, cls, vi, si)]
             cost = t.mulaid if is_rel else t.amounts["acct_pay"]
             payers = ("family", patient) if is_rel else ("family",)

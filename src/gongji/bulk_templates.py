@@ -26,12 +26,15 @@ from gongji.service.facade import Service
 from gongji.store.db import make_engine, migrate
 
 COUNTIES = {"652800": "652801", "532600": "532601", "370300": "370302", "532800": "532801"}
-# per region: code suffix, level, kind; the first keeps the old name BULK<region>
-INSTITUTIONS = (("", 1, "hospital"), ("H2", 1, "hospital"), ("H3", 2, "hospital"), ("H4", 2, "hospital"),
-                ("H5", 3, "hospital"), ("H6", 3, "hospital"),
-                ("P1", 1, "pharmacy"), ("P2", 1, "pharmacy"), ("P3", 1, "pharmacy"), ("P4", 1, "pharmacy"),
-                ("P5", 1, "pharmacy"), ("P6", 1, "pharmacy"))
-HOSPITALS = 6  # the first six of INSTITUTIONS; the rest are pharmacies
+
+
+def institutions(n: int) -> list[tuple[str, int, str]]:
+    """Per region: n hospitals (levels 1, 2, 3 in equal parts) then n pharmacies, as (code
+    suffix, level, kind); the first keeps the old name BULK<region>."""
+    hospitals = [("" if i == 0 else f"H{i + 1}", 1 + 3 * i // n, "hospital") for i in range(n)]
+    return hospitals + [(f"P{i + 1}", 1, "pharmacy") for i in range(n)]
+
+
 # a visit: med_type, diagnosis, external prescription
 HOSPITAL_VISITS = (("11", None, False), ("14", "I10.x00", False), ("14", "E11.900", False))
 PHARMACY_VISITS = (("41", None, True), ("41", None, False))
