@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         db = "postgresql" if args.db else "sqlite"
         write_line("supervision", f"{db}, {args.settlements:,} settlements",
                    f"`python -m bench.supervision --settlements {args.settlements} --cases {args.cases}"
-                   f"{' --db ' + args.db if args.db else ''}` → `{json.dumps(result)}`")
+                   f"{' --db URL' if args.db else ''}` → `{json.dumps(result)}`")
     return result
 
 
