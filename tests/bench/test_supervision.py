@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-pytest.importorskip("gongji.service.supervise.engine")
-
-from bench import supervision  # noqa: E402
+from bench import supervision
 
 
 def test_supervision_finds_every_case_and_no_near_miss(capsys) -> None:
