@@ -594,7 +594,8 @@ def demo(
         counts = load(svc, clock, today, lambda step: bar.advance(task))
     problems = _checked(Service(engine))
     out.print(f"演示数据:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
-              f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请,医保目录 {counts['catalog']} 行(演示用);"
+              f"{counts['settlements']} 笔结算,{counts['pending']} 件待审核申请,医保目录 {counts['catalog']} 行(演示用),"
+              f"基金监管发现 {counts['flags']} 条待核查;"
               f"账务校验 {'通过' if not problems else '失败'}", highlight=False)
     out.print(f"演示登录 demo logins(密码 password: gongji-demo):工作人员(全国)demo-clerk、demo-supervisor、"
               f"demo-auditor、demo-admin;各州市经办 demo-clerk-652800、demo-clerk-532600、demo-clerk-370300、"

@@ -112,7 +112,10 @@ def load(svc: Service, clock: FixedClock, today: date, progress: Callable[[str],
         if day.day == 1:
             progress(day.strftime("%Y-%m"))
     _pending(svc, clock, rng, families, today, counts)
+    _suspicious(svc, clock, families, insts["532600"], today, counts)
     clock.day = today
+    from gongji.service.supervise.engine import supervise
+    counts["flags"] = supervise(svc.engine, today=today, by="demo")["new"]
     for role in security.ROLES:  # demo logins, printed by `gongji demo`; never in production
         svc.secure(security.add_staff, f"demo-{role}", role, password=DEMO_PASSWORD)  # the whole country
     for region in REGIONS:  # a clerk of each prefecture's agency: its persons only
@@ -197,6 +200,37 @@ def _visit(svc: Service, rng: random.Random, fam: dict, insts: list[str], day: d
     counts["settlements"] += 1
     if rng.random() < 0.02:
         svc.reverse(out["setl_id"], key=f"rev-{key}")
+
+
+def _suspicious(svc: Service, clock: FixedClock, families: list[dict], insts: list[str], today: date,
+                counts: dict) -> None:
+    """Three cases in 文山 for the supervision desk to find (演示): a relative buying at four
+    pharmacies in a week (多店购药), a holder's bill split in two on one day (拆分结算), and six
+    pharmacy purchases in ten days (高频购药)."""
+    shops = [insts[3]]
+    for k, name in enumerate(("仁和药店", "同济堂药店", "百姓药房"), 2):
+        code = f"H5326P{k}"
+        svc.register_institution(c.RegisterInstitution(code=code, level=1, admdvs="532601", kind="pharmacy",
+                                                       name=f"文山{name}"))
+        shops.append(code)
+        counts["institutions"] += 1
+    wenshan = [f for f in families if f["region"] == "532600"]
+
+    def buy(psn: str, inst: str, days_ago: int, amount: str, med_type: str = "41") -> None:
+        clock.day = today - timedelta(days=days_ago)
+        svc.settle(f"demo-case-{psn}-{inst}-{days_ago}-{amount}", c.VisitRef(
+            psn_no=psn, fixmedins=inst, med_type=med_type, dise_codg="J06.900",
+            items=[{"code": "DEMO-D001", "name": "阿莫西林胶囊", "list_class": "A", "category": "drug",
+                    "amount": amount}]), by_catalog=True)
+        counts["settlements"] += 1
+    hopper = (wenshan[1]["members"] or [wenshan[1]["holder"]])[0]
+    for days_ago, shop in zip((20, 18, 16, 14), shops, strict=True):
+        buy(hopper, shop, days_ago, "48.50")
+    for amount in ("820.00", "790.00"):
+        buy(wenshan[2]["holder"], insts[0], 10, amount, med_type="11")
+    frequent = (wenshan[3]["members"] or [wenshan[3]["holder"]])[0]
+    for days_ago in (9, 8, 6, 5, 3, 1):
+        buy(frequent, shops[days_ago % 2], days_ago, "36.00")
 
 
 def _pending(svc: Service, clock: FixedClock, rng: random.Random, families: list[dict], today: date,

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from gongji.service.nhsa.records import MUTUAL_AID
 from gongji.service.uow import run
@@ -77,6 +78,39 @@ def test_a_whole_visit_settles_once_and_cancels(setup) -> None:
     new = h.settle(data | {"chrg_bchno": "B2"})
     assert new["infcode"] == 0 and new["output"]["setlinfo"]["setl_id"] != s["setl_id"]
     assert balance(api, "P1") == "2745.00"
+    assert api.service.verify() == []
+
+
+def test_the_operator_of_each_message_is_who_settled_and_who_reversed(setup) -> None:
+    """The envelope's ``opter`` joins the institution in the message's actor: ``settled_by``,
+    ``reversed_by`` and the audit trail know the HIS's cashier; without one it is the institution."""
+    api = setup
+    h = his(api)
+    h.opter = "0007"
+    mdtrt_id, data = visit(h)
+    first = h.settle(data)
+    assert first["infcode"] == 0, first
+    cancelled = first["output"]["setlinfo"]["setl_id"]
+    h.opter = "0009"
+    assert h.cancel(cancelled, mdtrt_id, "P2")["infcode"] == 0  # 2208
+    assert h.upload(mdtrt_id, "P2", "B2", WORKED_LINES, BEGIN)["infcode"] == 0
+    h.opter, lost = "", h.msgid()
+    second = h.settle(data | {"chrg_bchno": "B2"}, msgid=lost)
+    assert second["infcode"] == 0, second
+    reversed_ = second["output"]["setlinfo"]["setl_id"]
+    h.opter = "0003"
+    assert h.reverse("P2", lost)["infcode"] == 0  # 2601
+
+    def who(uow) -> dict:
+        S = m.Settlement
+        return {m.setl_id_of(i): (by, rev) for i, by, rev in
+                uow.session.execute(select(S.id, S.settled_by, S.reversed_by)).all()}
+
+    assert run(api.service.engine, who, write=False) == {
+        cancelled: ("institution:H1/0007", "institution:H1/0009"), reversed_: ("institution:H1", "institution:H1/0003")}
+    trail = {(e["action"], e["actor"]) for e in api.auditor.get("/api/v1/audit", params={"limit": 200}).json()["items"]}
+    assert {("nhsa_2207", "institution:H1/0007"), ("nhsa_2208", "institution:H1/0009"), ("nhsa_2207", "institution:H1"),
+            ("nhsa_2601", "institution:H1/0003")} <= trail
     assert api.service.verify() == []
 
 

@@ -15,12 +15,28 @@ def test_demo_data_is_sound(engine) -> None:
     clock = FixedClock(today)
     svc = Service(engine, clock=clock)
     counts = load(svc, clock, today, days=45)
-    assert counts["families"] == 20 and counts["institutions"] == 16
+    assert counts["families"] == 20 and counts["institutions"] == 19
     assert counts["settlements"] > 30 and counts["pending"] == 7
     assert svc.verify() == []
     queue = svc.pending()
     assert len(queue) == 7 and any(q["overdue"] for q in queue) and not all(q["overdue"] for q in queue)
     assert {q["region"] for q in queue} == {"652800", "532600", "370300", "532800"}
+
+
+def test_the_demo_gives_the_supervision_desk_its_cases(engine) -> None:
+    from sqlalchemy import select
+
+    from gongji.store import models as m
+    today = date(2025, 12, 15)
+    clock = FixedClock(today)
+    svc = Service(engine, clock=clock)
+    counts = load(svc, clock, today, days=45)
+    with engine.connect() as conn:
+        found = {(rule, subject) for rule, subject in conn.execute(
+            select(m.SupervisionFlag.rule, m.SupervisionFlag.subject))}
+    assert counts["flags"] == len(found)
+    assert {rule for rule, _ in found} >= {"pharmacy_hopping", "split_bills", "high_frequency"}
+    assert ("split_bills", "person:53260201") in found
 
 
 def test_every_demo_person_has_a_name_and_a_valid_id_card_number(engine) -> None:

@@ -239,3 +239,23 @@ def test_the_server_starts_and_stops_its_nightly_task(engine) -> None:
     from gongji.app import create_app
     with TestClient(create_app(engine, nightly=True)) as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_run_reads_only_what_is_new(engine, monkeypatch) -> None:
+    from gongji.service.supervise import engine as eng
+    monkeypatch.setattr(eng, "IN_FLIGHT_SECONDS", -60)  # every settlement of the test counts as committed
+    w = World(engine)
+    w.person("M1", "3000.00")
+    w.person("N1", "3000.00")
+    for day, shop in ((0, "P1"), (2, "P2"), (4, "P3"), (6, "P4")):
+        w.settle("M1", shop, "30.00", day)
+    first = run(w)
+    assert not first["incremental"] and first["by_rule"]["pharmacy_hopping"]["hits"] == 1
+    w.settle("N1", "P1", "30.00", 7)  # another person: M1's windows are not read again
+    second = run(w)
+    assert second["incremental"] and second["from"] == second["to"] == "2025-03-10"
+    assert second["by_rule"]["pharmacy_hopping"]["hits"] == 0
+    w.settle("M1", "P5", "30.00", 8)  # M1 again: read, and the open flag grows
+    third = run(w)
+    assert third["by_rule"]["pharmacy_hopping"]["hits"] == 1 and third["extended"] == 1
+    assert run(w)["from"] is None  # nothing new at all

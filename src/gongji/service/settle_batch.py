@@ -38,6 +38,7 @@ class _Made:
     request_hash: str
     region: str
     result: Result
+    actor: str  # settled_by: who asked (institution:CODE, or with /cashier or /opter)
     id: int = 0
 
 
@@ -77,7 +78,7 @@ def settle_many(uow, registry: Registry, day: date, requests: Sequence[tuple[str
             plan.append(e)
             continue
         snapshot.spend(snap, v.psn_no, r.acct_pay, r.acct_mulaid_pay, list(r.mulaid_detail))
-        made[k] = _Made(key, v, digest, situation.region, r)
+        made[k] = _Made(key, v, digest, situation.region, r, actor)
         plan.append(made[k])
     answered: set[int] = set()
     # a repeat of a settlement made before is read back now, before the writes are queued
@@ -112,14 +113,15 @@ def _answer(uow, p, answered: set[int]) -> tuple[dict, bool] | DomainError:
 
 SETTLEMENT_COLUMNS = ("fixmedins", "idem_key", "request_hash", "psn_no", "region", "setl_date", "med_type",
                       "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel",
-                      *AMOUNT_FIELDS)
+                      *AMOUNT_FIELDS, "settled_by")
 
 
 def _write(db: Raw, day: date, snap: snapshot.Snapshot, made: list[_Made]) -> None:
     on = db.date(day)
     rows = [(x.visit.fixmedins, x.key, x.request_hash, x.visit.psn_no, x.region, on, x.visit.med_type,
              x.visit.dise_codg, x.visit.external_rx, x.visit.acct_used_flag, db.json(list(x.result.codes)),
-             db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS))
+             db.json(list(x.result.explain)), "settled", "direct", *(getattr(x.result, f) for f in AMOUNT_FIELDS),
+             x.actor)
             for x in made]
     if len(snap.ids) >= len(made):  # drawn with the reads (PostgreSQL): nothing to wait for
         for x, (id_, _) in zip(made, snap.ids, strict=False):

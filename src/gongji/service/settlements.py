@@ -142,7 +142,7 @@ def reimburse(uow: UnitOfWork, ctx: Ctx, cmd) -> dict:
         region=situation.region, setl_date=cmd.visit_on, med_type=visit.med_type, dise_codg=visit.dise_codg,
         external_rx=visit.external_rx, acct_used_flag="0", channel="manual",
         codes=[code for code in r.codes if code != "ACCOUNT_NOT_USED"], explain=explain,
-        state=PENDING if needs_second else "settled", entered_by=ctx.actor,
+        state=PENDING if needs_second else "settled", entered_by=ctx.actor, settled_by=ctx.actor,
         **{k: getattr(r, k) for k in AMOUNT_FIELDS})
     s.add(row)
     s.flush()
@@ -307,7 +307,7 @@ def reverse(uow: UnitOfWork, ctx: Ctx, setl_id: str, key: str | None = None) -> 
     if row.state == "reversed":  # reversed while we waited for the lock
         raise DomainError("ALREADY_REVERSED", f"结算 {row.setl_id} 已冲正", "setl_id")
     _move(uow, ctx.day, row, payers, sign=-1, kind="reverse")
-    row.state, row.reversed_on, row.reverse_key = "reversed", ctx.day, key
+    row.state, row.reversed_on, row.reverse_key, row.reversed_by = "reversed", ctx.day, key, ctx.actor
     # its national-interface fee lines go with it (they stay with the batch, cancelled)
     uow.session.execute(update(m.NhsaFeeLine).where(m.NhsaFeeLine.settlement_id == row.id).values(state="cancelled"))
     return reversed_output(row)

@@ -92,7 +92,9 @@ def _transact(request: Request, path_infno: str | None, body: bytes, received: d
         x = read(tx.model, data) if tx.model is not None else None
         svc = request.app.state.service
         when = datetime.combine(svc.clock(), now().time().replace(microsecond=0))
-        call = Call(svc, env, data, code or "", f"institution:{code}", when)
+        # the HIS's operator, when it names one: settlements and reversals are known per cashier
+        actor = f"institution:{code}/{env.opter}" if env.opter else f"institution:{code}"
+        call = Call(svc, env, data, code or "", actor, when)
         out = tx.handle(call, x)
         return respond(envelope(received, area, output=out.output, warn=out.warn))
     except WireError as e:

@@ -38,6 +38,7 @@ from gongji.service.supervise.rules import KINDS, Hit, Scope
 from gongji.service.supervise.sql import Dialect, day_of
 from gongji.service.uow import run as run_uow
 
+IN_FLIGHT_SECONDS = 60  # a settlement id older than this has committed or never will
 LOCK_KEY = 0x67_6A_73_76  # "gjsv": the advisory lock of a supervision run
 Progress = Callable[[str, int, int], None]
 
@@ -63,12 +64,14 @@ def supervise(engine: Engine, *, date_from: date | None = None, date_to: date | 
             d = Dialect(conn)
             last = store.last_run(conn)
             plan = _plan(d, last, date_from, date_to, today)
-        by_rule: dict[str, dict[str, int]] = {}
+        by_rule: dict[str, dict[str, Any]] = {}
         for n, rule in enumerate(rules):
             if progress:
                 progress(rule.name, n, len(rules))
+            began = time.perf_counter()
             hits = _scan(engine, rule, plan, registry) if plan["scopes"] else []
-            by_rule[rule.id] = _merge(engine, rule, hits, today)
+            by_rule[rule.id] = {**_merge(engine, rule, hits, today),
+                                "seconds": round(time.perf_counter() - began, 3)}
         if progress:
             progress("完成", len(rules), len(rules))
         new = sum(r["new"] for r in by_rule.values())
@@ -90,7 +93,8 @@ def supervise(engine: Engine, *, date_from: date | None = None, date_to: date | 
 def _plan(d: Dialect, last, date_from: date | None, date_to: date | None, today: date) -> dict[str, Any]:
     """What this run reads: the anchors' dates, and (incremental) the new settlements' ids."""
     upto = d.rows("SELECT COALESCE(MAX(id), 0) FROM settlements WHERE created_at < "
-                  + ("now() - interval '1 minute'" if d.pg else "datetime('now', '-60 seconds')"))[0][0]
+                  + (f"now() - interval '{IN_FLIGHT_SECONDS} seconds'" if d.pg
+                     else f"datetime('now', '{-IN_FLIGHT_SECONDS:+d} seconds')"))[0][0]
     top = d.rows("SELECT COALESCE(MAX(id), 0) FROM settlements")[0][0]
     if date_from or date_to or last is None:
         span = d.rows("SELECT MIN(setl_date), MAX(setl_date) FROM settlements")[0]
@@ -125,6 +129,8 @@ def _scan(engine: Engine, rule: Rule, plan: dict, registry: Registry) -> list[Hi
     hits: list[Hit] = []
     with engine.connect() as conn:
         d = Dialect(conn)
+        if d.pg:  # the groupings hash a year of settlements: room for that, for this read only
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         if monthly:
             lo, hi = plan["months"] if plan["new"] is not None else (plan["lo"], plan["hi"])
             first = rule.change_dates()[0]

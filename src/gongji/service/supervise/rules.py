@@ -83,15 +83,23 @@ def split_bills(d: Dialect, scope: Scope, t: dict, terms: TermsAt) -> list[Hit]:
                        for r, cap in limits.items())
     visit = "COALESCE(s.mdtrt_id, 'S' || CAST(s.id AS TEXT))"
     extra, params = _new(scope, "s.psn_no")
+    # first the (patient, place, day) with two settlements or more, by a hash over narrow keys;
+    # only those are then counted by visit (a COUNT DISTINCT over every row sorts the table)
+    floor = min(cap if cap is not None else t["amount_without_cap"] for cap in limits.values())
     rows = d.rows(f"""
-        WITH lim(region, amount, is_cap) AS (VALUES {values})
+        WITH lim(region, amount, is_cap) AS (VALUES {values}),
+        g AS (SELECT s.psn_no, s.fixmedins, s.setl_date FROM settlements s
+               WHERE {LIVE} AND s.region IN {regions_sql(scope.regions)} AND s.setl_date BETWEEN :lo AND :hi{extra}
+               GROUP BY s.psn_no, s.fixmedins, s.setl_date
+              HAVING COUNT(*) >= :min_visits AND SUM(s.medfee_sumamt) > :floor)
         SELECT s.psn_no, s.fixmedins, s.setl_date, s.region, COUNT(DISTINCT {visit}) AS visits,
                SUM(s.medfee_sumamt) AS total, {d.ids('s.id')} AS ids, MAX(lim.amount) AS lim, MAX(lim.is_cap) AS is_cap
-          FROM settlements s JOIN lim ON lim.region = s.region
-         WHERE {LIVE} AND s.setl_date BETWEEN :lo AND :hi{extra}
+          FROM g JOIN settlements s ON s.psn_no = g.psn_no AND s.fixmedins = g.fixmedins AND s.setl_date = g.setl_date
+          JOIN lim ON lim.region = s.region
+         WHERE {LIVE}
          GROUP BY s.psn_no, s.fixmedins, s.setl_date, s.region
         HAVING COUNT(DISTINCT {visit}) >= :min_visits AND SUM(s.medfee_sumamt) > MAX(lim.amount)""",
-                  **_span(d, scope, 0), min_visits=t["min_visits"], **params)
+                  **_span(d, scope, 0), min_visits=t["min_visits"], floor=floor, **params)
     hits = []
     for psn, inst, day, region, visits, total, ids, lim, is_cap in rows:
         day = day_of(day)
