@@ -142,13 +142,6 @@ class Injector:
         self.load[(inst, day.replace(day=1))] += 1
         return out
 
-    def cashier(self, setl_id: str, actor: str) -> None:
-        """Until the service records who settled (settlements.settled_by, migration 0014), the
-        actor it was given is written here; a row the service filled is left alone."""
-        with self.engine.begin() as conn:
-            conn.execute(text("UPDATE settlements SET settled_by = :actor WHERE id = :id AND settled_by IS NULL"),
-                         {"actor": actor, "id": int(setl_id.lstrip("S"))})
-
     def mulaid(self, out: dict) -> int:
         return sum(fen(d["amount"]) for d in out["mulaid_detail"])
 

@@ -136,7 +136,6 @@ def reversal_rate(inj: Injector, cashier: bool, near: bool) -> None:
                 inj.at(day)
                 patient = inj.person(region)
                 out = inj.settle(patient, inst, day, inj.basket(inj.rng.randrange(3000, 9000)), actor=actor)
-                inj.cashier(out["setl_id"], actor)
                 if i < reversed_:
                     inj.svc.reverse(out["setl_id"], key=f"sv-rev-{out['setl_id']}", actor=actor)
         rate = sum(r for _, _, r in cashiers) / total

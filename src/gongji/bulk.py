@@ -210,7 +210,7 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls:
             on = start + timedelta(days=day)
             rows["settlements"].append((sid, inst, f"bulk-{sid}", "0" * 64, patient, region, on, t.med_type,
                                         t.dise_codg, t.external_rx, "1", t.codes, t.explain, "settled", "direct",
-                                        *(t.amounts[k] for k in AMOUNTS)))
+                                        *(t.amounts[k] for k in AMOUNTS), f"institution:{inst}"))
             rows["settlement_items"].extend((sid, seq, *item) for seq, item in enumerate(t.items))
             own = t.amounts["acct_pay"] if not is_rel else 0
             balance -= own + (t.mulaid if is_rel else 0)
@@ -256,7 +256,8 @@ TABLES = {  # in the order of their foreign keys
                  "face_check", "state", "applied_on", "review_due", "review_due_estimated", "decided_on",
                  "approved_on"),
     "settlements": ("id", "fixmedins", "idem_key", "request_hash", "psn_no", "region", "setl_date", "med_type",
-                    "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel", *AMOUNTS),
+                    "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel", *AMOUNTS,
+                    "settled_by"),  # as the institution's signed request would: no cashier named
     "settlement_items": ("settlement_id", "seq", "code", "name", "list_class", "category", "amount",
                          "selfpay_prop"),
     "settlement_mulaid": ("settlement_id", "seq", "holder", "amount"),
