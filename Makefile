@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test pdf-deps bench bench-settle bench-http bench-scale bench-flood check lock clean
+.PHONY: run test pdf-deps bench bench-settle bench-http bench-scale bench-flood bench-supervision check lock clean
 
 # constraints.txt pins every transitive version (regenerate with `make lock` after changing pyproject.toml).
 $(STAMP): pyproject.toml constraints.txt
@@ -75,6 +75,11 @@ bench-scale: $(STAMP)
 # Settlement latency under a login flood (ARGS="--seconds 10" for a shorter run).
 bench-flood: $(STAMP)
 	$(BIN)/python -m bench.flood $(if $(DB),--db $(DB)) $(ARGS)
+
+# Fund supervision: precision, recall and time of each rule (ARGS="--settlements 1000000 --cases 5";
+# DB takes the server URL, without a database name).
+bench-supervision: $(STAMP)
+	$(BIN)/python -m bench.supervision $(if $(DB),--db $(DB)) $(or $(ARGS),--settlements 100000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

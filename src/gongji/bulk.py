@@ -1,76 +1,69 @@
 """A large database for benchmarks: ``gongji demo --persons N --settlements M``.
 
 Families of four (an employee holder with a balance, three resident relatives bound to them) in
-the four regions, and M settlements spread over this year up to today. The settlements are
-copies of templates made by the real service on a scratch database (a relative's bill paid by
-mutual-aid, the holder's own bill paid from the account), so every amount, ledger entry and
-counter is what gongji itself would write, and the caps and balances hold: each person has at
-most ``MAX_VISITS`` bills, well inside the annual caps. Rows go in by COPY on PostgreSQL and by
-batched multi-row inserts on SQLite, in chunks, each its own transaction, with a progress bar.
+the four regions, each with 3 to 12 hospitals (levels 1, 2, 3) and as many pharmacies (``per_kind``), and M
+settlements spread over this year up to today: general (11) and chronic (14) outpatient visits
+and pharmacy purchases (41), bills of several items. The settlements are copies of templates
+made by the real service on a scratch database (``bulk_templates``), so every amount, ledger
+entry and counter is what gongji itself would write, and the caps and balances hold: each
+payer's spending is budgeted, falling back to the cheapest bill when a dearer one would not fit.
+
+The background is ordinary: one person's visits are days apart (pharmacy purchases three days or
+more, once the year is long enough), relatives of one family keep to different institutions,
+nothing is reversed; so none of the supervision rules' patterns is made by construction
+(``bench.supervision`` injects them). Rows go in by COPY on PostgreSQL and by batched multi-row
+inserts on SQLite, in chunks, each its own transaction, with a progress bar.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine
 
+from gongji.bulk_templates import COUNTIES, Template, institutions, klass, shapes_of, templates, visits_of
 from gongji.domain.errors import LedgerError
 from gongji.service import audit, ledger
-from gongji.service import commands as c
-from gongji.service.clock import FixedClock
-from gongji.service.facade import Service
 from gongji.service.uow import run
-from gongji.store.db import make_engine, migrate
 from gongji.store.raw import Raw
+
+__all__ = ["COUNTIES", "Template", "BulkError", "fill", "templates"]
 
 MAX_VISITS = 20  # per person: 20 small bills stay far inside every annual cap
 OPENING = 500000  # a holder's opening balance in fen
 CHUNK = 2000  # families per transaction
-COUNTIES = {"652800": "652801", "532600": "532601", "370300": "370302", "532800": "532801"}
-ITEMS = [{"code": "X001", "name": "血常规", "list_class": "A", "category": "exam", "amount": "60.00"}]
+RELATIVE_BUDGET = 200000  # fen a relative may receive in a year: the lowest annual cap (2000 yuan)
+PHARMACY_SHARE = 0.35  # of visits
+PHARMACY_GAP = 3  # days at least between one person's pharmacy purchases
+VISIT_WEIGHTS = {"hospital": (6, 2, 2), "pharmacy": (3, 2)}  # 11 : 14 hypertension : 14 diabetes; 41 with : without a prescription
+PEER_VOLUME = 150  # settlements an institution-month at least, before there are more than 3 of a kind
+
+
+def per_kind(settlements: int, span: int) -> int:
+    """Institutions of each kind in a region: 3, or 6, 9, 12 as the volume allows. Fewer than
+    five are not compared by the outlier rule; more are compared only when each has enough
+    settlements a month that chance moves its figures little (a handful of peers with a few
+    dozen settlements each would put one past median + 4·1.4826·MAD in most months)."""
+    per_month = settlements / len(COUNTIES) / 2 / max(1.0, span / 30.4)
+    return max(3, min(12, int(per_month // PEER_VOLUME) // 3 * 3))
+
+
+def holder_weights(n: int) -> list[float]:
+    """Institutions differ as real ones do, in even steps: the i-th of a kind draws more of the
+    holders' own visits, so that its mutual-aid share would be 95% down to 50% (relatives
+    alone); an even spread keeps every peer well inside the outlier rule's band."""
+    return [1 / (0.95 - 0.45 * i / (n - 1)) - 1 for i in range(n)]
+
+
+def shape_weights(n: int) -> list[list[float]]:
+    """And the higher i, the dearer its bills (the shapes are cheapest first)."""
+    return [[1 + 0.9 * (2 * i / (n - 1) - 1) * (sh - 1.5) / 1.5 for sh in range(4)] for i in range(n)]
 
 
 class BulkError(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Template:
-    """One settled bill as gongji wrote it: amounts, codes, explanation, mutual-aid amount."""
-    amounts: dict
-    codes: str
-    explain: str
-    mulaid: int
-
-
-def templates(day: date) -> dict[tuple[str, bool], Template]:
-    """Per region: (region, True) a relative's bill with mutual-aid, (region, False) the holder's."""
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(str(Path(tmp) / "t.db"))
-        migrate(engine)
-        svc = Service(engine, clock=FixedClock(day))
-        for region, county in COUNTIES.items():
-            inst, holder, rel = f"T{region}", f"T{region}H", f"T{region}R"
-            svc.register_institution(c.RegisterInstitution(code=inst, level=1, admdvs=county, kind="hospital"))
-            svc.register_person(c.RegisterPerson(psn_no=holder, insutype="310", insu_admdvs=county, balance="5000.00"))
-            svc.register_person(c.RegisterPerson(psn_no=rel, insutype="390", insu_admdvs=county))
-            applied = svc.apply(c.Apply(holder=holder, beneficiary=rel, relation="child", channel="offline"))
-            svc.review(c.Review(binding_id=applied["id"], decision="approve"))
-            for patient, is_rel in ((rel, True), (holder, False)):
-                r = svc.settle(f"t{patient}", c.VisitRef(psn_no=patient, fixmedins=inst, med_type="11", items=ITEMS))
-                fen = {k: int(v.replace(".", "")) for k, v in r.items() if k.endswith(("amt", "pay", "dedc"))}
-                mulaid = sum(int(d["amount"].replace(".", "")) for d in r["mulaid_detail"])
-                out[(region, is_rel)] = Template(fen, json.dumps(r["codes"], ensure_ascii=False),
-                                                 json.dumps(r["explain"], ensure_ascii=False), mulaid)
-        engine.dispose()
-    return out
 
 
 def fill(engine: Engine, persons: int, settlements: int, today: date,
@@ -83,11 +76,13 @@ def fill(engine: Engine, persons: int, settlements: int, today: date,
     families = persons // 4
     per_family = [settlements // families + (1 if f < settlements % families else 0) for f in range(families)]
     ids = {"account": 0, "journal": 0, "settlement": 0}
-    _institutions(engine, regions, start, ids)
+    n = per_kind(settlements, (today - start).days + 1)
+    _institutions(engine, regions, start, ids, n)
+    cheapest = _cheapest(tpl)
     written = 0
     for lo in range(0, families, CHUNK):
         fams = range(lo, min(families, lo + CHUNK))
-        written += _chunk(engine, fams, per_family, regions, tpl, start, today, ids)
+        written += _chunk(engine, fams, per_family, regions, (tpl, cheapest), start, today, ids, n)
         progress(written)
     _finish(engine, persons, settlements)
     return {"persons": persons, "families": families, "settlements": written}
@@ -102,13 +97,21 @@ def check_sizes(persons: int, settlements: int) -> None:
                         f" / at most {MAX_VISITS} settlements a person")
 
 
-def _institutions(engine: Engine, regions: list[str], start: date, ids: dict) -> None:
+def institution_code(region: str, suffix: str) -> str:
+    return f"BULK{region}{suffix}"
+
+
+def _institutions(engine: Engine, regions: list[str], start: date, ids: dict, n: int) -> None:
+    codes = [(r, institution_code(r, sfx), level, kind) for r in regions for sfx, level, kind in institutions(n)]
+
     def work(uow):
         db = Raw(uow.session.connection())
+        label = {"hospital": "批量演示医院", "pharmacy": "批量演示药店"}
         db.insert("institutions", ("code", "name", "level", "admdvs", "kind", "registered_on"),
-                  [(f"BULK{r}", f"批量演示医院 {r}", 1, COUNTIES[r], "hospital", db.date(start)) for r in regions])
+                  [(code, f"{label[kind]} {code[4:]}", level, COUNTIES[r], kind, db.date(start))
+                   for r, code, level, kind in codes])
         names = [("contributions", "contributions")] + [(f"pool:{r}", "pool") for r in regions] \
-            + [(f"institution:BULK{r}", "institution") for r in regions]
+            + [(f"institution:{code}", "institution") for _, code, _, _ in codes]
         for i, (name, _kind) in enumerate(names, 1):
             ids[name] = i
         db.insert("accounts", ("id", "name", "kind", "ledger"), [(ids[n], n, k, "CNY") for n, k in names])
@@ -116,8 +119,48 @@ def _institutions(engine: Engine, regions: list[str], start: date, ids: dict) ->
     run(engine, work)
 
 
-def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: dict, start: date,
-           today: date, ids: dict) -> int:
+def _cheapest(tpl: dict) -> dict:
+    """Per (region, is_relative, class, visit): the shape costing the payer least, and that cost."""
+    best: dict = {}
+    for (region, is_rel, k, vi, si), t in tpl.items():
+        cost = t.mulaid if is_rel else t.amounts["acct_pay"]
+        key = (region, is_rel, k, vi)
+        if key not in best or cost < best[key][1]:
+            best[key] = (si, cost)
+    return best
+
+
+def _days(rng: random.Random, n: int, span: int) -> list[int]:
+    """n visit days in [0, span), evenly spaced from a random offset, so that one person's
+    visits are PHARMACY_GAP days apart or more whenever the year is long enough."""
+    step = span // n if n else 0
+    offset = rng.randrange(max(1, span - (n - 1) * step)) if n else 0
+    return [offset + i * step for i in range(n)]
+
+
+def _plan(rng: random.Random, f: int, k: int, days: list[int], n: int) -> list[tuple[int, int, bool]]:
+    """(day, institution index among its kind, pharmacy?) per visit. Relative k (1..3) of family
+    f keeps to the institutions whose index is f+k modulo 3, so two relatives never buy at one
+    place (no family sweep, no identical baskets); the holder goes anywhere, by holder_weights.
+    Pharmacy purchases PHARMACY_GAP days apart: no four pharmacies in a week, no six in ten days."""
+    out = []
+    last_pharmacy = -PHARMACY_GAP
+    weights = holder_weights(n)
+    for day in days:
+        pharmacy = rng.random() < PHARMACY_SHARE and day - last_pharmacy >= PHARMACY_GAP
+        if pharmacy:
+            last_pharmacy = day
+        idx = (f + k) % 3 + 3 * rng.randrange(n // 3) if k else rng.choices(range(n), weights)[0]
+        out.append((day, idx, pharmacy))
+    return out
+
+
+def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpls: tuple, start: date,
+           today: date, ids: dict, n: int) -> int:
+    tpl, cheapest = tpls
+    cheap = max(cost for _, cost in cheapest.values())
+    insts, shapes = institutions(n), shape_weights(n)
+    rng = random.Random(fams.start)
     rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
     span = (today - start).days + 1
     opening_lines = []
@@ -132,29 +175,47 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: 
             rows["persons"].append((no, "310" if k == 0 else "390", county, "active", False, start))
         ids["account"] += 1
         acct = ids["account"]
-        balance, paid = OPENING, 0
         opening_lines.append((acct, OPENING))
         for k, rel in enumerate(relatives):
             rows["bindings"].append((region, holder, rel, ("spouse", "child", "parent")[k], "offline", "[]", False,
                                      False, "approved", start, start, False, start, start))
+        counts = [per_family[f] // 4 + (1 if k < per_family[f] % 4 else 0) for k in range(4)]
+        visits = [(k, *v) for k in range(4) for v in _plan(rng, f, k, _days(rng, counts[k], span), n)]
+        # what each payer may still spend: the family's balance, each relative's annual cap, less
+        # the cheapest bill of every visit still to come, so that the cheapest always fits
+        left = {"family": OPENING - len(visits) * cheap}
+        left.update({rel: RELATIVE_BUDGET - counts[k + 1] * cheap for k, rel in enumerate(relatives)})
+        if min(left.values()) < 0:
+            raise LedgerError(f"family of {holder}: too many visits for its budget")
         received = {rel: 0 for rel in relatives}
-        for v in range(per_family[f]):
-            patient = members[v % 4]
-            is_rel = patient != holder
-            t = tpl[(region, is_rel)]
+        paid, balance = 0, OPENING
+        for k, day, idx, pharmacy in visits:  # idx: the institution's place among its kind
+            patient = members[k]
+            is_rel = k > 0
+            sfx, level, kind = insts[n + idx if pharmacy else idx]
+            cls = klass(level, kind)
+            vi = rng.choices(range(len(visits_of(cls))), VISIT_WEIGHTS[kind])[0]
+            si = rng.choices(range(len(shapes_of(cls))), shapes[idx])[0]
+            t = tpl[(region, is_rel, cls, vi, si)]
+            cost = t.mulaid if is_rel else t.amounts["acct_pay"]
+            payers = ("family", patient) if is_rel else ("family",)
+            if any(cost - cheap > left[p] for p in payers):
+                si, cost = cheapest[(region, is_rel, cls, vi)]
+                t = tpl[(region, is_rel, cls, vi, si)]
+            for p in payers:
+                left[p] -= cost - cheap
+            inst = institution_code(region, sfx)
             ids["settlement"] += 1
             sid = ids["settlement"]
-            day = start + timedelta(days=(f * 7 + v * 31) % span)
-            rows["settlements"].append((sid, f"BULK{region}", f"bulk-{sid}", "0" * 64, patient, region, day, "11",
-                                        None, False, "1", t.codes, t.explain, "settled", "direct",
-                                        *(t.amounts[k] for k in AMOUNTS)))
-            rows["settlement_items"].append((sid, 0, "X001", "血常规", "A", "exam", t.amounts["medfee_sumamt"], "0/1"))
-            ids["journal"] += 1
-            jid = ids["journal"]
-            rows["journal"].append((jid, "settle", day, sid))
+            on = start + timedelta(days=day)
+            rows["settlements"].append((sid, inst, f"bulk-{sid}", "0" * 64, patient, region, on, t.med_type,
+                                        t.dise_codg, t.external_rx, "1", t.codes, t.explain, "settled", "direct",
+                                        *(t.amounts[k] for k in AMOUNTS), f"institution:{inst}"))
+            rows["settlement_items"].extend((sid, seq, *item) for seq, item in enumerate(t.items))
             own = t.amounts["acct_pay"] if not is_rel else 0
+            balance -= own + (t.mulaid if is_rel else 0)
             lines = [(ids[f"pool:{region}"], -t.amounts["hifp_pay"]),
-                     (ids[f"institution:BULK{region}"],
+                     (ids[f"institution:{inst}"],
                       t.amounts["hifp_pay"] + t.amounts["acct_pay"] + t.amounts["acct_mulaid_pay"])]
             if own:
                 lines.append((acct, -own))
@@ -163,8 +224,11 @@ def _chunk(engine, fams: range, per_family: list[int], regions: list[str], tpl: 
                 lines.append((acct, -t.mulaid))
                 received[patient] += t.mulaid
                 paid += t.mulaid
-            balance -= own + (t.mulaid if is_rel else 0)
-            rows["postings"].extend((jid, a, amt) for a, amt in lines if amt)
+            lines = [(a, amt) for a, amt in lines if amt]
+            if lines:  # as ledger.post: an entry with no line is not written
+                ids["journal"] += 1
+                rows["journal"].append((ids["journal"], "settle", on, sid))
+                rows["postings"].extend((ids["journal"], a, amt) for a, amt in lines)
         if balance < 0:
             raise LedgerError(f"personal:{holder} would go below zero")
         rows["accounts"].append((acct, f"personal:{holder}", "personal", "CNY", holder, balance))
@@ -192,7 +256,8 @@ TABLES = {  # in the order of their foreign keys
                  "face_check", "state", "applied_on", "review_due", "review_due_estimated", "decided_on",
                  "approved_on"),
     "settlements": ("id", "fixmedins", "idem_key", "request_hash", "psn_no", "region", "setl_date", "med_type",
-                    "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel", *AMOUNTS),
+                    "dise_codg", "external_rx", "acct_used_flag", "codes", "explain", "state", "channel", *AMOUNTS,
+                    "settled_by"),  # as the institution's signed request would: no cashier named
     "settlement_items": ("settlement_id", "seq", "code", "name", "list_class", "category", "amount",
                          "selfpay_prop"),
     "settlement_mulaid": ("settlement_id", "seq", "holder", "amount"),

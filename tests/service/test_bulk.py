@@ -57,3 +57,16 @@ def test_impossible_sizes_are_refused_before_writing(tmp_path, persons, settleme
     with pytest.raises(BulkError, match=words):
         fill(engine, persons=persons, settlements=settlements, today=date(2026, 11, 25))
     assert run(engine, lambda uow: uow.session.scalar(select(func.count()).select_from(m.Person)), write=False) == 0
+
+
+def test_the_background_is_varied_and_makes_no_supervision_flag(engine) -> None:
+    from gongji.service.supervise.engine import supervise
+    fill(engine, persons=400, settlements=3000, today=date(2026, 11, 25))
+    with engine.connect() as c:
+        kinds = set(c.exec_driver_sql("SELECT i.kind, i.level, s.med_type FROM settlements s"
+                                      " JOIN institutions i ON i.code = s.fixmedins GROUP BY i.kind, i.level, s.med_type"))
+        items = {n for (n,) in c.exec_driver_sql("SELECT COUNT(*) FROM settlement_items GROUP BY settlement_id")}
+        regions = c.exec_driver_sql("SELECT COUNT(DISTINCT region) FROM settlements").scalar_one()
+    assert {("hospital", lv, t) for lv in (1, 2, 3) for t in ("11", "14")} | {("pharmacy", 1, "41")} == kinds
+    assert items == {2, 3, 4} and regions == 4
+    assert supervise(engine, today=date(2026, 11, 25))["new"] == 0  # none of the patterns by construction
