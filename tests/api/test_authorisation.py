@@ -168,6 +168,7 @@ ALLOWED = {
     "GET /desk/supervision/{flag_id}": READERS,
     "POST /desk/supervision/{flag_id}/decision": CLERKS,
     "POST /desk/supervision/{flag_id}/sanction": {"supervisor"},
+    "POST /desk/supervision/run": {"supervisor"},
 }
 
 
@@ -285,6 +286,7 @@ def requests(ids: dict) -> dict:
                                                       {"decision": "confirm", "reason": "核实"}),
         "POST /desk/supervision/{flag_id}/sanction": (f"/desk/supervision/{ids['confirmed']}/sanction",
                                                       {"from": "2025-01-07", "to": "2025-02-07", "reason": "套现"}),
+        "POST /desk/supervision/run": ("/desk/supervision/run", {}),
     }
 
 

@@ -126,3 +126,19 @@ def test_who_may_see_the_pages(world) -> None:
     r = world.anon.get("/desk/supervision", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert 'href="/desk/supervision"' not in world.person("A").get("/portal").text
+
+
+def test_a_supervisor_runs_the_rules_on_demand(world) -> None:
+    """B1's two bills at C1 on one day (300 + 500 yuan) are below the threshold: a third one of
+    1,500 yuan makes a split bill, found when the supervisor runs the rules from the page."""
+    assert "监管规则尚未运行" in world.clerk.get("/desk/supervision").text
+    assert 'data-testid="run-rules"' not in world.clerk.get("/desk/supervision").text
+    assert world.clerk.post("/desk/supervision/run", data={}).status_code == 403
+    world.service.settle("k3", visit("B1", "1500.00"))
+    page = world.supervisor.get("/desk/supervision").text
+    assert 'data-testid="run-rules"' in page
+    done = world.supervisor.post("/desk/supervision/run", data={}).text
+    assert "监管规则已运行:新增线索 1 条" in done and "上次运行监管规则" in done
+    assert "拆分结算" in done and "新增 1 条" in done
+    again = world.supervisor.post("/desk/supervision/run", data={}).text
+    assert "新增线索 0 条" in again

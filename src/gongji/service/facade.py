@@ -149,6 +149,14 @@ class Service:
     def flags_xlsx(self, out, area: str = "", **filters) -> None:
         review.flags_xlsx(out, self.read(review.all_flags, self.clock(), area=area, **filters))
 
+    def supervise(self, actor: str = "system") -> dict:
+        """Run the rules now (what is new since the last run); ``Busy`` if a run is going on."""
+        from gongji.service.supervise.engine import supervise
+        return supervise(self.engine, by=actor, today=self.clock(), registry=self.registry)
+
+    def last_supervision(self) -> dict | None:
+        return self.read(review.last_run)
+
     def decide_flag(self, c: FlagDecision, actor: str = "system") -> dict:
         return self._do(review.decide_flag, c, actor=actor)
 

@@ -51,7 +51,8 @@ def flags_page(request: Request, state: State = "open", rule: Rule = None, sever
     chart = weekly_bars(weeks["weeks"], weeks["rules"], "近 12 周每周发现的监管线索(按规则)")
     legend = [(colour(i), r["name"], sum(r["counts"])) for i, r in enumerate(weeks["rules"])]
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
-    return render(request, "supervision.html", who, found=found, chart=chart, legend=legend,
+    return render(request, "supervision.html", who, found=found, chart=chart, legend=legend, last=s.last_supervision(),
+                  can_run=who.role == "supervisor",
                   names=s.read(q.names_of, {f["subject_id"] for f in found["items"]
                                             if f["subject_kind"] in ("person", "family")}),
                   chosen={"state": state, "rule": rule or "", "severity": severity or ""},
@@ -107,3 +108,16 @@ def flag_sanction(request: Request, flag_id: FlagId, who: Principal = Depends(pa
         return back(request, here, error=e)
     return back(request, here, text=f"已转为处罚:暂停 {out['psn_no']} 的家庭共济 {out['from']} 至 {out['to']},"
                                     f"原因:{out['reason']}")
+
+
+@router.post("/desk/supervision/run")
+def run_rules(request: Request, who: Principal = Depends(page("supervisor"))):
+    """A supervisor runs the rules now, on what is new since the last run (the server also runs
+    them each night)."""
+    from gongji.service.supervise.engine import Busy
+    try:
+        out = svc(request).supervise(actor=who.actor)
+    except Busy:
+        return back(request, "/desk/supervision", text="另一个监管任务正在运行,请稍后再看结果。")
+    return back(request, "/desk/supervision",
+                text=f"监管规则已运行:新增线索 {out['new']} 条,扩展 {out['extended']} 条,用时 {out['seconds']:.1f} 秒。")

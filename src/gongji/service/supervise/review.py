@@ -301,3 +301,13 @@ def flags_xlsx(out: BinaryIO, rows: list[dict]) -> None:
             f["amount"], f["reason"], f["state_zh"], f["found_on"], f["decided_by"], f["decided_on"],
             f["decision_reason"]]))
     wb.save(out)
+
+
+def last_run(uow: UnitOfWork) -> dict | None:
+    """The last finished run of the rules: when, by whom, what it found."""
+    row = uow.session.scalars(select(m.SupervisionRun).where(m.SupervisionRun.finished_at.is_not(None))
+                              .order_by(m.SupervisionRun.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return {"finished_at": row.finished_at.strftime("%Y-%m-%d %H:%M"), "by": row.by, "new": row.flags_new,
+            "extended": row.flags_extended}
