@@ -307,7 +307,7 @@ def last_run(uow: UnitOfWork) -> dict | None:
     """The last finished run of the rules: when, by whom, what it found."""
     row = uow.session.scalars(select(m.SupervisionRun).where(m.SupervisionRun.finished_at.is_not(None))
                               .order_by(m.SupervisionRun.id.desc()).limit(1)).first()
-    if row is None:
+    if row is None or row.finished_at is None:
         return None
     return {"finished_at": row.finished_at.strftime("%Y-%m-%d %H:%M"), "by": row.by, "new": row.flags_new,
             "extended": row.flags_extended}
