@@ -109,6 +109,8 @@ def test_yaml_money_is_never_a_float():
 
 
 def test_shipped_files_have_no_stray_files(tmp_path: Path):
-    # every yaml in policies/ is a region; golden situations live in policies/golden/
+    # every yaml in policies/ is a region but supervision.yaml (the fund-supervision rules, read by
+    # policy.supervision); golden situations live in policies/golden/
     assert sorted(p.name for p in POLICY_DIR.glob("*.yaml")) == [
-        "bayingolin.yaml", "wenshan.yaml", "xishuangbanna.yaml", "zibo.yaml"]
+        "bayingolin.yaml", "supervision.yaml", "wenshan.yaml", "xishuangbanna.yaml", "zibo.yaml"]
+    assert sorted(r.file.name_en for r in load_dir().regions) == ["Bayingolin", "Wenshan", "Xishuangbanna", "Zibo"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -22,6 +22,7 @@ from gongji.policy import exact_yaml
 from gongji.policy.params import SPEC_BY_NAME, SPECS
 from gongji.policy.sources import normalize, seed_text
 
+M = TypeVar("M", bound=BaseModel)
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 
@@ -202,16 +203,20 @@ def _check_quote(src: Source, where: str) -> None:
         raise PolicyError(f"{where}.quote: not found in {src.seed}: {src.quote!r}")
 
 
-def parse_region(text: str, origin: str) -> RegionPolicy:
+def parse_model(text: str, origin: str, model: type[M]) -> M:
+    """A YAML policy document as ``model``, or a PolicyError naming the file, the key path and why."""
     try:
         data = exact_yaml.load(text)
     except Exception as e:  # yaml.YAMLError and its marks
         raise PolicyError(f"{origin}: not valid YAML: {e}") from None
     try:
-        file = RegionFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as e:
         raise PolicyError(f"{origin}: {_first_error(e)}") from None
-    return RegionPolicy(file, origin)
+
+
+def parse_region(text: str, origin: str) -> RegionPolicy:
+    return RegionPolicy(parse_model(text, origin, RegionFile), origin)
 
 
 def load_region(path: Path) -> RegionPolicy:

@@ -18,8 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from gongji.domain.money import parse_yuan
-from gongji.policy import exact_yaml
-from gongji.policy.loader import POLICY_DIR, PolicyError
+from gongji.policy.loader import POLICY_DIR, PolicyError, parse_model
 
 SUPERVISION_FILE = POLICY_DIR / "supervision.yaml"
 
@@ -106,16 +105,7 @@ class Rule:
 
 
 def parse_rules(text: str, origin: str = "supervision.yaml", known_regions: set[str] | None = None) -> list[Rule]:
-    try:
-        data = exact_yaml.load(text)
-    except Exception as e:  # yaml.YAMLError and its kinds
-        raise PolicyError(f"{origin}: not YAML: {e}") from None
-    try:
-        parsed = RulesFile.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise PolicyError(f"{origin}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
+    parsed = parse_model(text, origin, RulesFile)
     rules = []
     for rid, entry in parsed.rules.items():
         if known_regions is not None and entry.regions != "all":
