@@ -259,3 +259,31 @@ def test_a_run_reads_only_what_is_new(engine, monkeypatch) -> None:
     third = run(w)
     assert third["by_rule"]["pharmacy_hopping"]["hits"] == 1 and third["extended"] == 1
     assert run(w)["from"] is None  # nothing new at all
+
+
+def test_a_dated_run_does_not_move_the_mark_of_the_incremental_runs(engine, monkeypatch) -> None:
+    from gongji.service.supervise import engine as eng
+    monkeypatch.setattr(eng, "IN_FLIGHT_SECONDS", -60)  # every settlement of the test counts as committed
+    w = World(engine)
+    w.person("M1", "3000.00")
+    w.person("N1", "3000.00")
+    w.settle("N1", "P1", "30.00", 0)
+    run(w)
+    for day, shop in ((40, "P1"), (42, "P2"), (44, "P3"), (46, "P4")):  # April: hopping
+        w.settle("M1", shop, "30.00", day)
+    run(w, date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))  # March only: M1's April unread
+    assert w.flags("pharmacy_hopping") == []
+    run(w)  # what is new since the last run without dates: M1's April
+    assert w.subjects("pharmacy_hopping") == {"person:M1"}
+
+
+def test_identical_baskets_compare_lines_as_a_multiset(engine) -> None:
+    w = World(engine)
+    a1, a2 = w.family("A", "4000.00", 2)
+    w.settle(a1, "H3", [("D1", "50.00"), ("D1", "50.00"), ("D2", "50.00")], 30)
+    w.settle(a2, "H3", [("D1", "50.00"), ("D2", "50.00"), ("D2", "50.00")], 31)  # same codes, lines, total
+    b1, b2 = w.family("B", "4000.00", 2)
+    w.settle(b1, "H3", [("D1", "50.00"), ("D1", "50.00"), ("D2", "50.00")], 30)
+    w.settle(b2, "H3", [("D2", "50.00"), ("D1", "50.00"), ("D1", "50.00")], 31)  # the same, reordered
+    run(w)
+    assert w.subjects("identical_baskets") == {"family:B"}

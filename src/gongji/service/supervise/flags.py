@@ -20,7 +20,10 @@ CHUNK = 500
 
 
 def last_run(conn: Connection):
-    return conn.execute(select(RUNS).where(RUNS.c.finished_at.is_not(None)).order_by(RUNS.c.id.desc()).limit(1)).first()
+    """The last finished run without dates: its mark is where an incremental run reads on from (a run
+    with dates read only its period, so its mark says nothing of the settlements outside it)."""
+    return conn.execute(select(RUNS).where(RUNS.c.finished_at.is_not(None), RUNS.c.date_from.is_(None),
+                                           RUNS.c.date_to.is_(None)).order_by(RUNS.c.id.desc()).limit(1)).first()
 
 
 def record_run(conn: Connection, started: datetime, finished: datetime, by: str, date_from: date | None,
