@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from gongji.service import commands as c
 from gongji.service.supervise.engine import supervise
 from gongji.store.models import setl_id_of, settlement_pk
 from tests.service.supervise_world import World
@@ -287,3 +288,25 @@ def test_identical_baskets_compare_lines_as_a_multiset(engine) -> None:
     w.settle(b2, "H3", [("D2", "50.00"), ("D1", "50.00"), ("D1", "50.00")], 31)  # the same, reordered
     run(w)
     assert w.subjects("identical_baskets") == {"family:B"}
+
+
+def test_an_institution_outlier_s_evidence_is_of_its_region_only(engine) -> None:
+    w = World(engine)
+    holders = [f"O{k}" for k in range(8)]
+    relatives = [w.family(h, "5000.00", 1)[0] for h in holders]
+    for k, (inst, n) in enumerate((("H1", 2), ("H2", 3), ("H3", 4), ("H4", 5), ("H5", 6), ("H6", 16), ("H7", 20))):
+        _month_of(w, inst, n, holders[k], relatives[k])
+    # a family insured in Xishuangbanna uses mutual-aid at H7 too: not among H7's Wenshan peers
+    w.at(0)
+    w.svc.register_person(c.RegisterPerson(psn_no="BY", insutype="310", insu_admdvs="532801", balance="3000.00"))
+    w.svc.register_person(c.RegisterPerson(psn_no="BY1", insutype="390", insu_admdvs="532801"))
+    applied = w.svc.apply(c.Apply(holder="BY", beneficiary="BY1", relation="child", channel="offline"))
+    w.svc.review(c.Review(binding_id=applied["id"], decision="approve"))
+    w.svc.file_remote(c.FileRemote.model_validate({"psn_no": "BY1", "admdvs": "532601", "from": "2025-03-03",
+                                                   "to": "2025-12-31"}))
+    other = w.settle("BY1", "H7", "500.00", 35)
+    assert other["acct_mulaid_pay"] != "0.00"
+    run(w)
+    [flag] = w.flags("institution_outlier")
+    assert flag["subject"] == "institution:H7" and flag["region"] != "532800"
+    assert settlement_pk(other["setl_id"]) not in flag["evidence"] and len(flag["evidence"]) == 20

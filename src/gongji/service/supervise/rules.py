@@ -349,8 +349,9 @@ def institution_outlier(d: Dialect, scope: Scope, t_at: Callable[[date], dict | 
     hits = []
     for inst, kind, region, month, share, avg, n, n_mulaid, mulaid, over, npeers in flagged:
         ids = [r[0] for r in d.rows(
-            f"SELECT s.id FROM settlements s WHERE s.fixmedins = :inst AND {LIVE} AND s.acct_mulaid_pay > 0"
-            " AND s.setl_date BETWEEN :lo AND :hi", inst=inst, lo=d.param(month), hi=d.param(_month_end(month)))]
+            f"SELECT s.id FROM settlements s WHERE s.fixmedins = :inst AND s.region = :region AND {LIVE}"
+            " AND s.acct_mulaid_pay > 0 AND s.setl_date BETWEEN :lo AND :hi", inst=inst, region=region,
+            lo=d.param(month), hi=d.param(_month_end(month)))]  # the settlements counted: of this region's peers
         parts = []
         if "share" in over:
             med, top = over["share"]
