@@ -310,3 +310,21 @@ def test_an_institution_outlier_s_evidence_is_of_its_region_only(engine) -> None
     [flag] = w.flags("institution_outlier")
     assert flag["subject"] == "institution:H7" and flag["region"] != "532800"
     assert settlement_pk(other["setl_id"]) not in flag["evidence"] and len(flag["evidence"]) == 20
+
+
+
+def test_a_rule_newer_than_the_data_reads_from_its_first_date(engine) -> None:
+    from pathlib import Path
+
+    import gongji
+    from gongji.policy.supervision import parse_rules
+    text = (Path(gongji.__file__).parent / "policies" / "supervision.yaml").read_text(encoding="utf-8")
+    rules = [r for r in parse_rules(text.replace("2025-01-01", "2025-03-05")) if r.id == "pharmacy_hopping"]
+    w = World(engine)
+    w.person("M1", "3000.00")
+    for day, shop in ((0, "P1"), (2, "P2"), (4, "P3"), (6, "P4"), (8, "P5"), (9, "P6")):
+        w.settle("M1", shop, "30.00", day)
+    out = run(w, rules=rules)  # the data begin 2025-03-03, the rule on 2025-03-05
+    assert out["by_rule"]["pharmacy_hopping"]["new"] == 1
+    [flag] = w.flags("pharmacy_hopping")
+    assert flag["period_start"] >= "2025-03-05"
