@@ -328,3 +328,24 @@ def test_a_rule_newer_than_the_data_reads_from_its_first_date(engine) -> None:
     assert out["by_rule"]["pharmacy_hopping"]["new"] == 1
     [flag] = w.flags("pharmacy_hopping")
     assert flag["period_start"] >= "2025-03-05"
+
+
+def test_an_incremental_run_rereads_windows_of_a_longer_earlier_threshold(engine, monkeypatch) -> None:
+    from pathlib import Path
+
+    import gongji
+    from gongji.policy.supervision import parse_rules
+    from gongji.service.supervise import engine as eng
+    monkeypatch.setattr(eng, "IN_FLIGHT_SECONDS", -60)
+    text = (Path(gongji.__file__).parent / "policies" / "supervision.yaml").read_text(encoding="utf-8")
+    text = text.replace("values: {2025-01-01: 7}", "values: {2025-01-01: 10, 2025-03-08: 7}")  # 10 days, then 7
+    rules = [r for r in parse_rules(text) if r.id == "pharmacy_hopping"]
+    w = World(engine)
+    w.person("M1", "3000.00")
+    for day, shop in ((2, "P1"), (4, "P2"), (8, "P3")):
+        w.settle("M1", shop, "30.00", day)
+    run(w, rules=rules)
+    w.settle("M1", "P4", "30.00", 11)  # 2025-03-14: the 4th shop within 10 days of 03-05 (a 10-day window)
+    run(w, rules=rules)
+    [flag] = w.flags("pharmacy_hopping")
+    assert (flag["period_start"], flag["period_end"]) == ("2025-03-05", "2025-03-14")
