@@ -349,3 +349,17 @@ def test_an_incremental_run_rereads_windows_of_a_longer_earlier_threshold(engine
     run(w, rules=rules)
     [flag] = w.flags("pharmacy_hopping")
     assert (flag["period_start"], flag["period_end"]) == ("2025-03-05", "2025-03-14")
+
+
+def test_an_extended_family_flag_names_the_relative_who_joined(engine) -> None:
+    w = World(engine)
+    basket = [("D1", "80.00"), ("D2", "45.50")]
+    a1, a2, a3 = w.family("A", "4000.00", 3)
+    w.settle(a1, "H3", basket, 30)
+    w.settle(a2, "H3", basket, 31)
+    run(w)
+    w.settle(a3, "H3", basket, 33)  # a third relative, the same prescription
+    assert run(w)["extended"] == 1
+    [flag] = w.flags("identical_baskets")
+    assert set(flag["psn_nos"]) == {"A", a1, a2, a3} and len(flag["evidence"]) == 3
+    assert a3 in flag["reason"]
