@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from gongji.service import commands as c
 from gongji.service.supervise.engine import supervise
 from gongji.store.models import setl_id_of, settlement_pk
 from tests.service.supervise_world import World
@@ -259,3 +260,106 @@ def test_a_run_reads_only_what_is_new(engine, monkeypatch) -> None:
     third = run(w)
     assert third["by_rule"]["pharmacy_hopping"]["hits"] == 1 and third["extended"] == 1
     assert run(w)["from"] is None  # nothing new at all
+
+
+def test_a_dated_run_does_not_move_the_mark_of_the_incremental_runs(engine, monkeypatch) -> None:
+    from gongji.service.supervise import engine as eng
+    monkeypatch.setattr(eng, "IN_FLIGHT_SECONDS", -60)  # every settlement of the test counts as committed
+    w = World(engine)
+    w.person("M1", "3000.00")
+    w.person("N1", "3000.00")
+    w.settle("N1", "P1", "30.00", 0)
+    run(w)
+    for day, shop in ((40, "P1"), (42, "P2"), (44, "P3"), (46, "P4")):  # April: hopping
+        w.settle("M1", shop, "30.00", day)
+    run(w, date_from=date(2025, 3, 1), date_to=date(2025, 3, 31))  # March only: M1's April unread
+    assert w.flags("pharmacy_hopping") == []
+    run(w)  # what is new since the last run without dates: M1's April
+    assert w.subjects("pharmacy_hopping") == {"person:M1"}
+
+
+def test_identical_baskets_compare_lines_as_a_multiset(engine) -> None:
+    w = World(engine)
+    a1, a2 = w.family("A", "4000.00", 2)
+    w.settle(a1, "H3", [("D1", "50.00"), ("D1", "50.00"), ("D2", "50.00")], 30)
+    w.settle(a2, "H3", [("D1", "50.00"), ("D2", "50.00"), ("D2", "50.00")], 31)  # same codes, lines, total
+    b1, b2 = w.family("B", "4000.00", 2)
+    w.settle(b1, "H3", [("D1", "50.00"), ("D1", "50.00"), ("D2", "50.00")], 30)
+    w.settle(b2, "H3", [("D2", "50.00"), ("D1", "50.00"), ("D1", "50.00")], 31)  # the same, reordered
+    run(w)
+    assert w.subjects("identical_baskets") == {"family:B"}
+
+
+def test_an_institution_outlier_s_evidence_is_of_its_region_only(engine) -> None:
+    w = World(engine)
+    holders = [f"O{k}" for k in range(8)]
+    relatives = [w.family(h, "5000.00", 1)[0] for h in holders]
+    for k, (inst, n) in enumerate((("H1", 2), ("H2", 3), ("H3", 4), ("H4", 5), ("H5", 6), ("H6", 16), ("H7", 20))):
+        _month_of(w, inst, n, holders[k], relatives[k])
+    # a family insured in Xishuangbanna uses mutual-aid at H7 too: not among H7's Wenshan peers
+    w.at(0)
+    w.svc.register_person(c.RegisterPerson(psn_no="BY", insutype="310", insu_admdvs="532801", balance="3000.00"))
+    w.svc.register_person(c.RegisterPerson(psn_no="BY1", insutype="390", insu_admdvs="532801"))
+    applied = w.svc.apply(c.Apply(holder="BY", beneficiary="BY1", relation="child", channel="offline"))
+    w.svc.review(c.Review(binding_id=applied["id"], decision="approve"))
+    w.svc.file_remote(c.FileRemote.model_validate({"psn_no": "BY1", "admdvs": "532601", "from": "2025-03-03",
+                                                   "to": "2025-12-31"}))
+    other = w.settle("BY1", "H7", "500.00", 35)
+    assert other["acct_mulaid_pay"] != "0.00"
+    run(w)
+    [flag] = w.flags("institution_outlier")
+    assert flag["subject"] == "institution:H7" and flag["region"] != "532800"
+    assert settlement_pk(other["setl_id"]) not in flag["evidence"] and len(flag["evidence"]) == 20
+
+
+
+def test_a_rule_newer_than_the_data_reads_from_its_first_date(engine) -> None:
+    from pathlib import Path
+
+    import gongji
+    from gongji.policy.supervision import parse_rules
+    text = (Path(gongji.__file__).parent / "policies" / "supervision.yaml").read_text(encoding="utf-8")
+    rules = [r for r in parse_rules(text.replace("2025-01-01", "2025-03-05")) if r.id == "pharmacy_hopping"]
+    w = World(engine)
+    w.person("M1", "3000.00")
+    for day, shop in ((0, "P1"), (2, "P2"), (4, "P3"), (6, "P4"), (8, "P5"), (9, "P6")):
+        w.settle("M1", shop, "30.00", day)
+    out = run(w, rules=rules)  # the data begin 2025-03-03, the rule on 2025-03-05
+    assert out["by_rule"]["pharmacy_hopping"]["new"] == 1
+    [flag] = w.flags("pharmacy_hopping")
+    assert flag["period_start"] >= "2025-03-05"
+
+
+def test_an_incremental_run_rereads_windows_of_a_longer_earlier_threshold(engine, monkeypatch) -> None:
+    from pathlib import Path
+
+    import gongji
+    from gongji.policy.supervision import parse_rules
+    from gongji.service.supervise import engine as eng
+    monkeypatch.setattr(eng, "IN_FLIGHT_SECONDS", -60)
+    text = (Path(gongji.__file__).parent / "policies" / "supervision.yaml").read_text(encoding="utf-8")
+    text = text.replace("values: {2025-01-01: 7}", "values: {2025-01-01: 10, 2025-03-08: 7}")  # 10 days, then 7
+    rules = [r for r in parse_rules(text) if r.id == "pharmacy_hopping"]
+    w = World(engine)
+    w.person("M1", "3000.00")
+    for day, shop in ((2, "P1"), (4, "P2"), (8, "P3")):
+        w.settle("M1", shop, "30.00", day)
+    run(w, rules=rules)
+    w.settle("M1", "P4", "30.00", 11)  # 2025-03-14: the 4th shop within 10 days of 03-05 (a 10-day window)
+    run(w, rules=rules)
+    [flag] = w.flags("pharmacy_hopping")
+    assert (flag["period_start"], flag["period_end"]) == ("2025-03-05", "2025-03-14")
+
+
+def test_an_extended_family_flag_names_the_relative_who_joined(engine) -> None:
+    w = World(engine)
+    basket = [("D1", "80.00"), ("D2", "45.50")]
+    a1, a2, a3 = w.family("A", "4000.00", 3)
+    w.settle(a1, "H3", basket, 30)
+    w.settle(a2, "H3", basket, 31)
+    run(w)
+    w.settle(a3, "H3", basket, 33)  # a third relative, the same prescription
+    assert run(w)["extended"] == 1
+    [flag] = w.flags("identical_baskets")
+    assert set(flag["psn_nos"]) == {"A", a1, a2, a3} and len(flag["evidence"]) == 3
+    assert a3 in flag["reason"]

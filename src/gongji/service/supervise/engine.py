@@ -138,11 +138,14 @@ def _scan(engine: Engine, rule: Rule, plan: dict, registry: Registry) -> list[Hi
         if plan["lo"] is None:  # incremental with only reversals: nothing for this kind
             return []
         lo, hi = plan["lo"], plan["hi"]
-        if reach_key and (plan["new"] is not None or plan.get("from_data")):
-            lo -= timedelta(days=rule.at(lo)[reach_key] - 1)  # windows that reach the data begin this early
         policies = [registry.by_region[r] for r in regions]
         # no anchor before the rule and every region have values (a window reaching back past them)
-        lo = max(lo, rule.change_dates()[0], *(p.change_dates[0] for p in policies))
+        floor = max(rule.change_dates()[0], *(p.change_dates[0] for p in policies))
+        if reach_key and (plan["new"] is not None or plan.get("from_data")):
+            # windows that reach the data begin this early: by the longest window the rule ever had, as
+            # a window takes the value in force on its first day, before a shortening
+            lo -= timedelta(days=max(rule.thresholds[reach_key][1]) - 1)
+        lo = max(lo, floor)
         for a, b in _segments(rule, policies, lo, hi) if lo <= hi else ():
             hits += fn(d, Scope(a, b, regions, plan["new"]), rule.at(a), terms)
     return hits

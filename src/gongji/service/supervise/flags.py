@@ -20,7 +20,10 @@ CHUNK = 500
 
 
 def last_run(conn: Connection):
-    return conn.execute(select(RUNS).where(RUNS.c.finished_at.is_not(None)).order_by(RUNS.c.id.desc()).limit(1)).first()
+    """The last finished run without dates: its mark is where an incremental run reads on from (a run
+    with dates read only its period, so its mark says nothing of the settlements outside it)."""
+    return conn.execute(select(RUNS).where(RUNS.c.finished_at.is_not(None), RUNS.c.date_from.is_(None),
+                                           RUNS.c.date_to.is_(None)).order_by(RUNS.c.id.desc()).limit(1)).first()
 
 
 def record_run(conn: Connection, started: datetime, finished: datetime, by: str, date_from: date | None,
@@ -36,6 +39,8 @@ class Known(NamedTuple):
     period_start: date
     period_end: date
     state: str
+    psn_nos: list[str]
+    admdvs: str | None
 
 
 def _combined(hits: list[Hit]) -> list[Hit]:
@@ -78,8 +83,10 @@ def merge(conn: Connection, rule: Rule, hits: list[Hit], today: date) -> dict[st
     existing: dict[str, list] = defaultdict(list)
     for chunk in _chunks(subjects):
         for row in conn.execute(select(FLAGS.c.id, FLAGS.c.subject, FLAGS.c.period_start, FLAGS.c.period_end,
-                                       FLAGS.c.state).where(FLAGS.c.rule == rule.id, FLAGS.c.subject.in_(chunk))):
+                                       FLAGS.c.state, FLAGS.c.psn_nos, FLAGS.c.admdvs)
+                                .where(FLAGS.c.rule == rule.id, FLAGS.c.subject.in_(chunk))):
             existing[row.subject].append(row)
+    named = {f.id: (list(f.psn_nos or []), f.admdvs) for rows in existing.values() for f in rows}  # as they grow
     evidence: dict[int, set[int]] = defaultdict(set)
     for chunk in _chunks([f.id for rows in existing.values() for f in rows]):
         for flag_id, sid in conn.execute(select(EVIDENCE.c.flag_id, EVIDENCE.c.settlement_id)
@@ -93,9 +100,15 @@ def merge(conn: Connection, rule: Rule, hits: list[Hit], today: date) -> dict[st
         if open_ is not None:
             more = sorted(set(h.ids) - evidence[open_.id])
             start, end = min(open_.period_start, h.start), max(open_.period_end, h.end)
-            if not more and (start, end) == (open_.period_start, open_.period_end):
+            had, where = named[open_.id]
+            people = list(dict.fromkeys([*had, *h.psn_nos]))  # a relative who joined the pattern is named
+            if not more and (start, end) == (open_.period_start, open_.period_end) and people == had:
                 continue
             values = {"period_start": start, "period_end": end, "updated_on": today}
+            if people != had:
+                zones = {c for c in (where or "").split(",") if c} | {areas[p] for p in people if areas.get(p)}
+                named[open_.id] = (people, ",".join(sorted(zones)) or None)
+                values |= {"psn_nos": people, "admdvs": named[open_.id][1]}
             if len(h.ids) >= len(evidence[open_.id]):
                 values |= {"amount": h.amount, "measure": h.measure, "reason": h.reason}
             conn.execute(update(FLAGS).where(FLAGS.c.id == open_.id).values(**values))
@@ -108,13 +121,15 @@ def merge(conn: Connection, rule: Rule, hits: list[Hit], today: date) -> dict[st
         if near and set(h.ids) <= seen:
             continue  # decided already, on this very evidence
         codes = [areas.get(p) for p in h.psn_nos] + ([areas.get(h.fixmedins)] if not h.psn_nos and h.fixmedins else [])
+        admdvs = ",".join(sorted({c for c in codes if c})) or None
         flag_id = conn.execute(insert(FLAGS).values(
             rule=rule.id, severity=rule.severity, subject=h.subject, psn_nos=h.psn_nos, fixmedins=h.fixmedins,
-            region=h.region, admdvs=",".join(sorted({c for c in codes if c})) or None, period_start=h.start,
+            region=h.region, admdvs=admdvs, period_start=h.start,
             period_end=h.end, amount=h.amount, measure=h.measure, reason=h.reason, state="open", found_on=today,
             updated_on=today).returning(FLAGS.c.id)).scalar_one()
         conn.execute(insert(EVIDENCE), [{"flag_id": flag_id, "settlement_id": i} for i in h.ids])
         evidence[flag_id] = set(h.ids)
-        existing[h.subject].append(Known(flag_id, h.subject, h.start, h.end, "open"))
+        existing[h.subject].append(Known(flag_id, h.subject, h.start, h.end, "open", h.psn_nos, admdvs))
+        named[flag_id] = (list(h.psn_nos), admdvs)
         new += 1
     return {"new": new, "extended": extended}

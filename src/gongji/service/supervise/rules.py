@@ -256,6 +256,8 @@ def family_sweep(d: Dialect, scope: Scope, t: dict, terms: TermsAt) -> list[Hit]
 def identical_baskets(d: Dialect, scope: Scope, t: dict, terms: TermsAt) -> list[Hit]:
     days = t["days"]
     extra, params = _new(scope, "m.holder", holders=True)
+    # the lines compared as multisets: each (code, amount) of a as often in b; the line counts being
+    # equal, b has no other
     rows = d.rows(f"""
         WITH ms AS (
             SELECT s.id, s.psn_no, s.fixmedins, s.setl_date, s.region, s.medfee_sumamt, m.holder,
@@ -270,12 +272,11 @@ def identical_baskets(d: Dialect, scope: Scope, t: dict, terms: TermsAt) -> list
                              AND (b.setl_date > a.setl_date OR (b.setl_date = a.setl_date AND b.id > a.id))
                              AND b.setl_date <= {d.plus('a.setl_date', days - 1)}
          WHERE a.setl_date BETWEEN :lo AND :hi AND a.n_items >= :min_items
-           AND NOT EXISTS (SELECT 1 FROM settlement_items x WHERE x.settlement_id = a.id AND NOT EXISTS (
-                   SELECT 1 FROM settlement_items y WHERE y.settlement_id = b.id AND y.code = x.code
-                                                      AND y.amount = x.amount))
-           AND NOT EXISTS (SELECT 1 FROM settlement_items y WHERE y.settlement_id = b.id AND NOT EXISTS (
-                   SELECT 1 FROM settlement_items x WHERE x.settlement_id = a.id AND x.code = y.code
-                                                      AND x.amount = y.amount))""",
+           AND NOT EXISTS (SELECT 1 FROM settlement_items x WHERE x.settlement_id = a.id AND (
+                   SELECT COUNT(*) FROM settlement_items y WHERE y.settlement_id = b.id AND y.code = x.code
+                                                             AND y.amount = x.amount) <> (
+                   SELECT COUNT(*) FROM settlement_items z WHERE z.settlement_id = a.id AND z.code = x.code
+                                                             AND z.amount = x.amount))""",
                   **_span(d, scope, days - 1), min_amount=t["min_amount"], min_items=t["min_items"], **params)
     # pairs sharing a settlement, or overlapping in time, of one family at one place: one finding
     groups: dict[tuple[str, str], list[list]] = defaultdict(list)
@@ -348,8 +349,9 @@ def institution_outlier(d: Dialect, scope: Scope, t_at: Callable[[date], dict | 
     hits = []
     for inst, kind, region, month, share, avg, n, n_mulaid, mulaid, over, npeers in flagged:
         ids = [r[0] for r in d.rows(
-            f"SELECT s.id FROM settlements s WHERE s.fixmedins = :inst AND {LIVE} AND s.acct_mulaid_pay > 0"
-            " AND s.setl_date BETWEEN :lo AND :hi", inst=inst, lo=d.param(month), hi=d.param(_month_end(month)))]
+            f"SELECT s.id FROM settlements s WHERE s.fixmedins = :inst AND s.region = :region AND {LIVE}"
+            " AND s.acct_mulaid_pay > 0 AND s.setl_date BETWEEN :lo AND :hi", inst=inst, region=region,
+            lo=d.param(month), hi=d.param(_month_end(month)))]  # the settlements counted: of this region's peers
         parts = []
         if "share" in over:
             med, top = over["share"]
