@@ -166,6 +166,8 @@ def test_the_audit_log_names_a_run_of_the_rules_and_the_flag(world) -> None:
     assert "其他操作" not in page and "flag ·" not in page
     last = world.clerk.get("/desk/supervision").text
     assert "staff:supervisor1" not in last and "工作人员 supervisor1" in last
+    decided = world.clerk.get(path).text
+    assert "staff:clerk1" not in decided and "工作人员 clerk1 于 2025-03-10 已确认:核实" in decided
 
 
 def test_a_wrong_address_is_told_in_words(world) -> None:

@@ -83,6 +83,7 @@ def flag_page(request: Request, flag_id: FlagId, who: Principal = Depends(page(*
         {d["holder"] for e in f["evidence"] for d in e["mulaid_detail"]}
     terms = review.sanction_terms(s.registry, f, s.clock()) if f["state"] == review.CONFIRMED else None
     return render(request, "flag.html", who, f=f, names=s.read(q.names_of, people), terms=terms, list_class=LIST_CLASS_ZH,
+                  decided_by=actor_words(f["decided_by"]) if f["decided_by"] else "",
                   can_decide=who.role in DECIDERS and f["state"] == review.OPEN,
                   can_sanction=who.role == "supervisor" and terms is not None and bool(terms["psn_nos"]))
 
