@@ -177,3 +177,10 @@ def test_a_wrong_address_is_told_in_words(world) -> None:
         r = world.clerk.get(path)
         assert r.status_code == 422 and words in r.text, (path, r.text[-600:])
         assert not re.search(r"(flag_id|page|severity|rule|state):", r.text), path
+
+
+def test_the_list_says_where(world) -> None:
+    """Each row of the list says where: the pooling region, and the institution when there is one."""
+    page = world.clerk.get("/desk/supervision").text
+    row = re.search(rf'data-testid="flag-{world.family_flag}">(.*?)</tr>', page, re.S).group(1)
+    assert 'data-label="地点"' in row and "巴音郭楞蒙古自治州" in row and "C1" in row
