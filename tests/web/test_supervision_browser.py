@@ -68,3 +68,19 @@ def test_the_chart_reads_on_a_phone(engine, browser) -> None:
                 assert top >= box["y"] - 0.5 and bottom <= box["y"] + box["height"] + 0.5, (viewport, text)
                 assert right <= box["x"] + box["width"] + 0.5, (viewport, text)
             ctx.close()
+
+
+def test_a_sanctioned_persons_page_fits_a_phone(engine, browser) -> None:
+    from tests.web.look import problems
+    w = build(engine)
+    w.service.decide_flag(c.FlagDecision(flag_id=w.family_flag, decision="confirm", reason="核实"), actor="staff:clerk1")
+    w.service.sanction_flag(c.FlagSanction.model_validate({"flag_id": w.family_flag, "reason": "套现"}),
+                            actor="staff:supervisor1")
+    with serving(w.app) as base:
+        ctx = browser.new_context(viewport=NARROW, locale="zh-CN")
+        page = ctx.new_page()
+        sign_in(page, base, "clerk1", w.passwords["clerk1"])
+        page.goto(f"{base}/people/A")
+        assert page.locator('[data-testid="sanction"]').count() == 1
+        assert problems(page) == []
+        ctx.close()

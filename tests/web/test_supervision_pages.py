@@ -151,10 +151,10 @@ def test_the_sanction_shows_on_the_persons_page(world) -> None:
     world.clerk.post(f"{path}/decision", data={"decision": "confirm", "reason": "核实为套现"})
     world.supervisor.post(f"{path}/sanction", data={"from": "2025-03-10", "to": "2025-12-31", "reason": "套现"})
     page = world.clerk.get("/people/A").text
-    assert 'data-testid="sanction"' in page and "违规暂停共济 2025-03-10 至 2025-12-31" in page and "套现" in page
+    assert 'data-testid="sanction"' in page and "违规暂停共济</span> 2025-03-10 至 2025-12-31,原因:套现" in page
     assert 'data-testid="sanction"' not in world.clerk.get("/people/B1").text
     portal = world.person("A").get("/portal").text
-    assert 'data-testid="sanction"' in portal and "违规暂停共济 2025-03-10 至 2025-12-31" in portal
+    assert 'data-testid="sanction"' in portal and "违规暂停共济</span> 2025-03-10 至 2025-12-31" in portal
 
 
 def test_the_audit_log_names_a_run_of_the_rules_and_the_flag(world) -> None:
