@@ -142,3 +142,45 @@ def test_a_supervisor_runs_the_rules_on_demand(world) -> None:
     assert "拆分结算" in done and "新增 1 条" in done
     again = world.supervisor.post("/desk/supervision/run", data={}).text
     assert "新增线索 0 条" in again
+
+
+def test_the_sanction_shows_on_the_persons_page(world) -> None:
+    """After a flag becomes a sanction, the clerk who opens the person reads that mutual-aid is
+    suspended, from when to when and why (not 未冻结 alone)."""
+    path = f"/desk/supervision/{world.family_flag}"
+    world.clerk.post(f"{path}/decision", data={"decision": "confirm", "reason": "核实为套现"})
+    world.supervisor.post(f"{path}/sanction", data={"from": "2025-03-10", "to": "2025-12-31", "reason": "套现"})
+    page = world.clerk.get("/people/A").text
+    assert 'data-testid="sanction"' in page and "违规暂停共济</span> 2025-03-10 至 2025-12-31,原因:套现" in page
+    assert 'data-testid="sanction"' not in world.clerk.get("/people/B1").text
+    portal = world.person("A").get("/portal").text
+    assert 'data-testid="sanction"' in portal and "违规暂停共济</span> 2025-03-10 至 2025-12-31" in portal
+
+
+def test_the_audit_log_names_a_run_of_the_rules_and_the_flag(world) -> None:
+    path = f"/desk/supervision/{world.family_flag}"
+    world.clerk.post(f"{path}/decision", data={"decision": "confirm", "reason": "核实"})
+    world.supervisor.post("/desk/supervision/run", data={})
+    page = world.auditor.get("/audit").text
+    assert "运行监管规则" in page and f"监管线索 {world.family_flag}" in page
+    assert "其他操作" not in page and "flag ·" not in page
+    last = world.clerk.get("/desk/supervision").text
+    assert "staff:supervisor1" not in last and "工作人员 supervisor1" in last
+    decided = world.clerk.get(path).text
+    assert "staff:clerk1" not in decided and "工作人员 clerk1 于 2025-03-10 已确认:核实" in decided
+
+
+def test_a_wrong_address_is_told_in_words(world) -> None:
+    for path, words in (("/desk/supervision/abc", "线索编号"), ("/desk/supervision?page=0", "页码"),
+                        ("/desk/supervision?severity=urgent", "风险等级"), ("/desk/supervision?rule=X", "规则"),
+                        ("/desk/supervision?state=gone", "状态")):
+        r = world.clerk.get(path)
+        assert r.status_code == 422 and words in r.text, (path, r.text[-600:])
+        assert not re.search(r"(flag_id|page|severity|rule|state):", r.text), path
+
+
+def test_the_list_says_where(world) -> None:
+    """Each row of the list says where: the pooling region, and the institution when there is one."""
+    page = world.clerk.get("/desk/supervision").text
+    row = re.search(rf'data-testid="flag-{world.family_flag}">(.*?)</tr>', page, re.S).group(1)
+    assert 'data-label="地点"' in row and "巴音郭楞蒙古自治州" in row and "C1" in row

@@ -101,9 +101,13 @@ def account_view(uow: UnitOfWork, registry: Registry, psn_no: str, today: date) 
         if p.insutype == "310":
             caps["holder_year"] = _cap(paid, terms.annual_cap_holder)
         caps["settlement"] = {"cap": None if terms.settlement_cap is None else y(terms.settlement_cap)}
+    sanctions = [{"from": x.start.isoformat(), "to": x.end.isoformat(), "reason": x.reason}
+                 for x in s.scalars(select(m.Sanction).where(m.Sanction.psn_no == psn_no, m.Sanction.end >= today)
+                                    .order_by(m.Sanction.start, m.Sanction.id))]
     return {"psn_no": psn_no, "year": today.year, "has_account": bal is not None,
             "balance": y(bal) if bal is not None else None, "mulaid_frozen": p.mulaid_frozen,
-            "mulaid_received": y(received), "mulaid_paid": y(paid), "caps": caps}
+            "mulaid_received": y(received), "mulaid_paid": y(paid), "caps": caps,
+            "sanctions": sanctions}  # a suspension for a violation, in force or to come
 
 
 def _cap(used: int, cap: int | None) -> dict:

@@ -33,6 +33,7 @@ ACTION_ZH = {
     "new_institution_secret": "生成或更换机构签名密钥", "set_suspended": "暂停或恢复机构结算资格",
     "set_paasid": "登记机构网关账号", "redact_secrets": "从审计记录中去除密钥", "bulk_demo": "载入演示数据",
     "nhsa_": "国家医保接口交易", "decide_flag": "确认或排除监管线索", "sanction_flag": "监管线索转为处罚",
+    "supervise": "运行监管规则",
 }
 NHSA_ZH = {"9001": "签到", "9002": "签退", "1101": "人员信息获取", "2101": "药店预结算", "2102": "药店结算",
            "2103": "药店结算撤销", "2201": "门诊挂号", "2202": "门诊挂号撤销", "2203": "门诊就诊信息上传",
@@ -65,6 +66,8 @@ def actor_words(actor: str) -> str:
 def subject_words(target: str) -> str:
     if target.startswith("binding:"):
         return f"绑定 {target[8:]}"
+    if target.startswith("flag:"):
+        return f"监管线索 {target[5:]}"
     if target.startswith("claim:"):
         _, claim, _, psn = (target.split(":") + ["", ""])[:4]
         return f"报销单 {claim}(参保人 {psn})"

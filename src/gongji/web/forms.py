@@ -33,6 +33,7 @@ FIELD_ZH = {
     "username": "个人编号/用户名", "password": "密码", "next": "跳转地址", "binding_id": "绑定编号",
     "setl_id": "结算号", "fixmedins": "定点机构", "visit": "就诊信息",
     "q": "查询内容", "role": "角色", "area": "服务区域", "expect": "",
+    "flag_id": "线索编号", "page": "页码", "state": "状态", "rule": "规则", "severity": "风险等级",
 }
 HINT_ZH = {  # what a malformed value of these fields should look like
     "amount": "应为金额,如 12.50(不为负,最多两位小数)",

@@ -20,6 +20,7 @@ from gongji.policy.supervision import SEVERITIES, SEVERITY_ZH
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service.supervise import review
+from gongji.web.audit import actor_words
 from gongji.web.chart import colour, weekly_bars
 from gongji.web.common import back, guard, page, render, svc
 from gongji.web.forms import FlagDecisionForm, FlagSanctionForm, form
@@ -50,8 +51,11 @@ def flags_page(request: Request, state: State = "open", rule: Rule = None, sever
     weeks = s.flag_weeks(who.area)
     chart = weekly_bars(weeks["weeks"], weeks["rules"], "近 12 周每周发现的监管线索(按规则)")
     legend = [(colour(i), r["name"], sum(r["counts"])) for i, r in enumerate(weeks["rules"])]
+    last = s.last_supervision()
+    if last:
+        last["by"] = actor_words(last["by"])  # 工作人员 demo-supervisor, not staff:demo-supervisor
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
-    return render(request, "supervision.html", who, found=found, chart=chart, legend=legend, last=s.last_supervision(),
+    return render(request, "supervision.html", who, found=found, chart=chart, legend=legend, last=last,
                   can_run=who.role == "supervisor",
                   names=s.read(q.names_of, {f["subject_id"] for f in found["items"]
                                             if f["subject_kind"] in ("person", "family")}),
@@ -79,6 +83,7 @@ def flag_page(request: Request, flag_id: FlagId, who: Principal = Depends(page(*
         {d["holder"] for e in f["evidence"] for d in e["mulaid_detail"]}
     terms = review.sanction_terms(s.registry, f, s.clock()) if f["state"] == review.CONFIRMED else None
     return render(request, "flag.html", who, f=f, names=s.read(q.names_of, people), terms=terms, list_class=LIST_CLASS_ZH,
+                  decided_by=actor_words(f["decided_by"]) if f["decided_by"] else "",
                   can_decide=who.role in DECIDERS and f["state"] == review.OPEN,
                   can_sanction=who.role == "supervisor" and terms is not None and bool(terms["psn_nos"]))
 
