@@ -28,7 +28,7 @@ from gongji.service.facade import Service
 
 RULES = ("split_bills", "pharmacy_hopping", "high_frequency", "quota_sweep", "family_sweep",
          "identical_baskets", "institution_outlier", "reversal_rate")
-SPLIT_CAP = {"652800": 200000}  # fen: settlement_cap in force; elsewhere amount_without_cap
+SPLIT_CAP = {"652800": 200_000}  # fen: settlement_cap in force; elsewhere amount_without_cap
 SPLIT_WITHOUT_CAP = 150000
 SWEEP_AT = 160000  # 80% of 2000 yuan (巴州/文山 caps), and amount_without_cap elsewhere
 PEERS_MIN = 5

@@ -89,10 +89,10 @@ def family_sweep(inj: Injector, region: str, near: bool) -> None:
     runs = [(False, (32000, 28000))] + ([(True, (25000, 24000))] if near else [])
     for is_near, amounts in runs:
         d = inj.day_in(20, 1)
-        holder, rels = inj.family(region, 100000, 2, d - 16 * D)
+        holder, rels = inj.family(region, 100_000, 2, d - 16 * D)
         inst = inj.quiet(region, "pharmacy", d)
         paid = sum(inj.mulaid(inj.settle(rel, inst, d, inj.basket(amt, 3))) for rel, amt in zip(rels, amounts, strict=True))
-        inj.expect((paid * 2 >= 100000) != is_near, f"family_sweep paid {paid}")
+        inj.expect((paid * 2 >= 100_000) != is_near, f"family_sweep paid {paid}")
         inj.add("family_sweep", f"family:{holder}", d, d, is_near, f"{paid / 1000:.0f}% 余额")
 
 
@@ -102,7 +102,7 @@ def identical_baskets(inj: Injector, region: str, near: bool) -> None:
     runs = [(False, 3, 0)] + ([(True, 7, 0), (True, 3, 1)] if near else [])
     for is_near, gap, fen_more in runs:
         d = inj.day_in(20, gap + 1)
-        holder, (r1, r2) = inj.family(region, 300000, 2, d - 16 * D)
+        holder, (r1, r2) = inj.family(region, 300_000, 2, d - 16 * D)
         inst = inj.quiet(region, "pharmacy", d)
         items = inj.basket(inj.rng.randrange(12000, 30000), inj.rng.choice((2, 3)))
         other = [items[0], *items[1:-1], (items[-1][0], items[-1][1] + fen_more)]
@@ -209,7 +209,7 @@ def _month(inj: Injector, region: str, month: date, setup: date, n: int, with_: 
         day = month + (j * 28 // n) * D
         if j < with_:
             amount = spread[j]
-            _, (patient,) = inj.family(region, amount * 2 + 100000, 1, setup)
+            _, (patient,) = inj.family(region, amount * 2 + 100_000, 1, setup)
         else:
             amount = inj.rng.randrange(3000, 9000)
             inj.at(setup)

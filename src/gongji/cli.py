@@ -105,16 +105,29 @@ def policy_compare(
 def policy_check(
     directory: Annotated[Path, typer.Option(help="folder of region files")] = POLICY_DIR,
 ) -> None:
-    """Validate every region file; exit 1 on any problem."""
+    """Validate every region file, and the supervision rules (supervision.yaml) beside them; exit 1
+    on any problem."""
+    from gongji.policy.supervision import load_rules
+
     problems = 0
-    paths = sorted(directory.glob("*.yaml"))
+    rules = directory / "supervision.yaml"
+    paths = sorted(p for p in directory.glob("*.yaml") if p != rules)
     if not paths:
         fail(f"{directory}: no region files (*.yaml)", 1)
+    regions = set()
     for path in paths:
         try:
             policy = load_region(path)
+            regions.add(policy.region)
             out.print(f"[green]✓[/green] {path.name}: {policy.region} {policy.name},"
                       f" {len(policy.params)} 项参数", highlight=False)
+        except PolicyError as e:
+            problems += 1
+            err.print(f"[red]✗[/red] {e}", highlight=False)
+    if rules.exists():
+        try:
+            checked = load_rules(rules, known_regions=regions)
+            out.print(f"[green]✓[/green] {rules.name}: 基金监管规则 {len(checked)} 条", highlight=False)
         except PolicyError as e:
             problems += 1
             err.print(f"[red]✗[/red] {e}", highlight=False)

@@ -45,6 +45,8 @@ def test_list_detail_decision_and_sanction(api) -> None:
     decision = f"/api/v1/flags/{ids['family']}/decision"
     problem(api.clerk.post(decision, json={"decision": "confirm", "reason": ""}), 422, "INVALID_INPUT")
     problem(api.clerk.post(decision, json={"decision": "maybe", "reason": "x"}), 422, "INVALID_INPUT")
+    assert "200" in problem(api.clerk.post(decision, json={"decision": "confirm", "reason": "理" * 201}), 422,
+                            "INVALID_INPUT")["detail"]
     problem(far.post(decision, json={"decision": "confirm", "reason": "核实"}), 403, "FORBIDDEN")
     problem(api.auditor.post(decision, json={"decision": "confirm", "reason": "核实"}), 403, "FORBIDDEN")
     problem(api.supervisor.post(f"/api/v1/flags/{ids['family']}/sanction", json={}), 409, "NOT_PENDING")

@@ -140,6 +140,12 @@ def test_policy_check_passes_and_fails(tmp_path):
     r = gongji("policy", "check", "--directory", str(tmp_path))
     assert r.returncode == 1 and "zibo.yaml: parameters" in r.stderr
     assert gongji("policy", "check", "--directory", str(tmp_path / "empty")).returncode == 1
+    ok = gongji("policy", "check")
+    assert "supervision.yaml: 基金监管规则 8 条" in ok.stdout
+    rules = (POLICY_DIR / "supervision.yaml").read_text(encoding="utf-8").replace("kind: high_frequency", "kind: hifreq")
+    (tmp_path / "supervision.yaml").write_text(rules, encoding="utf-8")
+    r = gongji("policy", "check", "--directory", str(tmp_path))
+    assert r.returncode == 1 and "supervision.yaml: rules.high_frequency: unknown kind 'hifreq'" in r.stderr
 
 
 def test_policy_test_and_demo_run():

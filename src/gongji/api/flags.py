@@ -46,7 +46,7 @@ def get_flag(request: Request, flag_id: FlagId, who: Principal = READERS) -> dic
 
 @router.post("/flags/{flag_id}/decision")
 def decide(request: Request, flag_id: FlagId, decision: Annotated[Literal["confirm", "exclude"], Body()],
-           reason: Annotated[str, Body(max_length=1000)] = "", who: Principal = DECIDERS) -> dict:
+           reason: Annotated[str, Body(max_length=200)] = "", who: Principal = DECIDERS) -> dict:
     """确认或排除一条待处理的线索,须写明理由(不超过 200 字)。"""
     scope.guard(svc(request), who, review.act_on_flag, flag_id)
     return svc(request).decide_flag(c.FlagDecision(flag_id=flag_id, decision=decision, reason=reason),
@@ -59,7 +59,7 @@ class SanctionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Annotated[str, Field(max_length=200)] = ""
 
 
 @router.post("/flags/{flag_id}/sanction")

@@ -336,10 +336,10 @@ def visit_of(inst: str, f: BillForm) -> c.VisitRef:
 
 class FlagDecisionForm(PageForm):
     decision: Literal["confirm", "exclude"]
-    reason: Annotated[str, Field(max_length=1000)] = ""  # the service says what is missing or too long
+    reason: Annotated[str, Field(max_length=200)] = ""  # the service says what is missing or too long
 
 
 class FlagSanctionForm(PageForm):
     from_: date = Field(alias="from")
     to: date
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Annotated[str, Field(max_length=200)] = ""

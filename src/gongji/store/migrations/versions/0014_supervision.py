@@ -17,9 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("settlements") as t:
-        t.add_column(sa.Column("settled_by", sa.String(80), nullable=True))
-        t.add_column(sa.Column("reversed_by", sa.String(80), nullable=True))
+    # plain ADD COLUMN on both databases: a batch copy of settlements would drop the table that
+    # journal, items and fee lines refer to (SQLite refuses it with foreign keys on)
+    op.add_column("settlements", sa.Column("settled_by", sa.String(80), nullable=True))
+    op.add_column("settlements", sa.Column("reversed_by", sa.String(80), nullable=True))
     op.create_table(
         "supervision_flags",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -72,6 +73,5 @@ def downgrade() -> None:
     op.drop_table("supervision_runs")
     op.drop_table("supervision_evidence")
     op.drop_table("supervision_flags")
-    with op.batch_alter_table("settlements") as t:
-        t.drop_column("reversed_by")
-        t.drop_column("settled_by")
+    for column in ("reversed_by", "settled_by"):  # plain DROP COLUMN (SQLite 3.35+), as the upgrade adds
+        op.execute(f"ALTER TABLE settlements DROP COLUMN {column}")
