@@ -26,10 +26,22 @@ def database_url(url: str | None = None) -> str:
     """A URL, or a file path meaning SQLite; default ``$GONGJI_DB`` or ``./gongji.db``."""
     url = url or os.environ.get("GONGJI_DB") or DEFAULT_DB
     if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        return "postgresql+psycopg://" + _hosts_as_query(url.split("://", 1)[1])
     if "://" not in url:
         return f"sqlite:///{url}"
     return url
+
+
+def _hosts_as_query(rest: str) -> str:
+    """libpq's multi-host form ``user@h1:p1,h2:p2/db?x=1`` (a Patroni cluster: the client finds the
+    primary, ``target_session_attrs``) as SQLAlchemy reads it: ``user@/db?x=1&host=h1:p1&host=h2:p2``."""
+    auth, at, tail = rest.rpartition("@")
+    hosts, slash, path = tail.partition("/")
+    if "," not in hosts:
+        return rest
+    db, q, query = path.partition("?")
+    extra = "&".join(f"host={h}" for h in hosts.split(","))
+    return f"{auth}{at}/{db}?{query + '&' if query else ''}{extra}"
 
 
 def make_engine(url: str | None = None, **kw) -> Engine:
