@@ -488,6 +488,9 @@ def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | sup
 
 db_app = typer.Typer(help="数据库:PostgreSQL 设置建议", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+from gongji.cluster.cli import cluster_app  # noqa: E402
+
+app.add_typer(cluster_app, name="cluster")
 
 
 @db_app.command("tune")
