@@ -104,6 +104,9 @@ def down(
         done = commands.down(dir, purge=purge, timeout=timeout)
     except commands.ClusterError as e:
         _fail(e)
+    if not done["cluster"]:
+        out.print(f"{dir.resolve()} 中没有集群,无需停止 / no cluster in this directory: nothing to stop", highlight=False)
+        return
     stopped = ", ".join(done["stopped"]) or "nothing was running"
     out.print(f"stopped: {stopped}" + ("; data deleted" if purge else f"; data kept in {dir.resolve()}"),
               highlight=False)

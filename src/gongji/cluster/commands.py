@@ -364,13 +364,14 @@ def down(directory: Path, purge: bool = False, timeout: float = 30) -> dict:
     """Stop every process of the cluster (SIGTERM, SIGKILL after ``timeout`` s); keep the data
     unless ``purge``. Stopping a stopped cluster is no error."""
     directory = Path(directory).resolve()
-    state = _need_state(directory)
-    stopped = []
+    state = load_state(directory)
+    if state is None:
+        return {"stopped": [], "purged": False, "cluster": False}
     running = [m for m in members(state) if member_running(m)]
+    stopped = [m["name"] for m in running]
     procs.signal_all([m["pid"] for m in running], signal.SIGTERM)  # all at once: none waits for another
     for m in members(state):
-        if procs.stop(m.get("pid"), _member_marker(m), timeout, extra=procs.in_dir(Path(m["home"]) / "data")):
-            stopped.append(m["name"])
+        procs.stop(m.get("pid"), _member_marker(m), timeout, extra=procs.in_dir(Path(m["home"]) / "data"))
         if _leftovers(m, signal.SIGTERM):
             wait_until(lambda m=m: not _leftovers(m, 0), 10, f"{m['name']}'s postgres did not stop")
     if procs.stop(state["etcd"].get("pid"), etcd.MARKER, timeout):
@@ -386,4 +387,4 @@ def down(directory: Path, purge: bool = False, timeout: float = 30) -> dict:
             directory.rmdir()
         except OSError:
             pass
-    return {"stopped": stopped, "purged": purge}
+    return {"stopped": stopped, "purged": purge, "cluster": True}
