@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test pdf-deps bench bench-settle bench-http bench-scale bench-flood bench-supervision check lock clean
+.PHONY: run test pdf-deps bench bench-settle bench-http bench-scale bench-flood bench-supervision bench-failover check lock clean
 
 # constraints.txt pins every transitive version (regenerate with `make lock` after changing pyproject.toml).
 $(STAMP): pyproject.toml constraints.txt
@@ -45,7 +45,13 @@ $(PDFTOTEXT):
 	@echo "installing poppler-utils for the statement tests"
 	@$(call APT_INSTALL,poppler-utils)
 
-test: $(STAMP) $(CHROMIUM) $(PDFTOTEXT) pdf-deps
+# The cluster tests (gongji cluster, bench.failover) run Patroni and etcd from Debian.
+PATRONI := /usr/bin/patroni
+$(PATRONI):
+	@echo "installing Debian's patroni and etcd-server for the cluster tests"
+	@$(call APT_INSTALL,patroni etcd-server)
+
+test: $(STAMP) $(CHROMIUM) $(PDFTOTEXT) $(PATRONI) pdf-deps
 	$(BIN)/gongji policy check
 	$(BIN)/pytest
 
@@ -80,6 +86,10 @@ bench-flood: $(STAMP)
 # DB takes the server URL, without a database name).
 bench-supervision: $(STAMP)
 	$(BIN)/python -m bench.supervision $(if $(DB),--db $(DB)) $(or $(ARGS),--settlements 100000)
+
+# Leader of province 53 SIGKILLed N times under signed settlements in 53 and 65 (ARGS="--kills 5").
+bench-failover: $(STAMP) $(PATRONI)
+	$(BIN)/python -m bench.failover $(or $(ARGS),--kills 3)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -42,8 +42,11 @@ def up(
         _fail(e, 2)
     try:
         with err.status("starting") as shown:
-            state = commands.up(dir, codes, progress=lambda text: (shown.update(text), err.print(f"· {text}")),
-                                timeout=timeout)
+            def progress(step: str) -> None:
+                shown.update(step)
+                err.print(f"· {step}", highlight=False)
+
+            state = commands.up(dir, codes, progress=progress, timeout=timeout)
     except commands.ClusterError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -75,9 +78,9 @@ def status(
     if as_json:
         print(json.dumps(seen, ensure_ascii=False, indent=2))
     else:
-        e = seen["etcd"]
-        health = "[green]healthy[/green]" if e["healthy"] else "[red]unhealthy[/red]"
-        out.print(f"etcd {e['url']}: {health}")
+        store = seen["etcd"]
+        health = "[green]healthy[/green]" if store["healthy"] else "[red]unhealthy[/red]"
+        out.print(f"etcd {store['url']}: {health}")
         for code, p in seen["provinces"].items():
             table = Table(title=f"province {code} ({p['scope']})", title_justify="left")
             for col in ("member", "role", "state", "lag", "port"):

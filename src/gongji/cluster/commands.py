@@ -8,6 +8,7 @@ command that started it; ``down`` stops it. Two clusters in two directories use 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -93,12 +94,12 @@ def _new_state(directory: Path, codes: list[str]) -> dict:
                    "provinces": {}}
     state["etcd"]["url"] = f"http://127.0.0.1:{state['etcd']['client_port']}"
     for code in codes:
-        ms = []
+        ms: list[dict] = []
         for i in range(1, MEMBERS_PER_PROVINCE + 1):
             name = f"pg{code}-{i}"
             ms.append({"name": name, "home": str(directory / name), "pg_port": ports.pop(), "api_port": ports.pop(),
                        "pid": None})
-        pg_ports = [m["pg_port"] for m in ms]
+        pg_ports: list[int] = [m["pg_port"] for m in ms]
         state["provinces"][code] = {"scope": patroni.scope(code), "members": ms,
                                     "url": _url(pg_ports, "read-write"), "read_url": _url(pg_ports, "prefer-standby")}
     return state
@@ -272,7 +273,7 @@ def up(directory: Path, codes: list[str], progress: Progress = _quiet, timeout: 
     for code in codes:
         progress(f"province {code}: waiting for a leader and a synchronous standby")
         try:
-            wait_until(lambda code=code: _watch(state, code), max(1.0, deadline - time.monotonic()),
+            wait_until(functools.partial(_watch, state, code), max(1.0, deadline - time.monotonic()),
                        f"province {code} has no leader with a streaming synchronous standby")
         except ClusterError as e:
             raise ClusterError(str(e), _logs(state, code)) from None
@@ -332,12 +333,16 @@ def load_demo(directory: Path, timeout: float = 600) -> str:
 
 # ---------------------------------------------------------------- failures and rejoining
 
+def _gone(m: dict) -> bool:
+    return not _leftovers(m, 0)
+
+
 def kill_member(directory: Path, name: str) -> None:
     """SIGKILL a member's Patroni and its PostgreSQL (a machine lost at once)."""
     state = _need_state(directory)
     m = member(state, name)
     pid = m.get("pid")
-    if procs.alive(pid, _member_marker(m)):
+    if pid is not None and procs.alive(pid, _member_marker(m)):
         procs.signal_all([pid], signal.SIGKILL)
     _leftovers(m, signal.SIGKILL)
     wait_until(lambda: not member_running(m) and not _leftovers(m, signal.SIGKILL), 15,
@@ -369,11 +374,11 @@ def down(directory: Path, purge: bool = False, timeout: float = 30) -> dict:
         return {"stopped": [], "purged": False, "cluster": False}
     running = [m for m in members(state) if member_running(m)]
     stopped = [m["name"] for m in running]
-    procs.signal_all([m["pid"] for m in running], signal.SIGTERM)  # all at once: none waits for another
+    procs.signal_all([int(m["pid"]) for m in running], signal.SIGTERM)  # all at once: none waits for another
     for m in members(state):
         procs.stop(m.get("pid"), _member_marker(m), timeout, extra=procs.in_dir(Path(m["home"]) / "data"))
         if _leftovers(m, signal.SIGTERM):
-            wait_until(lambda m=m: not _leftovers(m, 0), 10, f"{m['name']}'s postgres did not stop")
+            wait_until(functools.partial(_gone, m), 10, f"{m['name']}'s postgres did not stop")
     if procs.stop(state["etcd"].get("pid"), etcd.MARKER, timeout):
         stopped.append("etcd")
     procs.reap()

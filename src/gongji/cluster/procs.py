@@ -133,7 +133,7 @@ def reap() -> None:
 
 def stop(pid: int | None, marker: str, timeout: float, extra: Iterable[int] = ()) -> bool:
     """SIGTERM, then SIGKILL after ``timeout`` s; True when it was running."""
-    if not alive(pid, marker):
+    if pid is None or not alive(pid, marker):
         return False
     signal_all([pid], signal.SIGTERM)
     deadline = time.monotonic() + timeout
