@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException
 
+from gongji import routing
 from gongji.api import flags, login, nhsa, v1
 from gongji.api.lane import SettleLane
 from gongji.api.metrics import Metrics
@@ -40,10 +41,13 @@ from gongji.gate.problems import (
     problem,
     status_of,
 )
+from gongji.gate.provinces import ProvinceRouter
+from gongji.gate.route import service
 from gongji.logs import install_record_masking
 from gongji.policy.loader import Registry
 from gongji.service.clock import Clock, china_today
 from gongji.service.facade import Service
+from gongji.service.provinces import Provinces
 from gongji.web import admin, audit, cashier, common, desk, people, portal, public, supervision
 from gongji.web.forms import refusal
 
@@ -85,21 +89,26 @@ class AccessLog:
                     "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}, ensure_ascii=False))
 
 
-def _nightly_supervision(engine: Engine):
+def _nightly_supervision(engines: list[Engine]):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from gongji.service.supervise.nightly import nightly
 
-        task = asyncio.create_task(nightly(engine))
+        tasks = [asyncio.create_task(nightly(engine)) for engine in engines]  # each province's own
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
     return lifespan
 
 
-def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = china_today,
-               nightly: bool = False) -> FastAPI:
+def create_app(engine: Engine | None, registry: Registry | None = None, clock: Clock = china_today,
+               nightly: bool = False, provinces: Provinces | None = None) -> FastAPI:
     """``nightly``: run the supervision rules each night after the day closes (the server does;
-    tests and benches do not)."""
+    tests and benches do not). ``provinces``: a database per province (``gongji.toml``), each
+    request served from its patient's (``gate.provinces``); else the one ``engine``."""
+    if provinces is None:
+        assert engine is not None, "an engine or provinces"
+        provinces = Provinces.single(Service(engine, registry, clock))
     install_record_masking()
     # /docs is served below from the vendored Swagger UI (static/swagger-ui): FastAPI's own loads it
     # from a CDN, blank on the 医保专网 without internet. ReDoc is not vendored, so /redoc is off.
@@ -108,14 +117,17 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
     app = FastAPI(title="gongji 共济", version="0.1.0", docs_url=None, redoc_url=None,
                   description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。",
                   telemetry={"tracing": False, "metrics": False, "logs": False},
-                  lifespan=_nightly_supervision(engine) if nightly else None)
-    app.state.service = Service(engine, registry, clock)
+                  lifespan=_nightly_supervision([s.engine for _, s in provinces]) if nightly else None)
+    app.state.service = provinces.default
+    app.state.provinces = provinces
     app.state.metrics = Metrics()
     app.include_router(v1.router)
     app.include_router(flags.router)
     app.include_router(nhsa.router)
     app.include_router(login.router)
     app.add_middleware(SettleLane, fastapi_app=app)  # innermost: the access log and the body limits stay in front
+    if provinces.routed:  # behind the body limits, whose raw body it reads
+        app.add_middleware(ProvinceRouter, provinces=provinces)
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -161,7 +173,7 @@ def create_app(engine: Engine, registry: Registry | None = None, clock: Clock = 
 
     @app.get("/healthz", tags=["ops"], dependencies=[Depends(allow("anyone"))])
     def healthz(request: Request) -> dict:
-        with request.app.state.service.engine.connect() as conn:
+        with service(request).engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
@@ -206,4 +218,7 @@ def from_environment() -> FastAPI:
     from gongji.store.db import make_engine
 
     configure()
+    routes = routing.load()
+    if routes.routed:
+        return create_app(None, nightly=True, provinces=Provinces.open(routes))
     return create_app(make_engine(), nightly=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gongji.gate.auth import Principal, allow
 from gongji.gate.params import FlagId, Limit, Offset
+from gongji.gate.route import service
 from gongji.service import commands as c
 from gongji.service import scope
 from gongji.service.facade import Service
@@ -24,7 +25,7 @@ SUPERVISOR = Depends(allow("supervisor"))
 
 
 def svc(request: Request) -> Service:
-    return request.app.state.service
+    return service(request)
 
 
 @router.get("/flags")

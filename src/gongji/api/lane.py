@@ -81,7 +81,7 @@ class SettleLane:
         except (ValidationError, UnicodeDecodeError):
             return await self.app(scope, receive, send)  # its refusal, in FastAPI's words
         inst = code.decode("latin-1")
-        service = self.fastapi.state.service
+        service = state.get("service") or self.fastapi.state.service
         metrics = self.fastapi.state.metrics
         args = (service.engine, inst, (timestamp or b"").decode("latin-1"), (nonce or b"").decode("latin-1"),
                 (signature or b"").decode("latin-1"), "POST", SETTLE, body)

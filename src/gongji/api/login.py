@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gongji.gate.auth import COOKIE, Principal, allow
 from gongji.gate.login import BUSY, REFUSED, RETRY_AFTER, check_password
 from gongji.gate.problems import problem
+from gongji.gate.route import service
 from gongji.service import security
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -43,7 +44,7 @@ async def login(request: Request, body: Credentials, response: Response,
 @router.post("/logout")
 def logout(request: Request, response: Response,
            who: Principal = Depends(allow("staff", "person", "cashier"))) -> dict:
-    security.logout(request.app.state.service.engine, request.cookies[COOKIE])
+    security.logout(service(request).engine, request.cookies[COOKIE])
     response.delete_cookie(COOKIE, path="/")
     return {"ok": True}
 

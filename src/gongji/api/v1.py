@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from gongji.calc_format import calc
 from gongji.gate.auth import Principal, allow, forbid
 from gongji.gate.params import BindingId, IdempotencyKey, Limit, Offset
+from gongji.gate.route import service
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.service import scope
@@ -32,7 +33,7 @@ PARTY = Depends(allow("institution", "staff", "person"))
 
 
 def svc(request: Request) -> Service:
-    return request.app.state.service
+    return service(request)
 
 
 def area_of_new(who: Principal, admdvs: str, what: str) -> None:

@@ -45,6 +45,7 @@ CODE_ZH = {
     "LOGIN_BUSY": "登录请求过多,请稍后再试",
     "TOO_LARGE": "请求过大",
     "STALE_FORM": "页面已过期,已办理过",
+    "PROVINCE_NOT_SERVED": "本系统未承办该省份",
 }
 
 

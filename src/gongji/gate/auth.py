@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gongji.domain.errors import DomainError
 from gongji.gate.limits import FORMS, media_type
+from gongji.gate.route import service
 from gongji.service import security
 
 log = logging.getLogger("gongji.auth")
@@ -54,7 +55,7 @@ async def principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    engine = request.app.state.service.engine
+    engine = service(request).engine
     code = request.headers.get("x-inst-code")
     if code is not None:
         body = getattr(request.state, "raw_body", None)

@@ -8,7 +8,9 @@ import logging
 from datetime import datetime
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
+from gongji.gate.route import service
 from gongji.service import security
 
 log = logging.getLogger("gongji.auth")
@@ -23,16 +25,40 @@ BUSY_PAUSE = 1.0  # seconds a login waits for room in the queue before it is tur
 async def check_password(request: Request, kind: str, username: str, password: str) -> security.Login | None:
     """The login, queued in ``security.LOGINS``; None when the queue is still full after a pause
     (answer 429). The pause, which costs the server nothing, keeps a client that ignores
-    Retry-After from turning the refusals themselves into a flood."""
-    engine = request.app.state.service.engine
-    future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
+    Retry-After from turning the refusals themselves into a flood. Routed by province, the login is
+    checked in the person's province, or a staff member's (``name@53`` names it; else the first
+    province that knows the name), and its session token carries the province."""
+    result = None
+    for engine, name, prefix in await _where(request, kind, username):
+        result = await _queued(engine, kind, name, password, prefix)
+        if result is None or result.error != "UNKNOWN":
+            break
+    if result is not None and not result.ok:
+        log.warning("login refused (%s) for a %s account", result.error, kind)
+    return result
+
+
+async def _where(request: Request, kind: str, username: str) -> list[tuple]:
+    provinces = request.app.state.provinces
+    if not provinces.routed:
+        return [(service(request).engine, username, "")]
+    name, at, code = username.rpartition("@")
+    if at and code in provinces.services and kind != "person":
+        return [(provinces.get(code).engine, name, f"{code}.")]
+    if kind == "person":
+        code = await run_in_threadpool(provinces.province_of, username)
+        codes = [code] if code else provinces.codes()[:1]
+    else:
+        codes = provinces.codes()
+    return [(provinces.get(c).engine, username, f"{c}.") for c in codes]
+
+
+async def _queued(engine, kind: str, username: str, password: str, prefix: str) -> security.Login | None:
+    future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now(), prefix)
     if future is None:
         await asyncio.sleep(BUSY_PAUSE)
-        future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now())
+        future = security.LOGINS.submit(security.login, engine, kind, username, password, datetime.now(), prefix)
     if future is None:
         log.warning("login turned away: too many at once")
         return None
-    result = await asyncio.wrap_future(future)
-    if not result.ok:
-        log.warning("login refused (%s) for a %s account", result.error, kind)
-    return result
+    return await asyncio.wrap_future(future)

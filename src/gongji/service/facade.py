@@ -80,6 +80,10 @@ class Service:
         # (measured +25% at 4 clients and at 32); SQLite has one writer, so one
         self.settles = GroupCommit(self.settle_batch, leaders=1 if engine.dialect.name == "sqlite" else 2)
         self.catalog_index = catalog_search.Index()  # the cashier's catalogue search, per region and day
+        # told of each person registered here, after the commit: the other provinces' directories
+        # (``service.provinces``)
+        self.on_register: Callable[[str, str], None] | None = None
+        self.province: str | None = None  # routed: the province whose persons this database keeps
 
     def _do(self, fn, *args, write: bool = True, actor: str = "system"):
         """Run a use case; a writing one appends to the audit trail in the same transaction."""
@@ -98,7 +102,13 @@ class Service:
         return self._do(people.register_institution, c, actor=actor)
 
     def register_person(self, c: RegisterPerson, actor: str = "system") -> dict:
-        return self._do(people.register_person, c, actor=actor)
+        if self.province is not None and c.insu_admdvs[:2] != self.province:
+            raise DomainError("PROVINCE_NOT_SERVED", f"参保地 {c.insu_admdvs} 不属于本库所承办的省份 {self.province}",
+                              "insu_admdvs")
+        out = self._do(people.register_person, c, actor=actor)
+        if self.on_register is not None:
+            self.on_register(c.psn_no, c.insu_admdvs[:2])
+        return out
 
     def credit(self, c: Credit, ref: str | None = None, actor: str = "system") -> dict:
         return self._do(people.credit, c, ref, actor=actor)

@@ -42,6 +42,7 @@ def register_person(uow: UnitOfWork, ctx: Ctx, c: RegisterPerson) -> dict:
     s.add(m.Person(psn_no=c.psn_no, name=c.name, certno=c.certno, phone=c.phone,
                    insutype=c.insutype, insu_admdvs=c.insu_admdvs, status=d.ACTIVE,
                    mulaid_frozen=False, registered_on=ctx.day))
+    s.merge(m.DirectoryEntry(psn_no=c.psn_no, province=c.insu_admdvs[:2]))
     s.flush()
     out = {"psn_no": c.psn_no, "insutype": c.insutype, "insu_admdvs": c.insu_admdvs}
     if c.insutype == "310":

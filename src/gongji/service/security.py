@@ -179,7 +179,7 @@ class Login:
     error: str | None = None  # why refused, for the server log only: UNKNOWN | LOCKED | WRONG_PASSWORD
 
 
-def login(engine, kind: str, username: str, password: str, now: datetime) -> Login:
+def login(engine, kind: str, username: str, password: str, now: datetime, token_prefix: str = "") -> Login:
     """Check a password; on success open a session.
 
     The argon2 check runs outside any transaction. An unknown (or inactive, or password-less)
@@ -197,7 +197,8 @@ def login(engine, kind: str, username: str, password: str, now: datetime) -> Log
         return Login(False, error="LOCKED")
     if not _check(stored, password):
         return Login(False, error="WRONG_PASSWORD")  # already counted (and locked at the limit)
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    # routed, the token starts with its province ("53."): the edge finds the session's database by it
+    token, csrf = token_prefix + secrets.token_urlsafe(32), secrets.token_urlsafe(24)
 
     def open_session(uow: UnitOfWork) -> None:
         s = uow.session

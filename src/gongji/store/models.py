@@ -71,6 +71,14 @@ class Person(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class DirectoryEntry(Base):
+    """Which province keeps a person: in every province's database (``service.provinces``)."""
+
+    __tablename__ = "person_directory"
+    psn_no: Mapped[str] = mapped_column(Psn, primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+
+
 class Account(Base):
     """A ledger account. ``personal`` accounts belong to a person and keep a balance."""
 

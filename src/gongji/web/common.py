@@ -17,6 +17,7 @@ from gongji.domain.labels import CATEGORY_ZH, CODE_ZH, INSUTYPE_SHORT, POSTING_Z
 from gongji.domain.money import format_yuan, parse_yuan
 from gongji.domain.terms import CATEGORIES
 from gongji.gate.auth import AuthError, Principal, allow, principal
+from gongji.gate.route import service
 from gongji.service import scope
 from gongji.web import flash
 
@@ -102,7 +103,7 @@ def back(request: Request, path: str, ok: str | None = None, error: DomainError 
 
 
 def svc(request: Request):
-    return request.app.state.service
+    return service(request)
 
 
 

@@ -15,6 +15,7 @@ from gongji.domain.errors import DomainError
 from gongji.domain.labels import RELATION_ZH
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
+from gongji.gate.route import reader
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
@@ -42,8 +43,9 @@ def portal(request: Request, who: Principal = Depends(page("person"))):
 
 
 def _portal(request: Request, who: Principal, status: int = 200, shown: dict | None = None) -> HTMLResponse:
-    """The portal; ``shown``: the application refused, shown again as typed (``forms.again``)."""
-    s = svc(request)
+    """The portal; ``shown``: the application refused, shown again as typed (``forms.again``).
+    Read from the province's standby when one is named (``gate.route.reader``)."""
+    s = svc(request) if shown is not None else reader(request)
     today = s.clock()
     frm, to, patient = _period(request)
     person = s.read(q.person_view, who.id, unmasked=True)
@@ -70,7 +72,7 @@ def _portal(request: Request, who: Principal, status: int = 200, shown: dict | N
 def portal_records(request: Request, who: Principal = Depends(page("person"))):
     """Every record of the period, however many: written row by row to a temporary file as the
     rows come from one query, then sent from the file (deleted once sent)."""
-    s = svc(request)
+    s = reader(request)
     frm, to, patient = _period(request)
     today = s.clock()
 

@@ -24,6 +24,7 @@ from gongji.calc_format import InputError
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.gate.auth import Principal
+from gongji.gate.route import service
 from gongji.nhsa_format import Envelope, read
 
 log = logging.getLogger("gongji.nhsa")
@@ -90,7 +91,7 @@ def _transact(request: Request, path_infno: str | None, body: bytes, received: d
             raise InputError("infno", f"不支持的交易编号 {env.infno}")
         data = _input(env.input)
         x = read(tx.model, data) if tx.model is not None else None
-        svc = request.app.state.service
+        svc = service(request)
         when = datetime.combine(svc.clock(), now().time().replace(microsecond=0))
         # the HIS's operator, when it names one: settlements and reversals are known per cashier
         actor = f"institution:{code}/{env.opter}" if env.opter else f"institution:{code}"

@@ -14,6 +14,7 @@ from fastapi import Request
 from sqlalchemy import delete
 from starlette.concurrency import run_in_threadpool
 
+from gongji.gate.route import service
 from gongji.service import security
 from gongji.service.uow import run
 from gongji.store import models as m
@@ -46,7 +47,7 @@ def authenticate_now(request: Request, body: bytes) -> tuple[str | None, str | N
     """``authenticate`` in the calling thread (it blocks on the nonce book): the transaction's
     own trip to the thread pool runs it first."""
     h = request.headers
-    engine = request.app.state.service.engine
+    engine = service(request).engine
     if h.get("x-tif-paasid") is not None:
         why, code = check_tif(engine, h.get("x-tif-paasid", ""), h.get("x-tif-timestamp", ""), h.get("x-tif-nonce", ""),
                               h.get("x-tif-signature", ""), int(time.time()))

@@ -1,0 +1,139 @@
+"""Which province's service answers a request (``service.provinces``), decided once at the edge.
+
+With one database every request goes to it and this middleware is not installed. Routed, the
+patient's province is found from, in order:
+
+1. the ``X-Insuplc-Admdvs`` header (REST's spelling of the national envelope's 参保地 field);
+2. the national interface's envelope ``insuplc_admdvs``; else its ``psn_no``, or the ID-card
+   number of a 1101 read before the card's area is known;
+3. a JSON body's ``insu_admdvs`` (registering a person), ``visit.psn_no``, ``psn_no``, ``holder``
+   or ``beneficiary``;
+4. a ``/persons/{psn_no}`` or ``/accounts/{psn_no}`` path;
+5. the login session's province (the session cookie is ``NN.token``, ``gate.login``);
+6. a signed institution's own province (the province of its area);
+7. otherwise the first province of the routing file (public pages, health).
+
+A person no province knows goes to the first province, which answers "查无此参保人".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from gongji.gate.auth import COOKIE
+from gongji.service.provinces import Provinces
+
+ADMDVS = re.compile(rb"^[0-9]{6}$")
+PERSON_PATH = re.compile(r"^/api/v1/(?:persons|accounts)/([^/]+)")
+PERSON_KEYS = ("psn_no", "holder", "beneficiary")
+CERTNO = re.compile(r"^[0-9]{17}[0-9Xx]$")
+
+
+def session_province(token: str) -> str | None:
+    code, dot, _ = token.partition(".")
+    return code if dot and len(code) == 2 and code.isdigit() else None
+
+
+class ProvinceRouter:
+    def __init__(self, app, provinces: Provinces) -> None:
+        self.app, self.provinces = app, provinces
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            code = await self._province(scope)
+            state = scope.setdefault("state", {})
+            p = self.provinces
+            state["province"] = code
+            state["service"] = p.get(code) if code in p.services else p.default
+            state["read_service"] = p.read_services.get(code)
+        await self.app(scope, receive, send)
+
+    async def _province(self, scope) -> str:
+        p = self.provinces
+        headers = dict(scope["headers"])
+        area = headers.get(b"x-insuplc-admdvs")
+        if area is not None and ADMDVS.match(area):
+            return area[:2].decode()
+        body = scope.get("state", {}).get("raw_body")
+        doc = _json(body) if body else None
+        if isinstance(doc, dict):
+            found = await self._from_body(doc, scope["path"])
+            if found:
+                return found
+        match = PERSON_PATH.match(scope["path"])
+        if match:
+            found = await run_in_threadpool(p.province_of, match.group(1))
+            if found:
+                return found
+        token = _cookie(headers.get(b"cookie", b""), COOKIE)
+        if token:
+            found = session_province(token)
+            if found in p.services:
+                return found
+        inst = headers.get(b"x-inst-code")
+        if inst:
+            found = await run_in_threadpool(p.institution_province, inst.decode("latin-1"))
+            if found:
+                return found
+        return p.codes()[0]
+
+    async def _from_body(self, doc: dict, path: str) -> str | None:
+        p = self.provinces
+        if path.startswith("/nhsa"):
+            area = doc.get("insuplc_admdvs")
+            if isinstance(area, str) and ADMDVS.match(area.encode()):
+                return area[:2]
+            data = _nhsa_input(doc.get("input"))
+            psn = data.get("psn_no")
+            if isinstance(psn, str) and psn:
+                return await run_in_threadpool(p.province_of, psn)
+            certno = data.get("certno") or data.get("mdtrt_cert_no")
+            if isinstance(certno, str) and CERTNO.match(certno):
+                return await run_in_threadpool(p.province_of_certno, certno.upper())
+            return None
+        area = doc.get("insu_admdvs")
+        if isinstance(area, str) and ADMDVS.match(area.encode()):
+            return area[:2]
+        visit = doc.get("visit")
+        keys: list[Any] = [visit.get("psn_no")] if isinstance(visit, dict) else []
+        keys += [doc.get(k) for k in PERSON_KEYS]
+        for psn in keys:
+            if isinstance(psn, str) and psn:
+                found = await run_in_threadpool(p.province_of, psn)
+                if found:
+                    return found
+        return None
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None  # not JSON (a form, a file): the routes answer it
+
+
+def _nhsa_input(value: Any) -> dict:
+    """The national input's record: ``input`` may be a JSON string; the fields sit in ``data``
+    (or a named record such as ``mdtrtinfo``), one level down."""
+    if isinstance(value, str):
+        value = _json(value.encode())
+    if not isinstance(value, dict):
+        return {}
+    merged: dict = {}
+    for part in value.values():
+        if isinstance(part, dict):
+            merged.update(part)
+    merged.update({k: v for k, v in value.items() if not isinstance(v, dict | list)})
+    return merged
+
+
+def _cookie(header: bytes, name: str) -> str | None:
+    for part in header.decode("latin-1").split(";"):
+        key, eq, value = part.strip().partition("=")
+        if eq and key == name:
+            return value.strip('"')
+    return None
