@@ -89,7 +89,7 @@ bench-supervision: $(STAMP)
 
 # Leader of province 53 SIGKILLed N times under signed settlements in 53 and 65 (ARGS="--kills 5").
 bench-failover: $(STAMP) $(PATRONI)
-	$(BIN)/python -m bench.failover $(or $(ARGS),--kills 3)
+	$(BIN)/python -m bench.failover $(or $(ARGS),--kills 3 --readme)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
