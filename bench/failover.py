@@ -20,6 +20,7 @@ province 65 that failed (even when a retry then succeeded): it must be 0. The la
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -187,6 +188,11 @@ def wait_for_more(lane: Lane, n: int, what: str) -> None:
     commands.wait_until(lambda: len(lane.acked) >= target, STEP_TIMEOUT, what, every=0.05)
 
 
+def new_leader(directory: Path, old: str) -> str | None:
+    name = gc.leader(directory, KILLED)
+    return name if name not in (None, old) else None
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=3)
@@ -236,8 +242,8 @@ def main(argv: list[str] | None = None) -> dict:
                 raise commands.ClusterError(f"province {KILLED} has no leader before kill {k + 1}")
             t0 = time.monotonic()
             gc.kill_member(directory, old)
-            new = commands.wait_until(lambda old=old: (name := gc.leader(directory, KILLED)) not in (None, old)
-                                      and name, STEP_TIMEOUT, f"a new leader in province {KILLED}")
+            new = commands.wait_until(functools.partial(new_leader, directory, old), STEP_TIMEOUT,
+                                      f"a new leader in province {KILLED}")
             t1 = time.monotonic()
             gc.rejoin(directory, old, timeout=STEP_TIMEOUT)
             t2 = time.monotonic()
@@ -251,8 +257,12 @@ def main(argv: list[str] | None = None) -> dict:
             t.join(timeout=STEP_TIMEOUT)
         figures: dict = {"lost": 0, "double_charged": 0, "violations": 0}
         for code, lane in lanes.items():
-            for key, value in check(routes.get(code).url, lane).items():
+            urls = {p.code: p.url for p in routes.provinces}
+            for key, value in check(urls[code], lane).items():
                 figures[key] += value
+        print(f"province {KILLED}: {killed.failures} requests failed and were retried, {killed.refused} refused;"
+              f" province {OTHER}: {lanes[OTHER].failures} failed, {lanes[OTHER].refused} refused",
+              file=sys.stderr, flush=True)
         result = {"kills": args.kills, "acknowledged": sum(len(x.acked) for x in lanes.values()), **figures,
                   "max_unavailable_s": round(max_gap(killed.acked_at, start, end), 1),
                   "other_province_errors": lanes[OTHER].failures + lanes[OTHER].refused}
