@@ -196,13 +196,15 @@ def _ready(state: dict, code: str) -> bool:
         r == "sync_standby" and s in ("running", "streaming") for r, s in roles)
 
 
-def replica_of(directory: Path, name: str) -> bool:
-    """Member ``name`` runs as a streaming standby of its province's leader."""
+def replica_of(directory: Path, name: str, sync: bool = True) -> bool:
+    """Member ``name`` runs as a standby of its province's running leader: its synchronous standby
+    (named so in Patroni's ``/sync`` key: the one a failover may promote) unless ``sync`` is False."""
     state = _need_state(directory)
     seen = province_view(state, name[2:4])
-    if seen is None:
+    if seen is None or not any(x["role"] == "leader" and x["state"] == "running" for x in seen["members"]):
         return False
-    return any(x["name"] == name and x["role"] in ("sync_standby", "replica") and x["state"] in ("running", "streaming")
+    roles = ("sync_standby",) if sync else ("sync_standby", "replica")
+    return any(x["name"] == name and x["role"] in roles and x["state"] in ("running", "streaming")
                and isinstance(x.get("lag"), int) for x in seen["members"])
 
 
@@ -317,13 +319,21 @@ def write_routes(directory: Path, state: dict) -> Path:
 
 def load_demo(directory: Path, timeout: float = 600) -> str:
     """``gongji demo`` on the routed databases (migrates them and loads the demo families)."""
-    env = {**os.environ, "GONGJI_CONFIG": str(Path(directory) / ROUTES)}
+    directory = Path(directory)
+    env = {**os.environ, "GONGJI_CONFIG": str(directory / ROUTES)}
     env.pop("GONGJI_DB", None)
+    stray = directory / "gongji.db"  # where a `gongji demo` that ignores the routing file would write
+    existed = stray.exists()
     try:
         done = subprocess.run([sys.executable, "-m", "gongji.cli", "demo"], env=env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, cwd=directory)
     except subprocess.TimeoutExpired:
         raise ClusterError(f"gongji demo 超时 timed out after {timeout:.0f} s") from None
+    if not existed and stray.exists():
+        for leftover in directory.glob("gongji.db*"):
+            leftover.unlink(missing_ok=True)
+        raise ClusterError("gongji demo 未按路由文件写入 ignored the routing file (it wrote ./gongji.db, now removed):"
+                           " this gongji's demo is not routing-aware yet; the cluster is up, use --no-demo")
     if done.returncode != 0:
         raise ClusterError(f"gongji demo 失败 failed (exit {done.returncode}); the cluster is up, retry with"
                            f" GONGJI_CONFIG={Path(directory) / ROUTES} gongji demo",
@@ -350,17 +360,15 @@ def kill_member(directory: Path, name: str) -> None:
 
 
 def rejoin(directory: Path, name: str, timeout: float = 90) -> None:
-    """Start a stopped member's Patroni again and wait until it streams from the leader (a former
-    primary is rewound with pg_rewind first)."""
+    """Start a stopped member's Patroni again and wait until it is the leader's synchronous
+    standby (a former primary is rewound with pg_rewind first). Until then a second failure of
+    the province's leader has no member that may be promoted (docs/deploy-cluster.md)."""
     directory = Path(directory).resolve()
     state = _need_state(directory)
     m = member(state, name)
     _start_member(directory, state, m)
-    try:
-        wait_until(lambda: replica_of(directory, name), timeout, f"{name} did not rejoin as a standby",
-                   Path(m["home"]) / "patroni.log")
-    except ClusterError:
-        raise
+    wait_until(functools.partial(replica_of, directory, name), timeout,
+               f"{name} did not rejoin as the synchronous standby", Path(m["home"]) / "patroni.log")
 
 
 # ---------------------------------------------------------------- down
