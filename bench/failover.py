@@ -68,6 +68,7 @@ class Lane:
     acked_at: list[float] = field(default_factory=list)
     failures: int = 0
     refused: int = 0
+    kinds: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -133,11 +134,13 @@ def cashier(base: str, lane: Lane, rng: random.Random, run: str, n: int, stop: t
         while time.monotonic() < give_up:  # the same key until an answer arrives
             try:
                 r = http.post("/api/v1/settlements", json={"visit": visit}, headers={"Idempotency-Key": key})
-            except httpx.HTTPError:
-                r = None
+                kind = str(r.status_code)
+            except httpx.HTTPError as e:
+                r, kind = None, type(e).__name__
             if r is None or r.status_code >= 500:
                 with lane.lock:
                     lane.failures += 1
+                    lane.kinds[kind] = lane.kinds.get(kind, 0) + 1
                 time.sleep(0.05)
                 continue
             with lane.lock:
@@ -260,7 +263,8 @@ def main(argv: list[str] | None = None) -> dict:
             urls = {p.code: p.url for p in routes.provinces}
             for key, value in check(urls[code], lane).items():
                 figures[key] += value
-        print(f"province {KILLED}: {killed.failures} requests failed and were retried, {killed.refused} refused;"
+        print(f"province {KILLED}: {killed.failures} requests failed and were retried {killed.kinds},"
+              f" {killed.refused} refused;"
               f" province {OTHER}: {lanes[OTHER].failures} failed, {lanes[OTHER].refused} refused",
               file=sys.stderr, flush=True)
         result = {"kills": args.kills, "acknowledged": sum(len(x.acked) for x in lanes.values()), **figures,
@@ -274,22 +278,19 @@ def main(argv: list[str] | None = None) -> dict:
             commands.down(directory, purge=True, timeout=15)
             shutil.rmtree(directory, ignore_errors=True)
     if args.readme:
-        write_readme(result)
+        write_readme(result, " ".join(["python -m bench.failover", *(argv if argv is not None else sys.argv[1:])]))
     print(json.dumps(result))
     return result
 
 
-def write_readme(result: dict) -> None:
+def write_readme(result: dict, command: str) -> None:
     """The figures between ``<!-- failover:begin -->`` and ``<!-- failover:end -->`` in README.md."""
     text = README.read_text(encoding="utf-8")
     pattern = re.compile(r"<!-- failover:begin -->\n.*?<!-- failover:end -->", re.S)
     if not pattern.search(text):
         raise SystemExit("README.md has no <!-- failover:begin/end --> block")
-    line = (f"- {result['kills']} kills of province 53's primary, {result['acknowledged']} settlements acknowledged:"
-            f" lost {result['lost']}, double-charged {result['double_charged']}, verify violations"
-            f" {result['violations']}; longest gap without a settlement in 53: {result['max_unavailable_s']} s;"
-            f" errors seen in province 65: {result['other_province_errors']}")
-    block = f"<!-- failover:begin -->\n{line}\n<!-- failover:end -->"
+    command = command.replace(" --readme", "")
+    block = f"<!-- failover:begin -->\n- `{command}` → `{json.dumps(result)}`\n<!-- failover:end -->"
     README.write_text(pattern.sub(lambda _: block, text, count=1), encoding="utf-8")
 
 
