@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> dict:
         if own:
             commands.down(directory, purge=True, timeout=15)
             shutil.rmtree(directory, ignore_errors=True)
+        else:
+            print(f"the cluster keeps running: gongji cluster down --dir {directory}", file=sys.stderr, flush=True)
     if args.readme:
         write_readme(result, " ".join(["python -m bench.failover", *(argv if argv is not None else sys.argv[1:])]))
     print(json.dumps(result))
@@ -295,4 +297,10 @@ def write_readme(result: dict, command: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except commands.ClusterError as e:
+        print(f"failover bench failed: {e}", file=sys.stderr)
+        if e.log:
+            print(e.log, file=sys.stderr)
+        sys.exit(1)
