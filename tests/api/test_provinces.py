@@ -23,7 +23,7 @@ from gongji.service.clock import FixedClock
 from gongji.service.provinces import Provinces
 from gongji.store import models as m
 from gongji.store.db import database_url, make_engine, migrate
-from tests.api.nhsa_his import CheckedClient, WORKED_LINES, catalogue
+from tests.api.nhsa_his import WORKED_LINES, CheckedClient, catalogue
 from tests.api.test_rest import WORKED_ITEMS
 from tests.conftest import LOCAL_PG
 
@@ -68,7 +68,7 @@ class Two:
         self.routes = Routes(tuple(Province(code, url) for code, url in urls.items()))
         self.provinces = Provinces.open(self.routes, clock=self.clock)
         self.app = create_app(None, provinces=self.provinces)
-        for code, svc in self.provinces:
+        for _code, svc in self.provinces:
             svc.secure(security.add_staff, "boss", "supervisor", password=PASSWORD)
             svc.secure(security.add_staff, "clerk", "clerk", password=PASSWORD)
             catalogue(svc.engine)
