@@ -182,6 +182,9 @@ def test_persons_log_in_to_their_own_province(two) -> None:
         cl.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         assert ok(cl.get(f"/api/v1/accounts/{psn}"))["balance"] == "3000.00"
         assert "我的账户" in cl.get("/portal").text
+    # the login page tells staff how to name a province
+    page = two.client().get("/login?kind=staff").text
+    assert "clerk@53" in page and "53、65" in page
     # a session token with another province's prefix finds no session there
     cl = two.login("person", "Y1")
     token = cl.cookies["gongji_session"]

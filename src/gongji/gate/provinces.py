@@ -3,17 +3,17 @@
 With one database every request goes to it and this middleware is not installed. Routed, the
 patient's province is found from, in order:
 
-0. a login session's province (the session cookie is ``NN.token``, ``gate.login``): a session is
+1. a login session's province (the session cookie is ``NN.token``, ``gate.login``): a session is
    kept, and answered, in the province it was opened in; staff serving two provinces log in to
    each (``name@65``);
-1. the ``X-Insuplc-Admdvs`` header (REST's spelling of the national envelope's 参保地 field);
-2. the national interface's envelope ``insuplc_admdvs``; else its ``psn_no``, or the ID-card
+2. the ``X-Insuplc-Admdvs`` header (REST's spelling of the national envelope's 参保地 field);
+3. the national interface's envelope ``insuplc_admdvs``; else its ``psn_no``, or the ID-card
    number of a 1101 read before the card's area is known;
-3. a JSON body's ``insu_admdvs`` (registering a person), ``visit.psn_no``, ``psn_no``, ``holder``
+4. a JSON body's ``insu_admdvs`` (registering a person), ``visit.psn_no``, ``psn_no``, ``holder``
    or ``beneficiary``;
-4. a ``/persons/{psn_no}`` or ``/accounts/{psn_no}`` path;
-5. a signed institution's own province (the province of its area);
-6. otherwise the first province of the routing file (public pages, health).
+5. a ``/persons/{psn_no}`` or ``/accounts/{psn_no}`` path;
+6. a signed institution's own province (the province of its area);
+7. otherwise the first province of the routing file (public pages, health).
 
 A person no province knows goes to the first province, which answers "查无此参保人".
 """
