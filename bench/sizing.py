@@ -5,10 +5,12 @@ Creates its own database on the server, fills it with ``gongji demo --persons N 
 settles ``--n`` more through the service (``--clients`` threads, group commit, bills of the bulk
 load's shapes) and reads the WAL written between ``pg_current_wal_lsn()`` before and after, and
 which tables grew by how many rows. The LSN is the whole server's: the WAL of one idle second
-before the batch is printed beside it (other databases' work shows there). Drops its database at
-the end. Prints tables; the last line is JSON. Used by docs/deploy.md.
+before the batch is printed beside it (other databases' work shows there; on a busy shared server
+use ``--own-cluster``, a PostgreSQL of the bench's own, ``bench/cluster.py``). Drops its database
+at the end. Prints tables; the last line is JSON. Used by docs/deploy.md.
 
     python -m bench.sizing --db postgresql://postgres@127.0.0.1:5432 [--persons 20000 --settlements 200000]
+    python -m bench.sizing --own-cluster
 """
 
 from __future__ import annotations
@@ -84,13 +86,24 @@ def projection(per_setl: float, per_person: float, wal: float) -> list[tuple[str
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", required=True, help="server URL, e.g. postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--db", help="server URL, e.g. postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--own-cluster", action="store_true", help="on a PostgreSQL of its own (initdb defaults)")
     ap.add_argument("--persons", type=int, default=20000)
     ap.add_argument("--settlements", type=int, default=200000)
     ap.add_argument("--n", type=int, default=4000, help="settlements through the service for the WAL figure")
     ap.add_argument("--clients", type=int, default=8)
     args = ap.parse_args(argv)
-    server = args.db.rstrip("/").replace("postgresql+psycopg://", "postgresql://")
+    if args.own_cluster:
+        from bench import cluster
+        with cluster.running() as server:
+            return measure(server, args)
+    if not args.db:
+        ap.error("--db or --own-cluster")
+    return measure(args.db, args)
+
+
+def measure(server: str, args: argparse.Namespace) -> dict:
+    server = server.rstrip("/").replace("postgresql+psycopg://", "postgresql://")
     name = f"gongji_sizing_{random.randrange(16**6):06x}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
