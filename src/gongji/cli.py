@@ -196,7 +196,7 @@ def _province_db(db: str | None) -> str | None:
         p = routes.get(db)
         if p is None:
             fail(f"路由文件中没有省份 {db} / province {db} is not routed ({routes.source or '未配置 no routing file'})")
-        return p.url
+        return p.admin_url
     if db is None and routes.routed:
         fail(f"已按省份路由({routes.source}):请用 --db NN 指定省份 / routed by province: name one with --db NN "
              f"({', '.join(routes.codes())})")
@@ -208,7 +208,7 @@ def _each(db: str | None) -> list[tuple[str, object]]:
     routed province, or the one database (``--db`` picks one)."""
     routes = _routes()
     if db is None and routes.routed:
-        return [(p.code, _engine(p.url)) for p in routes.provinces]
+        return [(p.code, _engine(p.admin_url)) for p in routes.provinces]
     return [("", _engine(_province_db(db)))]
 
 
@@ -571,6 +571,16 @@ db_app = typer.Typer(help="数据库:PostgreSQL 设置建议", no_args_is_help=T
 app.add_typer(db_app, name="db")
 
 
+@db_app.command("migrate")
+def db_migrate(db: DbOption = None) -> None:
+    """Bring the schema to the newest revision and do nothing else; routed by province, each
+    province's database in turn (its direct_url when the routing file names one), stopping at
+    the first that fails."""
+    for code, engine in _each(db):
+        out.print(f"[green]✓[/green] {f'省份 {code}:' if code else ''}已迁移到最新 migrated", highlight=False)
+        engine.dispose()
+
+
 @db_app.command("tune")
 def db_tune(
     print_: Annotated[bool, typer.Option("--print", help="print the settings (the only thing this command does)")] = False,
@@ -601,7 +611,7 @@ def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], d
     routes = _routes()
     jobs = [(db or _default_db(), file)]
     if db is None and routes.routed:
-        jobs = [(p.url, file.with_name(f"{file.stem}.{p.code}{file.suffix}")) for p in routes.provinces]
+        jobs = [(p.admin_url, file.with_name(f"{file.stem}.{p.code}{file.suffix}")) for p in routes.provinces]
     elif db is not None:
         jobs = [(_province_db(db) or db, file)]
     for url, target in jobs:
@@ -801,9 +811,14 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="server processes (PostgreSQL; SQLite takes one writer)")] = 1,
+    nightly: Annotated[bool, typer.Option("--nightly/--no-nightly",
+                                          help="run the supervision rules each night at 00:10 in this server "
+                                               "(--no-nightly: a timer of its own runs `gongji supervise`)")] = True,
 ) -> None:
     """Serve the API and the pages on http://HOST:PORT."""
     import os
+
+    os.environ["GONGJI_NIGHTLY"] = "on" if nightly else "off"  # the workers read it (app.from_environment)
 
     import uvicorn
 
@@ -823,7 +838,7 @@ def serve(
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
     if workers == 1:
         from gongji.app import create_app
-        uvicorn.run(create_app(engine, nightly=True), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
+        uvicorn.run(create_app(engine, nightly=nightly), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
         return
     engine.dispose()
     os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
