@@ -244,3 +244,29 @@ def test_verify_goes_over_every_province(two, urls, tmp_path) -> None:
     # a command on one database must name its province
     result = runner.invoke(app, ["statement", "S00000001"], env=env)
     assert result.exit_code == 2 and "--db NN" in result.output
+
+
+def test_the_portal_reads_the_standby_but_never_hides_the_familys_own_change(two, urls, tmp_path) -> None:
+    """A read_url (a standby) serves /portal; right after the family's own change the page reads
+    the primary. The "standby" here is a copy of 53's database taken before the change: as stale
+    as a standby can be."""
+    if not urls["53"].endswith(".db"):
+        pytest.skip("the stale copy is made with SQLite's backup; the routing is the same on PostgreSQL")
+    import sqlite3
+
+    from gongji.service.facade import Service
+
+    stale = tmp_path / "standby53.db"
+    src, dst = sqlite3.connect(urls["53"]), sqlite3.connect(stale)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
+    two.provinces.read_services["53"] = Service(make_engine(str(stale)), clock=two.clock)
+    cl = two.login("person", "Y1")
+    assert "冻结共济支付" in cl.get("/portal").text
+    r = cl.post("/portal/freeze", data={"csrf_token": cl.headers["X-CSRF-Token"]}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "共济已冻结" in cl.get("/portal").text  # the flash of its own change: the primary
+    assert "共济已冻结" not in cl.get("/portal").text  # then the standby, still behind in this test
+    assert "冻结共济支付" in cl.get("/portal").text
