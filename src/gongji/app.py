@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -117,7 +118,7 @@ def create_app(engine: Engine | None, registry: Registry | None = None, clock: C
     app = FastAPI(title="gongji 共济", version="0.1.0", docs_url=None, redoc_url=None,
                   description="职工医保个人账户家庭共济:结算、绑定、账户。错误为 RFC 9457 problem+json。",
                   telemetry={"tracing": False, "metrics": False, "logs": False},
-                  lifespan=_nightly_supervision([s.engine for _, s in provinces]) if nightly else None)
+                  lifespan=_nightly_supervision(provinces.supervision_engines) if nightly else None)
     app.state.service = provinces.default
     app.state.provinces = provinces
     app.state.metrics = Metrics()
@@ -219,6 +220,8 @@ def from_environment() -> FastAPI:
 
     configure()
     routes = routing.load()
+    # GONGJI_NIGHTLY=off: the nightly supervision run is left to a timer of its own (docs/deploy.md)
+    nightly = os.environ.get("GONGJI_NIGHTLY", "on").lower() not in ("off", "0", "no", "false")
     if routes.routed:
-        return create_app(None, nightly=True, provinces=Provinces.open(routes))
-    return create_app(make_engine(), nightly=True)
+        return create_app(None, nightly=nightly, provinces=Provinces.open(routes))
+    return create_app(make_engine(), nightly=nightly)

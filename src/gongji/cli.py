@@ -179,12 +179,46 @@ def _read(file: str) -> str:
         fail(f"{file}: not UTF-8 text")
 
 
+def _routes():
+    from gongji.routing import RoutingError, load
+
+    try:
+        return load()
+    except RoutingError as e:
+        fail(str(e))
+
+
+def _province_db(db: str | None) -> str | None:
+    """``--db 53``: province 53's database from the routing file. Routed, a command on one
+    database must name its province."""
+    routes = _routes()
+    if db is not None and len(db) == 2 and db.isdigit():
+        p = routes.get(db)
+        if p is None:
+            fail(f"路由文件中没有省份 {db} / province {db} is not routed ({routes.source or '未配置 no routing file'})")
+        return p.admin_url
+    if db is None and routes.routed:
+        fail(f"已按省份路由({routes.source}):请用 --db NN 指定省份 / routed by province: name one with --db NN "
+             f"({', '.join(routes.codes())})")
+    return db
+
+
+def _each(db: str | None) -> list[tuple[str, object]]:
+    """(province, migrated engine) for each database a whole-system command goes over: every
+    routed province, or the one database (``--db`` picks one)."""
+    routes = _routes()
+    if db is None and routes.routed:
+        return [(p.code, _engine(p.admin_url)) for p in routes.provinces]
+    return [("", _engine(_province_db(db)))]
+
+
 def _engine(db: str | None):
     """An engine on a migrated database, or a clear one-line failure."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from gongji.store.db import make_engine, migrate, redacted
 
+    db = _province_db(db)
     try:
         engine = make_engine(db)
         migrate(engine)
@@ -193,7 +227,8 @@ def _engine(db: str | None):
         fail(f"数据库不可用 database unavailable ({redacted(db or '')}): {str(e.orig if hasattr(e, 'orig') else e).splitlines()[0]}")
 
 
-DbOption = Annotated[str | None, typer.Option("--db", help="database URL or SQLite file; default $GONGJI_DB or ./gongji.db")]
+DbOption = Annotated[str | None, typer.Option("--db", help="database URL or SQLite file; default $GONGJI_DB or ./gongji.db; "
+                                                         "routed (gongji.toml): NN, a province")]
 
 
 @app.command()
@@ -223,13 +258,20 @@ def replay(
 
 @app.command()
 def verify(db: DbOption = None) -> None:
-    """Check the ledger and the counters; print each violation and exit 1 if there is any."""
+    """Check the ledger and the counters; print each violation and exit 1 if there is any.
+    Routed by province: every province's database, each named."""
     from gongji.service.facade import Service
 
-    problems = _checked(Service(_engine(db)))
-    if problems:
+    failed = []
+    for code, engine in _each(db):
+        where = f"省份 {code}:" if code else ""
+        if _checked(Service(engine)):
+            failed.append(code)
+            err.print(f"[red]✗[/red] {where}账务校验未通过 verify failed", highlight=False)
+        else:
+            out.print(f"[green]✓[/green] {where}账务一致 ledger, balances, counters and caps: ok", highlight=False)
+    if failed:
         raise typer.Exit(1)
-    out.print("[green]✓[/green] 账务一致 ledger, balances, counters and caps: ok", highlight=False)
 
 
 def _checked(service) -> list[str]:
@@ -269,13 +311,8 @@ def supervise(
 ) -> None:
     """Run the fund-supervision rules (policies/supervision.yaml): new flags, open flags extended.
     Without --from/--to only what is new since the last run is read."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
     from gongji.policy.loader import PolicyError
     from gongji.policy.supervision import load_rules
-    from gongji.service.supervise.engine import Busy
-    from gongji.service.supervise.engine import supervise as run_rules
 
     lo, hi = _date_option(date_from, "--from"), _date_option(date_to, "--to")
     if lo and hi and lo > hi:
@@ -284,7 +321,19 @@ def supervise(
         rules = load_rules()
     except PolicyError as e:
         fail(str(e))
-    engine = _engine(db)
+    for code, engine in _each(db):
+        if code:
+            out.print(f"省份 {code}", highlight=False)
+        _supervise_one(engine, lo, hi, rules)
+
+
+def _supervise_one(engine, lo, hi, rules) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from gongji.service.supervise.engine import Busy
+    from gongji.service.supervise.engine import supervise as run_rules
+
     columns = (TextColumn("监管规则 {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
@@ -379,11 +428,11 @@ staff_app = typer.Typer(help="经办工作人员", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 
 
-def _secure(db, fn, *args):
+def _secure(db, fn, *args, **kw):
     from gongji.service.facade import Service
 
     try:
-        return Service(_engine(db)).secure(fn, *args, actor="cli")
+        return Service(_engine(db)).secure(fn, *args, actor="cli", **kw)
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
 
@@ -405,32 +454,56 @@ def institution_add(
     name: Annotated[str, typer.Option()] = "",
     paasid: Annotated[str | None, typer.Option(help="x-tif gateway application account; default the code itself")] = None,
     as_json: JsonOption = False, db: DbOption = None,
+    provinces: Annotated[str | None, typer.Option(help="routed: the provinces it serves, e.g. 53,65 (remote visits); "
+                                                      "default its own (the first two digits of --admdvs)")] = None,
 ) -> None:
-    """Register a designated institution and print its signing secret (shown this once)."""
+    """Register a designated institution and print its signing secret (shown this once). Routed by
+    province, it is registered in each province it serves, with one secret."""
     from pydantic import ValidationError
 
     from gongji.service.commands import RegisterInstitution
-    from gongji.service.facade import Service
-    from gongji.service.security import check_paasid, institution_by_paasid, new_institution_secret, set_paasid
 
     try:
         cmd = RegisterInstitution(code=code, level=level, admdvs=admdvs, kind=kind, name=name)
     except ValidationError as e:
         fail(f"{e.errors()[0]['loc'][0]}: {e.errors()[0]['msg']}")
+    secret = None
+    for target in _institution_dbs(db, provinces, admdvs):
+        secret = _add_institution(target, cmd, paasid, secret)
+    assert secret is not None
+    _show_secret(code, secret, as_json, "已登记。签名密钥(只显示这一次,请妥善保存)/ signing secret, shown once:")
+
+
+def _institution_dbs(db: str | None, provinces: str | None, admdvs: str) -> list[str | None]:
+    routes = _routes()
+    if db is not None or not routes.routed:
+        if provinces:
+            fail("--provinces 只用于按省份路由(gongji.toml)/ --provinces needs a routing file")
+        return [db]
+    codes = [c.strip() for c in provinces.split(",") if c.strip()] if provinces else [admdvs[:2]]
+    for c in codes:
+        if routes.get(c) is None:
+            fail(f"路由文件中没有省份 {c} / province {c} is not routed ({', '.join(routes.codes())})")
+    return codes
+
+
+def _add_institution(db: str | None, cmd, paasid: str | None, secret: str | None) -> str:
+    from gongji.service.facade import Service
+    from gongji.service.security import check_paasid, institution_by_paasid, new_institution_secret, set_paasid
+
     service = Service(_engine(db))
     try:
         if paasid is not None:  # refused before anything is registered
             check_paasid(paasid)
             taken = institution_by_paasid(service.engine, paasid)
-            if taken is not None and taken[0] != code:
+            if taken is not None and taken[0] != cmd.code:
                 raise DomainError("ALREADY_REGISTERED", f"接入方编号 {paasid} 已被定点医药机构 {taken[0]} 使用", "paasid")
         service.register_institution(cmd, actor="cli")
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
     if paasid is not None:
-        _secure(db, set_paasid, code, paasid)
-    secret = _secure(db, new_institution_secret, code)
-    _show_secret(code, secret, as_json, "已登记。签名密钥(只显示这一次,请妥善保存)/ signing secret, shown once:")
+        _secure(db, set_paasid, cmd.code, paasid)
+    return _secure(db, new_institution_secret, cmd.code, secret=secret)
 
 
 @institution_app.command("rotate-secret")
@@ -475,13 +548,21 @@ def staff_add(username: str, role: Annotated[str, typer.Option(help="clerk | sup
               db: DbOption = None) -> None:
     """Add a staff member serving AREA and print the first password (shown this once)."""
     from gongji.service.scope import served
-    from gongji.service.security import add_staff
+    from gongji.service.security import add_staff, new_password
 
     try:
         area = served(area, default_registry())
     except DomainError as e:
         fail(e.message)
-    password = _secure(db, add_staff, username, role, area)
+    routes = _routes()
+    targets: list[str | None] = [db]
+    if db is None and routes.routed:  # each province of the area served; national staff: every one
+        targets = [c for c in routes.codes() if c.startswith(area[:2])] if area else routes.codes()
+        if not targets:
+            fail(f"服务区域 {area} 不在已路由的省份中 / area {area} is in no routed province ({', '.join(routes.codes())})")
+    password = new_password()
+    for target in targets:
+        _secure(target, add_staff, username, role, area, password=password)
     out.print(f"{username}({role},服务区域 {area or '00 全国'})初始密码,只显示这一次 / first password, shown once:\n"
               f"{password}", highlight=False)
 
@@ -491,6 +572,16 @@ app.add_typer(db_app, name="db")
 from gongji.cluster.cli import cluster_app  # noqa: E402
 
 app.add_typer(cluster_app, name="cluster")
+
+
+@db_app.command("migrate")
+def db_migrate(db: DbOption = None) -> None:
+    """Bring the schema to the newest revision and do nothing else; routed by province, each
+    province's database in turn (its direct_url when the routing file names one), stopping at
+    the first that fails."""
+    for code, engine in _each(db):
+        out.print(f"[green]✓[/green] {f'省份 {code}:' if code else ''}已迁移到最新 migrated", highlight=False)
+        engine.dispose()
 
 
 @db_app.command("tune")
@@ -515,16 +606,24 @@ def db_tune(
 
 @app.command()
 def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], db: DbOption = None) -> None:
-    """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
+    """Back up the database (SQLite online backup; pg_dump for PostgreSQL). Routed by province:
+    one file per province, FILE with the province before its suffix (backup.53.dump)."""
     from gongji.store.backup import BackupError
     from gongji.store.backup import backup as run_backup
 
-    _engine(db).dispose()  # migrated and reachable
-    try:
-        run_backup(db or _default_db(), file)
-    except BackupError as e:
-        fail(str(e), 1)
-    out.print(f"[green]✓[/green] 已备份 backed up → {file}", highlight=False)
+    routes = _routes()
+    jobs = [(db or _default_db(), file)]
+    if db is None and routes.routed:
+        jobs = [(p.admin_url, file.with_name(f"{file.stem}.{p.code}{file.suffix}")) for p in routes.provinces]
+    elif db is not None:
+        jobs = [(_province_db(db) or db, file)]
+    for url, target in jobs:
+        _engine(url).dispose()  # migrated and reachable
+        try:
+            run_backup(url, target)
+        except BackupError as e:
+            fail(str(e), 1)
+        out.print(f"[green]✓[/green] 已备份 backed up → {target}", highlight=False)
 
 
 @app.command()
@@ -535,6 +634,7 @@ def restore(file: Annotated[Path, typer.Argument(help="backup file to read")], d
     from gongji.store.backup import restore as run_restore
     from gongji.store.db import make_engine
 
+    db = _province_db(db)
     try:
         run_restore(db or _default_db(), file)
     except BackupError as e:
@@ -595,6 +695,11 @@ def demo(
     from gongji.service.clock import FixedClock, china_today
     from gongji.service.facade import Service
 
+    routes = _routes()
+    if db is None and routes.routed:
+        if persons is not None:
+            fail("批量演示数据请逐省载入:--db NN / bulk demo data goes to one province: --db NN")
+        return _demo_routed()
     engine = _engine(db)
     if not is_fresh(engine):
         out.print("数据库已有数据,跳过演示数据 / database not empty: demo data not loaded")
@@ -619,6 +724,44 @@ def demo(
               f"收费员 demo-cashier({counts['demo_cashier_at']})", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+def _demo_routed() -> None:
+    """The demo over the routed provinces: each region's families in its province's database,
+    then every province's directory told of the others' persons."""
+    from rich.progress import Progress
+
+    from gongji.demo import REGIONS, load
+    from gongji.replay import is_fresh
+    from gongji.service.clock import FixedClock, china_today
+    from gongji.service.facade import Service
+    from gongji.service.provinces import Provinces
+
+    today = china_today()
+    services = {}
+    for code, engine in _each(None):
+        regions = tuple(r for r in REGIONS if r.code.startswith(code))
+        services[code] = Service(engine)
+        if not is_fresh(engine):
+            out.print(f"省份 {code}:数据库已有数据,跳过 / not empty: skipped", highlight=False)
+            continue
+        if not regions:
+            out.print(f"省份 {code}:演示数据中没有该省的地区 / no demo region in this province", highlight=False)
+            continue
+        clock = FixedClock(today)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task(f"载入演示数据 省份 {code}", total=14)
+            counts = load(Service(engine, clock=clock), clock, today, lambda step, task=task: bar.advance(task),
+                          regions=regions)
+        ok = not _checked(services[code])
+        out.print(f"省份 {code}:{counts['families']} 户 {counts['persons']} 人,{counts['institutions']} 家定点机构,"
+                  f"{counts['settlements']} 笔结算;账务校验 {'通过' if ok else '失败'}", highlight=False)
+        out.print(f"  演示登录(密码 gongji-demo):{_person_logins(counts['demo_persons'])};"
+                  f"收费员 demo-cashier({counts['demo_cashier_at']});工作人员 demo-clerk 等", highlight=False)
+        if not ok:
+            raise typer.Exit(1)
+    written = Provinces(services).sync_directory()
+    out.print(f"参保人目录已同步 directory synced: {written}", highlight=False)
 
 
 def _person_logins(logins: list[dict]) -> str:
@@ -671,9 +814,14 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="server processes (PostgreSQL; SQLite takes one writer)")] = 1,
+    nightly: Annotated[bool, typer.Option("--nightly/--no-nightly",
+                                          help="run the supervision rules each night at 00:10 in this server "
+                                               "(--no-nightly: a timer of its own runs `gongji supervise`)")] = True,
 ) -> None:
     """Serve the API and the pages on http://HOST:PORT."""
     import os
+
+    os.environ["GONGJI_NIGHTLY"] = "on" if nightly else "off"  # the workers read it (app.from_environment)
 
     import uvicorn
 
@@ -681,6 +829,9 @@ def serve(
     from gongji.store.db import database_url
 
     configure()
+    routes = _routes()
+    if db is None and routes.routed:
+        return _serve_routed(routes, host, port, workers)
     engine = _engine(db)  # migrated once, here, before any worker starts
     if workers > 1 and engine.dialect.name == "sqlite":
         fail("SQLite 只能单进程写入,请去掉 --workers 或使用 PostgreSQL / SQLite takes one server process")
@@ -690,12 +841,38 @@ def serve(
               f"  待审核 review queue {base}/api/v1/bindings?state=pending", highlight=False)
     if workers == 1:
         from gongji.app import create_app
-        uvicorn.run(create_app(engine, nightly=True), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
+        uvicorn.run(create_app(engine, nightly=nightly), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
         return
     engine.dispose()
     os.environ["GONGJI_DB"] = database_url(db)  # each worker makes its own engine from it
     uvicorn.run("gongji.app:from_environment", factory=True, workers=workers, host=host, port=port,
                 log_level="warning", log_config=UVICORN_LOGGING)  # every line through the masking
+
+
+def _serve_routed(routes, host: str, port: int, workers: int) -> None:
+    """A database per province (gongji.toml): each migrated here, then served together."""
+    import os
+
+    import uvicorn
+
+    from gongji.logs import UVICORN_LOGGING
+    from gongji.routing import CONFIG_ENV
+
+    for code, engine in _each(None):
+        if workers > 1 and engine.dialect.name == "sqlite":
+            fail(f"省份 {code} 使用 SQLite,只能单进程写入,请去掉 --workers / SQLite takes one server process")
+        engine.dispose()
+    base = f"http://{host}:{port}"
+    out.print(f"gongji 共济 → {base}(按省份路由 routed: {', '.join(routes.codes())},{routes.source})",
+              highlight=False)
+    if routes.source != "environment":
+        os.environ[CONFIG_ENV] = str(Path(routes.source).resolve())  # each worker reads the same file
+    if workers == 1:
+        from gongji.app import from_environment
+        uvicorn.run(from_environment(), host=host, port=port, log_level="warning", log_config=UVICORN_LOGGING)
+        return
+    uvicorn.run("gongji.app:from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", log_config=UVICORN_LOGGING)
 
 
 @app.command()

@@ -13,8 +13,10 @@ always has. The file::
     url = "..."
 
 It is found at ``$GONGJI_CONFIG``, else ``./gongji.toml``. Without a file, variables
-``GONGJI_DB_53=URL`` (and ``GONGJI_READ_DB_53=URL``) name the same. ``read_url`` is optional: the
-portal's read-only pages use it (a standby may lag a moment behind, docs/deploy.md).
+``GONGJI_DB_53=URL`` (and ``GONGJI_READ_DB_53``, ``GONGJI_DIRECT_DB_53``) name the same.
+``read_url`` is optional: the portal's read-only pages use it (a standby may lag a moment behind).
+``direct_url`` is optional: straight to the primary past pgbouncer, for migrations, verify, backup
+and the supervision run (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class Province:
     code: str
     url: str
     read_url: str | None = None
+    # straight to the primary, past pgbouncer: migrations, verify, backup and the supervision run
+    # (its session-level advisory lock), docs/deploy.md
+    direct_url: str | None = None
+
+    @property
+    def admin_url(self) -> str:
+        return self.direct_url or self.url
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,9 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
         match = ENV_DB.match(name)
         if match and url:
             code = match.group(1)
-            found.append(_province(code, {"url": url, "read_url": env.get(f"GONGJI_READ_DB_{code}")}, name))
+            entry = {"url": url, "read_url": env.get(f"GONGJI_READ_DB_{code}"),
+                     "direct_url": env.get(f"GONGJI_DIRECT_DB_{code}")}
+            found.append(_province(code, {k: v for k, v in entry.items() if v}, name))
     return Routes(tuple(found), "environment")
 
 
@@ -103,15 +114,19 @@ def _province(code: str, entry: object, where: str) -> Province:
         raise RoutingError(f"{where}: 省份代码应为两位数字(admdvs 前两位)province code must be two digits: {code!r}")
     if not isinstance(entry, dict):
         raise RoutingError(f"{where}: 应为含 url 的表 expected a table with url")
-    unknown = set(entry) - {"url", "read_url"}
+    unknown = set(entry) - {"url", "read_url", "direct_url"}
     if unknown:
         raise RoutingError(f"{where}: 未知的键 unknown key(s): {', '.join(sorted(unknown))}")
-    url, read_url = entry.get("url"), entry.get("read_url")
+    url = entry.get("url")
     if not isinstance(url, str) or not url.strip():
         raise RoutingError(f"{where}: 缺少 url / url is missing")
-    if read_url is not None and (not isinstance(read_url, str) or not read_url.strip()):
-        raise RoutingError(f"{where}: read_url 应为非空字符串 / read_url must be a URL")
-    return Province(code, url.strip(), read_url.strip() if read_url else None)
+    extra = {}
+    for key in ("read_url", "direct_url"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise RoutingError(f"{where}: {key} 应为非空字符串 / {key} must be a URL")
+        extra[key] = value.strip() if value else None
+    return Province(code, url.strip(), **extra)
 
 
 def dump(provinces: list[Province]) -> str:
@@ -122,6 +137,8 @@ def dump(provinces: list[Province]) -> str:
         lines.append(f"url = {_quoted(p.url)}")
         if p.read_url:
             lines.append(f"read_url = {_quoted(p.read_url)}")
+        if p.direct_url:
+            lines.append(f"direct_url = {_quoted(p.direct_url)}")
         lines.append("")
     return "\n".join(lines)
 

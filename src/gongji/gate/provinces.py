@@ -3,13 +3,15 @@
 With one database every request goes to it and this middleware is not installed. Routed, the
 patient's province is found from, in order:
 
-1. the ``X-Insuplc-Admdvs`` header (REST's spelling of the national envelope's 参保地 field);
-2. the national interface's envelope ``insuplc_admdvs``; else its ``psn_no``, or the ID-card
+1. a login session's province (the session cookie is ``NN.token``, ``gate.login``): a session is
+   kept, and answered, in the province it was opened in; staff serving two provinces log in to
+   each (``name@65``);
+2. the ``X-Insuplc-Admdvs`` header (REST's spelling of the national envelope's 参保地 field);
+3. the national interface's envelope ``insuplc_admdvs``; else its ``psn_no``, or the ID-card
    number of a 1101 read before the card's area is known;
-3. a JSON body's ``insu_admdvs`` (registering a person), ``visit.psn_no``, ``psn_no``, ``holder``
+4. a JSON body's ``insu_admdvs`` (registering a person), ``visit.psn_no``, ``psn_no``, ``holder``
    or ``beneficiary``;
-4. a ``/persons/{psn_no}`` or ``/accounts/{psn_no}`` path;
-5. the login session's province (the session cookie is ``NN.token``, ``gate.login``);
+5. a ``/persons/{psn_no}`` or ``/accounts/{psn_no}`` path;
 6. a signed institution's own province (the province of its area);
 7. otherwise the first province of the routing file (public pages, health).
 
@@ -55,6 +57,11 @@ class ProvinceRouter:
     async def _province(self, scope) -> str:
         p = self.provinces
         headers = dict(scope["headers"])
+        token = _cookie(headers.get(b"cookie", b""), COOKIE)
+        if token and b"x-inst-code" not in headers:  # a session lives in the database it was opened in
+            found = session_province(token)
+            if found in p.services:
+                return found
         area = headers.get(b"x-insuplc-admdvs")
         if area is not None and ADMDVS.match(area):
             return area[:2].decode()
@@ -68,11 +75,6 @@ class ProvinceRouter:
         if match:
             found = await run_in_threadpool(p.province_of, match.group(1))
             if found:
-                return found
-        token = _cookie(headers.get(b"cookie", b""), COOKIE)
-        if token:
-            found = session_province(token)
-            if found in p.services:
                 return found
         inst = headers.get(b"x-inst-code")
         if inst:

@@ -41,6 +41,9 @@ class Provinces:
             raise ValueError("no province")
         self.services = services
         self.read_services = read_services or {}
+        # the nightly supervision run's engines: a province's direct_url (past pgbouncer: the run's
+        # session-level advisory lock) when the routing file names one
+        self.supervision_engines = [svc.engine for svc in services.values()]
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
         for svc in services.values():
@@ -62,7 +65,10 @@ class Provinces:
             services[p.code].province = p.code
             if p.read_url:
                 readers[p.code] = Service(make_engine(p.read_url), registry, clock)
-        return cls(services, readers)
+        out = cls(services, readers)
+        out.supervision_engines = [make_engine(p.direct_url) if p.direct_url else services[p.code].engine
+                                   for p in routes.provinces]
+        return out
 
     @property
     def routed(self) -> bool:

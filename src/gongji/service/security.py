@@ -93,12 +93,14 @@ def end_sessions(uow: UnitOfWork, kind: str, subject: str) -> None:
                                                      m.LoginSession.subject == subject))
 
 
-def new_institution_secret(uow: UnitOfWork, code: str, *, expect: str | None = None) -> str:
+def new_institution_secret(uow: UnitOfWork, code: str, *, expect: str | None = None,
+                           secret: str | None = None) -> str:
     """``expect``: the ``fingerprint`` of the secret the asker saw; a page sent again (a reload)
-    carries the old one and is refused, so it neither rotates twice nor shows a secret again."""
+    carries the old one and is refused, so it neither rotates twice nor shows a secret again.
+    ``secret``: one already made, for an institution serving several provinces (one key in all)."""
     inst = institution(uow.session, code, "code")
     _expected(inst.secret, expect, f"定点医药机构 {code} 的签名密钥已更换过")
-    inst.secret = secrets.token_hex(32)
+    inst.secret = secret or secrets.token_hex(32)
     return inst.secret
 
 

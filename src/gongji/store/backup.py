@@ -18,6 +18,8 @@ class BackupError(RuntimeError):
 
 
 def _libpq(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):  # libpq's own, multi-host (a Patroni cluster) included
+        return url
     return make_url(database_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 

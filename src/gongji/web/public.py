@@ -41,9 +41,15 @@ def local_path(target: str) -> str:
     return target
 
 
+def _routed(request: Request) -> list[str] | None:
+    """The provinces served, when routed by province (the login page's hint on ``name@53``)."""
+    provinces = request.app.state.provinces
+    return provinces.codes() if provinces.routed else None
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, kind: str = "person", next: str = "/", who: Principal = Depends(page("anyone"))):
-    return render(request, "login.html", who, kind=kind, next=local_path(next))
+    return render(request, "login.html", who, kind=kind, next=local_path(next), provinces=_routed(request))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -55,6 +61,7 @@ async def login(request: Request, kind: Annotated[str, Form()], username: Annota
     result = await check_password(request, kind, username, password)
     if result is None or not result.ok:
         response = render(request, "login.html", who, status=401 if result else 429, kind=kind, username=username,
+                          provinces=_routed(request),
                           next=local_path(next), flash_err=REFUSED if result else BUSY)
         if result is None:
             response.headers["Retry-After"] = RETRY_AFTER
