@@ -1,13 +1,13 @@
 """Failover test: province 53's PostgreSQL primary SIGKILLed under load, N times, on a local
 Patroni cluster (``gongji cluster``), with province 65 settling beside it.
 
-Cashier threads settle through the HTTP server in both provinces with idempotency keys and retry
+Cashier threads settle through ``gongji serve`` (on the cluster's routing file) in both provinces with idempotency keys and retry
 every request that got no answer (connection refused, reset, timeout, 5xx) with the same key, as
 a cashier's system would. Each kill SIGKILLs the leader's Patroni and PostgreSQL (a machine lost),
 waits for the standby to take over, then restarts the killed member, which pg_rewind turns into
 the new leader's standby, before the next kill. Afterwards every acknowledged settlement must be in
 its province's database exactly once with its amount, no settlement may be there that was not
-acknowledged, and ``verify`` must pass in both. ``max_unavailable_s`` is the longest time between
+acknowledged, and ``gongji verify`` must pass in both. ``max_unavailable_s`` is the longest time between
 two acknowledged settlements in province 53; ``other_province_errors`` counts the requests of
 province 65 that failed (even when a retry then succeeded): it must be 0. The last line is JSON:
 
@@ -72,18 +72,22 @@ class Lane:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def routed_env(config: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", routing.CONFIG_ENV: str(config)}
+    env.pop("GONGJI_DB", None)
+    return env
+
+
 class Server:
-    """The app of ``gongji serve`` on the routing file (one process, as ``--workers`` starts each)."""
+    """``gongji serve`` on the routing file."""
 
     def __init__(self, config: Path, log: Path) -> None:
         self.port = procs.free_ports(1)[0]
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", routing.CONFIG_ENV: str(config)}
-        env.pop("GONGJI_DB", None)
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "gongji.app:from_environment", "--factory", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning"], env=env, stdout=out, stderr=subprocess.STDOUT)
+                [sys.executable, "-m", "gongji.cli", "serve", "--port", str(self.port), "--no-nightly"],
+                env=routed_env(config), cwd=config.parent, stdout=out, stderr=subprocess.STDOUT)
         self.log = log
         commands.wait_until(self._up, 60, "the server did not come up", log)
 
@@ -263,6 +267,12 @@ def main(argv: list[str] | None = None) -> dict:
             urls = {p.code: p.url for p in routes.provinces}
             for key, value in check(urls[code], lane).items():
                 figures[key] += value
+        verify = subprocess.run([sys.executable, "-m", "gongji.cli", "verify"], env=routed_env(config),
+                                cwd=directory, capture_output=True, text=True)
+        print(verify.stdout.strip(), file=sys.stderr, flush=True)
+        if verify.returncode != 0:  # every province's `gongji verify`, as an operator runs it
+            print(verify.stderr.strip()[-2000:], file=sys.stderr, flush=True)
+            figures["violations"] = max(figures["violations"], 1)
         print(f"province {KILLED}: {killed.failures} requests failed and were retried {killed.kinds},"
               f" {killed.refused} refused;"
               f" province {OTHER}: {lanes[OTHER].failures} failed, {lanes[OTHER].refused} refused",
