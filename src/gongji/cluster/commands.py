@@ -116,7 +116,15 @@ def _member_marker(m: dict) -> str:
 
 
 def member_running(m: dict) -> bool:
-    return procs.alive(m.get("pid"), _member_marker(m))
+    return procs.alive(m.get("pid"), _member_marker(m)) or bool(_member_pids(m))
+
+
+def _member_pids(m: dict) -> list[int]:
+    """The member's Patroni: the recorded pid, or found by its configuration path."""
+    pid = m.get("pid")
+    if pid and procs.alive(pid, _member_marker(m)):
+        return [pid]
+    return procs.with_marker(_member_marker(m))
 
 
 def _start_etcd(directory: Path, state: dict) -> None:
@@ -351,9 +359,7 @@ def kill_member(directory: Path, name: str) -> None:
     """SIGKILL a member's Patroni and its PostgreSQL (a machine lost at once)."""
     state = _need_state(directory)
     m = member(state, name)
-    pid = m.get("pid")
-    if pid is not None and procs.alive(pid, _member_marker(m)):
-        procs.signal_all([pid], signal.SIGKILL)
+    procs.signal_all(_member_pids(m), signal.SIGKILL)
     _leftovers(m, signal.SIGKILL)
     wait_until(lambda: not member_running(m) and not _leftovers(m, signal.SIGKILL), 15,
                f"{name}'s processes did not die")
@@ -382,13 +388,19 @@ def down(directory: Path, purge: bool = False, timeout: float = 30) -> dict:
         return {"stopped": [], "purged": False, "cluster": False}
     running = [m for m in members(state) if member_running(m)]
     stopped = [m["name"] for m in running]
-    procs.signal_all([int(m["pid"]) for m in running], signal.SIGTERM)  # all at once: none waits for another
-    for m in members(state):
-        procs.stop(m.get("pid"), _member_marker(m), timeout, extra=procs.in_dir(Path(m["home"]) / "data"))
+    for m in running:
+        m["pids"] = _member_pids(m)
+        procs.signal_all(m["pids"], signal.SIGTERM)  # all at once: none waits for another
+    for m in running:
+        for pid in m.pop("pids"):
+            procs.stop(pid, _member_marker(m), timeout, extra=procs.in_dir(Path(m["home"]) / "data"))
         if _leftovers(m, signal.SIGTERM):
             wait_until(functools.partial(_gone, m), 10, f"{m['name']}'s postgres did not stop")
-    if procs.stop(state["etcd"].get("pid"), etcd.MARKER, timeout):
-        stopped.append("etcd")
+    etcd_pids = [state["etcd"].get("pid")] if _etcd_running(state) else \
+        [p for p in procs.with_marker(f"--data-dir {directory / 'etcd'} ") if etcd.ETCD in procs.cmdline(p)]
+    for pid in etcd_pids:
+        if procs.stop(pid, etcd.MARKER, timeout):
+            stopped.append("etcd")
     procs.reap()
     if purge:
         for m in members(state):

@@ -104,6 +104,15 @@ def alive(pid: int | None, marker: str) -> bool:
     return marker in cmdline(pid)
 
 
+def with_marker(marker: str) -> list[int]:
+    """Running processes whose command line contains ``marker`` (a pid lost from the state file)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and alive(int(entry.name), marker):
+            found.append(int(entry.name))
+    return found
+
+
 def in_dir(directory: Path) -> list[int]:
     """Processes whose working directory is ``directory``: a postmaster and all its children (a
     killed postmaster's backends outlive it for a moment, holding its shared memory)."""
