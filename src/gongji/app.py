@@ -41,6 +41,7 @@ from gongji.gate.problems import (
     on_validation_error,
     problem,
     status_of,
+    unavailable,
 )
 from gongji.gate.provinces import ProvinceRouter
 from gongji.gate.route import service
@@ -166,6 +167,14 @@ def create_app(engine: Engine | None, registry: Registry | None = None, clock: C
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, e: Exception):
+        if unavailable(e):  # a failover: no primary for some seconds; the retry with its key will do
+            log.warning("database unavailable on %s: %s", request.url.path, type(e.orig if hasattr(e, "orig") else e).__name__)
+            if common.is_page(request):
+                return common.error_page(request, 503, "系统暂时繁忙(数据库切换中),请稍后再试")
+            response = problem(503, "DB_UNAVAILABLE", "数据库暂不可用(主备切换中),请稍后用同一 Idempotency-Key 重试",
+                               instance=request.url.path)
+            response.headers["Retry-After"] = "1"
+            return response
         log.exception("unhandled error on %s", request.url.path)
         if common.is_page(request):
             return common.error_page(request, 500, "系统暂时出错,请稍后再试")

@@ -46,6 +46,7 @@ CODE_ZH = {
     "TOO_LARGE": "请求过大",
     "STALE_FORM": "页面已过期,已办理过",
     "PROVINCE_NOT_SERVED": "本系统未承办该省份",
+    "DB_UNAVAILABLE": "数据库暂不可用,请稍后重试",
 }
 
 

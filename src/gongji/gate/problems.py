@@ -32,6 +32,18 @@ def problem(status: int, code: str, detail: str, field: str | None = None,
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def unavailable(e: BaseException) -> bool:
+    """The database cannot be reached or is not writable now: a failover under way (no primary
+    for some seconds), a server restarting. The request may succeed on a retry with its key."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(e, OperationalError):
+        return True
+    if isinstance(e, DBAPIError):
+        return e.connection_invalidated or type(e.orig).__name__ == "ReadOnlySqlTransaction"
+    return False
+
+
 def status_of(code: str) -> int:
     return STATUS.get(code, 422)
 

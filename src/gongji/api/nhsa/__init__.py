@@ -24,6 +24,7 @@ from gongji.calc_format import InputError
 from gongji.domain.codes import CODE_ZH
 from gongji.domain.errors import DomainError
 from gongji.gate.auth import Principal
+from gongji.gate.problems import unavailable
 from gongji.gate.route import service
 from gongji.nhsa_format import Envelope, read
 
@@ -105,8 +106,11 @@ def _transact(request: Request, path_infno: str | None, body: bytes, received: d
     except DomainError as e:
         label = CODE_ZH.get(e.code)
         return respond(envelope(received, area, err=f"{label}:{e.message}" if label and label not in e.message else e.message))
-    except Exception:
-        log.exception("nhsa transaction failed")
+    except Exception as e:
+        if unavailable(e):  # a failover under way: the HIS checks (5203) or reverses (2601) by msgid
+            log.warning("nhsa transaction: database unavailable (%s)", type(e).__name__)
+        else:
+            log.exception("nhsa transaction failed")
         return respond(envelope(received, area, err=FAILED))
 
 
