@@ -270,3 +270,14 @@ def test_the_portal_reads_the_standby_but_never_hides_the_familys_own_change(two
     assert "共济已冻结" in cl.get("/portal").text  # the flash of its own change: the primary
     assert "共济已冻结" not in cl.get("/portal").text  # then the standby, still behind in this test
     assert "冻结共济支付" in cl.get("/portal").text
+
+
+def test_staff_log_in_where_their_name_is_known_or_where_they_say(two) -> None:
+    two.provinces.get("65").secure(security.add_staff, "only65", "clerk", password=PASSWORD)
+    assert two.login("staff", "only65").cookies["gongji_session"].startswith("65.")
+    assert two.login("staff", "clerk").cookies["gongji_session"].startswith("53.")  # the first that knows it
+    assert two.login("staff", "clerk@65").cookies["gongji_session"].startswith("65.")
+    r = two.client().post("/api/v1/auth/login", json={"kind": "staff", "username": "only65@53", "password": PASSWORD})
+    assert r.status_code == 401  # 53 does not know that name
+    r = two.client().post("/api/v1/auth/login", json={"kind": "staff", "username": "nobody", "password": PASSWORD})
+    assert r.status_code == 401

@@ -26,31 +26,24 @@ async def check_password(request: Request, kind: str, username: str, password: s
     """The login, queued in ``security.LOGINS``; None when the queue is still full after a pause
     (answer 429). The pause, which costs the server nothing, keeps a client that ignores
     Retry-After from turning the refusals themselves into a flood. Routed by province, the login is
-    checked in the person's province, or a staff member's (``name@53`` names it; else the first
-    province that knows the name), and its session token carries the province."""
-    result = None
-    for engine, name, prefix in await _where(request, kind, username):
-        result = await _queued(engine, kind, name, password, prefix)
-        if result is None or result.error != "UNKNOWN":
-            break
+    checked in one province: the person's, or the one a staff member names (``name@53``), else the
+    first that knows the name; its session token carries the province."""
+    engine, name, prefix = await _where(request, kind, username)
+    result = await _queued(engine, kind, name, password, prefix)
     if result is not None and not result.ok:
         log.warning("login refused (%s) for a %s account", result.error, kind)
     return result
 
 
-async def _where(request: Request, kind: str, username: str) -> list[tuple]:
+async def _where(request: Request, kind: str, username: str) -> tuple:
     provinces = request.app.state.provinces
     if not provinces.routed:
-        return [(service(request).engine, username, "")]
+        return service(request).engine, username, ""
     name, at, code = username.rpartition("@")
     if at and code in provinces.services and kind != "person":
-        return [(provinces.get(code).engine, name, f"{code}.")]
-    if kind == "person":
-        code = await run_in_threadpool(provinces.province_of, username)
-        codes = [code] if code else provinces.codes()[:1]
-    else:
-        codes = provinces.codes()
-    return [(provinces.get(c).engine, username, f"{c}.") for c in codes]
+        return provinces.get(code).engine, name, f"{code}."
+    code = await run_in_threadpool(provinces.login_province, kind, username)
+    return provinces.get(code).engine, username, f"{code}."
 
 
 async def _queued(engine, kind: str, username: str, password: str, prefix: str) -> security.Login | None:

@@ -128,6 +128,21 @@ class Provinces:
                 return code
         return None
 
+    def login_province(self, kind: str, username: str) -> str:
+        """The province a login is checked in: the person's own; for staff and cashiers the first
+        province that knows the name. Found by cheap reads, so that the one password check that
+        follows takes the same time whether or not the name exists anywhere (no enumeration)."""
+        if kind == "person":
+            return self.province_of(username) or self.codes()[0]
+        model = m.Staff if kind == "staff" else m.Cashier
+        for code, svc in self.services.items():
+            try:
+                if svc.read(lambda uow: uow.session.get(model, username)) is not None:
+                    return code
+            except OperationalError:  # that province is failing over: its staff wait
+                continue
+        return self.codes()[0]
+
     def institution_province(self, inst_code: str) -> str | None:
         """The province of an institution's own area, where it is registered (cached)."""
         key = "inst:" + inst_code
