@@ -16,6 +16,14 @@ from gongji.service.clock import FixedClock
 ROLES = ("clerk", "supervisor", "auditor", "admin")
 
 
+def logged_in(c: TestClient, kind: str, username: str, password: str) -> TestClient:
+    """``c`` logged in over REST, carrying its CSRF header."""
+    r = c.post("/api/v1/auth/login", json={"kind": kind, "username": username, "password": password})
+    assert r.status_code == 200, r.text
+    c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return c
+
+
 class World:
     def __init__(self, engine) -> None:
         self.clock = FixedClock(date(2025, 1, 2))
@@ -35,11 +43,7 @@ class World:
         return c
 
     def login(self, kind: str, username: str, password: str) -> TestClient:
-        c = self.client()
-        r = c.post("/api/v1/auth/login", json={"kind": kind, "username": username, "password": password})
-        assert r.status_code == 200, r.text
-        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-        return c
+        return logged_in(self.client(), kind, username, password)
 
     def inst(self, code: str) -> TestClient:
         secret = security.institution_secret(self.service.engine, code)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from bench.world import logged_in
 from gongji.app import create_app
 from gongji.client import InstitutionAuth
 from gongji.routing import Province, Routes, dump
@@ -85,11 +86,7 @@ class Two:
         return TestClient(self.app, raise_server_exceptions=False)
 
     def login(self, kind: str, username: str, password: str = PASSWORD) -> TestClient:
-        cl = self.client()
-        r = cl.post("/api/v1/auth/login", json={"kind": kind, "username": username, "password": password})
-        assert r.status_code == 200, r.text
-        cl.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-        return cl
+        return logged_in(self.client(), kind, username, password)
 
     def inst(self, code: str) -> TestClient:
         cl = self.client()
