@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
@@ -103,6 +103,11 @@ def _nightly_supervision(engines: list[Engine]):
     return lifespan
 
 
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def create_app(engine: Engine | None, registry: Registry | None = None, clock: Clock = china_today,
                nightly: bool = False, provinces: Provinces | None = None) -> FastAPI:
     """``nightly``: run the supervision rules each night after the day closes (the server does;
@@ -182,10 +187,26 @@ def create_app(engine: Engine | None, registry: Registry | None = None, clock: C
                        instance=request.url.path)
 
     @app.get("/healthz", tags=["ops"], dependencies=[Depends(allow("anyone"))])
-    def healthz(request: Request) -> dict:
-        with service(request).engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
+    def healthz(request: Request):
+        """Routed by province: every province's database; a worker is out of rotation only when it
+        reaches none (a province failing over is no fault of the worker: the others serve on)."""
+        provinces = request.app.state.provinces
+        if not provinces.routed or request.headers.get("x-insuplc-admdvs"):
+            _ping(service(request).engine)
+            return {"status": "ok"}
+        states = {}
+        for code, svc in provinces:
+            try:
+                _ping(svc.engine)
+                states[code] = "ok"
+            except Exception as e:  # noqa: BLE001 - reported, not raised: the other provinces serve on
+                if not unavailable(e):
+                    raise
+                states[code] = "unavailable"
+        up = [c for c, st in states.items() if st == "ok"]
+        body = {"status": "ok" if len(up) == len(states) else "degraded" if up else "unavailable",
+                "provinces": states}
+        return body if up else JSONResponse(body, status_code=503)
 
     @app.get("/metrics", tags=["ops"], dependencies=[Depends(allow("anyone"))], response_class=PlainTextResponse)
     def metrics(request: Request) -> PlainTextResponse:

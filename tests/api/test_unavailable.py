@@ -31,3 +31,22 @@ def test_no_database_is_a_503_to_retry(caplog) -> None:
     assert not [rec for rec in caplog.records if rec.exc_info], "no traceback for an unreachable database"
     assert any("database unavailable" in rec.getMessage() for rec in caplog.records)
     engine.dispose()
+
+
+def test_a_province_down_leaves_the_worker_in_rotation(tmp_path) -> None:
+    """/healthz, routed: 200 "degraded" naming the province that is down, so a load balancer
+    keeps the worker for the others; 503 only when no province answers, or for the one asked."""
+    from gongji.service.facade import Service
+    from gongji.service.provinces import Provinces
+    from gongji.store.db import migrate
+
+    up = make_engine(str(tmp_path / "p53.db"))
+    migrate(up)
+    down = make_engine(NOWHERE)
+    provinces = Provinces({"53": Service(up), "65": Service(down)})
+    client = TestClient(create_app(None, provinces=provinces), raise_server_exceptions=False)
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "degraded", "provinces": {"53": "ok", "65": "unavailable"}}
+    assert client.get("/healthz", headers={"X-Insuplc-Admdvs": "652801"}).status_code == 503
+    assert client.get("/healthz", headers={"X-Insuplc-Admdvs": "532601"}).status_code == 200
+    provinces.dispose()
