@@ -114,8 +114,10 @@ class ProvinceRouter:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None  # not JSON (a form, a file): the routes answer it
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # not JSON (a form, a file), or nested deeper than Python parses (a body whose Content-Type
+        # does not say JSON, so BodyLimits did not measure it; an NHSA input string): the routes answer it
+        return None
 
 
 def _nhsa_input(value: Any) -> dict:
