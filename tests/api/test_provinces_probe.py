@@ -226,3 +226,21 @@ def test_a_certno_read_in_no_province_is_a_clear_answer(two, caplog) -> None:
     out = h.person(certno=certno("652801").lower())
     assert out["infcode"] == 0 and out["output"]["baseinfo"]["psn_no"] == "X1"
     no_traceback(caplog)
+def test_an_area_of_a_province_not_served_is_a_clear_refusal(two, caplog) -> None:
+    """X-Insuplc-Admdvs (or the envelope's insuplc_admdvs) naming a province no database serves
+    must not be answered silently by the first province: 新疆's X2 would be '查无此参保人' there."""
+    sqlite_only(two)
+    r = two.inst("H65").post("/api/v1/settlements", json=visit("X2"),
+                             headers={"Idempotency-Key": "u1", "X-Insuplc-Admdvs": "990000"})
+    assert r.status_code == 422 and r.json()["code"] == "PROVINCE_NOT_SERVED", r.text
+    h = CheckedClient("http://testserver", "H65", two.secrets["H65"], client=two.client())
+    h.insuplc = "990000"
+    out = h.call("2201", {"mdtrtinfo": {"psn_no": "X2", "insutype": "390", "begntime": "2025-01-07 09:00:00",
+                                        "mdtrt_cert_type": "02", "mdtrt_cert_no": "X2", "ipt_otp_no": "OP1",
+                                        "atddr_no": "D1", "dr_name": "医生", "dept_code": "01", "dept_name": "内科",
+                                        "caty": "A01"}})
+    assert out["infcode"] != 0 and "99" in out["err_msg"], out
+    assert two.count("53", m.Settlement) == 0 and two.count("65", m.Settlement) == 0
+    no_traceback(caplog)
+
+
