@@ -244,3 +244,10 @@ def test_an_area_of_a_province_not_served_is_a_clear_refusal(two, caplog) -> Non
     no_traceback(caplog)
 
 
+def test_an_institution_code_is_not_a_psn_no_in_the_cache(two) -> None:
+    """The cache keeps institutions under 'inst:' + code: a psn_no spelled so must not borrow it."""
+    sqlite_only(two)
+    two.inst("H65").get("/api/v1/settlements/S00000001")  # caches inst:H65 -> 65
+    assert two.provinces.province_of("inst:H65") is None
+
+
