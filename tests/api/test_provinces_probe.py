@@ -251,3 +251,40 @@ def test_an_institution_code_is_not_a_psn_no_in_the_cache(two) -> None:
     assert two.provinces.province_of("inst:H65") is None
 
 
+
+
+def test_an_institution_of_53_only_reaching_a_65_patient_over_the_national_interface(two, caplog) -> None:
+    """The envelope names no area; the input's psn_no is 新疆's: 65, where H53 is unknown. The
+    refusal is the envelope's own, never a 500 and never a visit in either database."""
+    sqlite_only(two)
+    h = CheckedClient("http://testserver", "H53", two.secrets["H53"], client=two.client())
+    assert h.sign_in()["infcode"] == 0
+    out = h.register("X2", "390", "", "OP9", "2025-01-07 09:00:00")
+    assert out["infcode"] != 0, out
+    for code in ("53", "65"):
+        assert two.provinces.get(code).read(lambda uow: uow.session.query(m.Settlement).count()) == 0
+    no_traceback(caplog)
+
+
+def test_unknown_institution_codes_cost_one_read_per_province(two) -> None:
+    sqlite_only(two)
+    seen = _count_queries(two)
+    cl = two.client()
+    n = 10
+    for i in range(n):
+        r = cl.get("/api/v1/settlements/S00000001", headers={"X-Inst-Code": f"FAKE{i}", "X-Timestamp": "1",
+                                                              "X-Nonce": "n", "X-Signature": "x"})
+        assert r.status_code == 401
+    selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
+    # the edge asks each province for the institution, then the signature check reads it once
+    assert len(selects) / n <= len(two.provinces.codes()) + 2, len(selects) / n
+
+
+def test_a_person_session_naming_another_provinces_person_is_refused(two, caplog) -> None:
+    sqlite_only(two)
+    two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
+    cl = two.login("person", "Y1")
+    for path in ("/api/v1/accounts/X1", "/api/v1/persons/X1", "/api/v1/accounts/" + "Z" * 3000):
+        r = cl.get(path, headers={"X-Insuplc-Admdvs": "652801"})
+        assert r.status_code in (403, 404), (path[:30], r.text)
+    no_traceback(caplog)
