@@ -50,7 +50,7 @@ def test_an_area_header_of_another_province_settles_nothing_in_the_wrong_databas
     no_traceback(caplog)
 
 
-@pytest.mark.parametrize("area", ["53260A", "53260", "５３２６０１", "5326011", " 532601", "", "53" * 500])
+@pytest.mark.parametrize("area", ["53260A", "53260", "５３２６０１", "5326011", " 532601", "", "53" * 500, "000000"])
 def test_a_malformed_area_header_is_ignored_and_the_patient_routes(two, area, caplog) -> None:
     sqlite_only(two)
     value = area.encode("utf-8")
@@ -168,16 +168,19 @@ def test_a_clerk_of_53_cannot_touch_65(two, caplog) -> None:
     assert r.status_code in (404, 422), r.text
     # review a binding id that exists only in 65 (65's second binding: 53 has one)
     clerk65 = two.login("staff", "clerk@65")
-    r = clerk65.post("/api/v1/bindings", json={"holder": "X1", "beneficiary": "X2", "relation": "parent",
+    ok(two.login("staff", "boss@65").post("/api/v1/persons", json={"psn_no": "X3", "insutype": "390",
+                                                                   "insu_admdvs": "652801"}), 201)
+    r = clerk65.post("/api/v1/bindings", json={"holder": "X1", "beneficiary": "X3", "relation": "child",
                                                "channel": "offline", "materials": ["家庭共济申请表", "主账户人社保卡",
                                                                                    "被绑定人户口本或结婚证等关系证明"]})
     ids53 = two.provinces.get("53").read(lambda uow: {b.id for b in uow.session.query(m.Binding)})
     ids65 = two.provinces.get("65").read(lambda uow: {b.id for b in uow.session.query(m.Binding)})
     only65 = sorted(ids65 - ids53)
-    if only65:
-        r = clerk.post(f"/api/v1/bindings/{only65[0]}/review", json={"decision": "approve"},
-                       headers={"X-Insuplc-Admdvs": "652801"})
-        assert r.status_code == 404, r.text
+    assert only65, r.text
+    r = clerk.post(f"/api/v1/bindings/{only65[0]}/review", json={"decision": "approve"},
+                   headers={"X-Insuplc-Admdvs": "652801"})
+    assert r.status_code == 404, r.text
+    assert two.provinces.get("65").read(lambda uow: uow.session.get(m.Binding, only65[0]).state) == "pending"
     no_traceback(caplog)
 
 
