@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 
 from gongji.api.nhsa import wire
 from gongji.gate.auth import COOKIE
@@ -60,8 +61,10 @@ class ProvinceRouter:
 
     async def _province(self, scope) -> str:
         p = self.provinces
-        headers = dict(scope["headers"])
-        token = _cookie(headers.get(b"cookie", b""), COOKIE)
+        headers: dict[bytes, bytes] = {}
+        for key, value in scope["headers"]:  # the first of a repeated header, as Starlette's request reads it
+            headers.setdefault(key, value)
+        token = _cookie(scope["headers"], COOKIE)
         if token and b"x-inst-code" not in headers:  # a session lives in the database it was opened in
             found = session_province(token)
             if found in p.services:
@@ -149,9 +152,11 @@ def _nhsa_input(value: Any) -> dict:
     return merged
 
 
-def _cookie(header: bytes, name: str) -> str | None:
-    for part in header.decode("latin-1").split(";"):
-        key, eq, value = part.strip().partition("=")
-        if eq and key == name:
-            return value.strip('"')
-    return None
+def _cookie(headers: list, name: str) -> str | None:
+    """The cookie as the authentication will read it (Starlette's ``request.cookies``: every Cookie
+    header in turn, the last of two cookies of the same name)."""
+    cookies: dict[str, str] = {}
+    for key, value in headers:
+        if key == b"cookie":
+            cookies.update(cookie_parser(value.decode("latin-1")))
+    return cookies.get(name)
