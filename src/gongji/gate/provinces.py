@@ -25,8 +25,11 @@ import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 
+from gongji.api.nhsa import wire
 from gongji.gate.auth import COOKIE
+from gongji.gate.problems import problem
 from gongji.service.provinces import Provinces
 
 ADMDVS = re.compile(rb"^[0-9]{6}$")
@@ -47,23 +50,27 @@ class ProvinceRouter:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             code = await self._province(scope)
-            state = scope.setdefault("state", {})
             p = self.provinces
+            if code not in p.services:  # an area the HIS names, of a province no database here serves
+                return await _not_served(code, scope, receive, send)
+            state = scope.setdefault("state", {})
             state["province"] = code
-            state["service"] = p.get(code) if code in p.services else p.default
+            state["service"] = p.get(code)
             state["read_service"] = p.read_services.get(code)
         await self.app(scope, receive, send)
 
     async def _province(self, scope) -> str:
         p = self.provinces
-        headers = dict(scope["headers"])
-        token = _cookie(headers.get(b"cookie", b""), COOKIE)
+        headers: dict[bytes, bytes] = {}
+        for key, value in scope["headers"]:  # the first of a repeated header, as Starlette's request reads it
+            headers.setdefault(key, value)
+        token = _cookie(scope["headers"], COOKIE)
         if token and b"x-inst-code" not in headers:  # a session lives in the database it was opened in
             found = session_province(token)
             if found in p.services:
                 return found
         area = headers.get(b"x-insuplc-admdvs")
-        if area is not None and ADMDVS.match(area):
+        if area is not None and ADMDVS.match(area) and not area.startswith(b"00"):
             return area[:2].decode()
         body = scope.get("state", {}).get("raw_body")
         doc = _json(body) if body else None
@@ -87,7 +94,7 @@ class ProvinceRouter:
         p = self.provinces
         if path.startswith("/nhsa"):
             area = doc.get("insuplc_admdvs")
-            if isinstance(area, str) and ADMDVS.match(area.encode()):
+            if isinstance(area, str) and ADMDVS.match(area.encode()) and not area.startswith("00"):
                 return area[:2]
             data = _nhsa_input(doc.get("input"))
             psn = data.get("psn_no")
@@ -97,8 +104,8 @@ class ProvinceRouter:
             if isinstance(certno, str) and CERTNO.match(certno):
                 return await run_in_threadpool(p.province_of_certno, certno.upper())
             return None
-        area = doc.get("insu_admdvs")
-        if isinstance(area, str) and ADMDVS.match(area.encode()):
+        area = doc.get("insu_admdvs")  # a province not served: registering there is refused by the service
+        if isinstance(area, str) and ADMDVS.match(area.encode()) and area[:2] in p.services:
             return area[:2]
         visit = doc.get("visit")
         keys: list[Any] = [visit.get("psn_no")] if isinstance(visit, dict) else []
@@ -111,11 +118,23 @@ class ProvinceRouter:
         return None
 
 
+async def _not_served(code: str, scope, receive, send) -> None:
+    """PROVINCE_NOT_SERVED, in the national interface's envelope on /nhsa, else problem+json:
+    never the first province's "查无此参保人" for a patient another database keeps."""
+    message = f"本系统未承办省份 {code} 的参保人(参保地区划前两位)"
+    if scope.get("path", "").startswith("/nhsa"):
+        return await wire.refusal(message)(scope, receive, send)
+    await problem(422, "PROVINCE_NOT_SERVED", message, field="insuplc_admdvs",
+                  instance=scope.get("path"))(scope, receive, send)
+
+
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None  # not JSON (a form, a file): the routes answer it
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # not JSON (a form, a file), or nested deeper than Python parses (a body whose Content-Type
+        # does not say JSON, so BodyLimits did not measure it; an NHSA input string): the routes answer it
+        return None
 
 
 def _nhsa_input(value: Any) -> dict:
@@ -133,9 +152,11 @@ def _nhsa_input(value: Any) -> dict:
     return merged
 
 
-def _cookie(header: bytes, name: str) -> str | None:
-    for part in header.decode("latin-1").split(";"):
-        key, eq, value = part.strip().partition("=")
-        if eq and key == name:
-            return value.strip('"')
-    return None
+def _cookie(headers: list, name: str) -> str | None:
+    """The cookie as the authentication will read it (Starlette's ``request.cookies``: every Cookie
+    header in turn, the last of two cookies of the same name)."""
+    cookies: dict[str, str] = {}
+    for key, value in headers:
+        if key == b"cookie":
+            cookies.update(cookie_parser(value.decode("latin-1")))
+    return cookies.get(name)

@@ -45,6 +45,7 @@ class Provinces:
         # session-level advisory lock) when the routing file names one
         self.supervision_engines = [svc.engine for svc in services.values()]
         self._cache: dict[str, str] = {}
+        self._institutions: dict[str, str] = {}
         self._lock = threading.Lock()
         for svc in services.values():
             svc.on_register = self._registered
@@ -145,15 +146,17 @@ class Provinces:
 
     def institution_province(self, inst_code: str) -> str | None:
         """The province of an institution's own area, where it is registered (cached)."""
-        key = "inst:" + inst_code
-        found = self._cache.get(key)
+        found = self._institutions.get(inst_code)
         if found is None:
             for svc in self.services.values():
                 area = svc.read(lambda uow: uow.session.scalar(
                     select(m.Institution.admdvs).where(m.Institution.code == inst_code)))
                 if area is not None:
                     found = area[:2]
-                    self._remember(key, found)
+                    with self._lock:  # their own cache: a psn_no spelled like an institution's key never reads it
+                        if len(self._institutions) >= CACHE_LIMIT:
+                            self._institutions.clear()
+                        self._institutions[inst_code] = found
                     break
         return found
 
