@@ -36,28 +36,33 @@ PASSWORD = "province-test-pass-1"
 def urls(request, tmp_path):
     """Two migrated, empty databases: two SQLite files, or two PostgreSQL databases."""
     if request.param == "sqlite":
-        found = {code: str(tmp_path / f"p{code}.db") for code in ("53", "65")}
-        made = []
-    else:
-        server = os.environ.get("GONGJI_TEST_PG") or LOCAL_PG
-        admin = make_engine(server, isolation_level="AUTOCOMMIT")
-        made = [f"gongji_prov_{code}_{secrets.token_hex(3)}" for code in ("53", "65")]
-        with admin.connect() as conn:
-            for name in made:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        base = make_url(database_url(server))
-        found = {code: base.set(database=name).render_as_string(hide_password=False)
-                 for code, name in zip(("53", "65"), made, strict=True)}
+        yield sqlite_urls(tmp_path)
+        return
+    server = os.environ.get("GONGJI_TEST_PG") or LOCAL_PG
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
+    made = [f"gongji_prov_{code}_{secrets.token_hex(3)}" for code in ("53", "65")]
+    with admin.connect() as conn:
+        for name in made:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    base = make_url(database_url(server))
+    yield _migrated({code: base.set(database=name).render_as_string(hide_password=False)
+                     for code, name in zip(("53", "65"), made, strict=True)})
+    with admin.connect() as conn:
+        for name in made:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _migrated(found: dict[str, str]) -> dict[str, str]:
     for url in found.values():
         engine = make_engine(url)
         migrate(engine)
         engine.dispose()
-    yield found
-    if made:
-        with admin.connect() as conn:
-            for name in made:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    return found
+
+
+def sqlite_urls(tmp_path) -> dict[str, str]:
+    return _migrated({code: str(tmp_path / f"p{code}.db") for code in ("53", "65")})
 
 
 class Two:
@@ -241,32 +246,6 @@ def test_verify_goes_over_every_province(two, urls, tmp_path) -> None:
     # a command on one database must name its province
     result = runner.invoke(app, ["statement", "S00000001"], env=env)
     assert result.exit_code == 2 and "--db NN" in result.output
-
-
-def test_the_portal_reads_the_standby_but_never_hides_the_familys_own_change(two, urls, tmp_path) -> None:
-    """A read_url (a standby) serves /portal; right after the family's own change the page reads
-    the primary. The "standby" here is a copy of 53's database taken before the change: as stale
-    as a standby can be."""
-    if not urls["53"].endswith(".db"):
-        pytest.skip("the stale copy is made with SQLite's backup; the routing is the same on PostgreSQL")
-    import sqlite3
-
-    from gongji.service.facade import Service
-
-    stale = tmp_path / "standby53.db"
-    src, dst = sqlite3.connect(urls["53"]), sqlite3.connect(stale)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
-    two.provinces.read_services["53"] = Service(make_engine(str(stale)), clock=two.clock)
-    cl = two.login("person", "Y1")
-    assert "冻结共济支付" in cl.get("/portal").text
-    r = cl.post("/portal/freeze", data={"csrf_token": cl.headers["X-CSRF-Token"]}, follow_redirects=False)
-    assert r.status_code == 303
-    assert "共济已冻结" in cl.get("/portal").text  # the flash of its own change: the primary
-    assert "共济已冻结" not in cl.get("/portal").text  # then the standby, still behind in this test
-    assert "冻结共济支付" in cl.get("/portal").text
 
 
 def test_staff_log_in_where_their_name_is_known_or_where_they_say(two) -> None:

@@ -11,16 +11,19 @@ from sqlalchemy import event
 
 from gongji.service import security
 from gongji.store import models as m
+from gongji.store.db import make_engine
 from tests.api import test_provinces
 from tests.api.nhsa_his import CheckedClient
 from tests.api.test_provinces import ITEMS, PASSWORD, certno, ok
 
-two, urls = test_provinces.two, test_provinces.urls  # the Two world: two databases, 53 and 65
+two = test_provinces.two  # the Two world: two databases, 53 and 65
 
 
-def sqlite_only(two) -> None:
-    if not str(two.provinces.get("53").engine.url).startswith("sqlite"):
-        pytest.skip("the routing decided at the edge is the same on PostgreSQL")
+@pytest.fixture
+def urls(tmp_path):
+    """Two SQLite databases: the routing is decided at the edge, the same on PostgreSQL (whose two
+    databases tests/api/test_provinces.py runs)."""
+    return test_provinces.sqlite_urls(tmp_path)
 
 
 def no_traceback(caplog) -> None:
@@ -33,7 +36,6 @@ def visit(psn: str, fixmedins: str = "H65") -> dict:
 
 
 def test_an_area_header_of_another_province_settles_nothing_in_the_wrong_database(two, caplog) -> None:
-    sqlite_only(two)
     # H53 is registered in 53 only: sending 65 as the area takes it where its signature is unknown
     r = two.inst("H53").post("/api/v1/settlements", json=visit("Y2", "H53"),
                              headers={"Idempotency-Key": "a1", "X-Insuplc-Admdvs": "652801"})
@@ -52,7 +54,6 @@ def test_an_area_header_of_another_province_settles_nothing_in_the_wrong_databas
 
 @pytest.mark.parametrize("area", ["53260A", "53260", "５３２６０１", "5326011", " 532601", "", "53" * 500, "000000"])
 def test_a_malformed_area_header_is_ignored_and_the_patient_routes(two, area, caplog) -> None:
-    sqlite_only(two)
     value = area.encode("utf-8")
     cl = two.inst("H65")
     r = cl.post("/api/v1/settlements", json=visit("Y2"),
@@ -74,7 +75,6 @@ def test_an_envelope_of_65_for_a_53_person_is_refused_in_65(two, caplog) -> None
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
 def test_a_deep_or_odd_body_is_never_a_500(two, content_type, caplog) -> None:
-    sqlite_only(two)
     deep = b"[" * 5000 + b"]" * 5000
     bodies = [deep, b'{"psn_no": ' + deep + b"}", b"[1, 2, 3]", b'"Y2"', b"null", b"\xff\xfe{",
               json.dumps({"psn_no": "Y" * 100_000}).encode(), json.dumps({"psn_no": ["Y2"], "holder": {"a": 1}}).encode()]
@@ -87,7 +87,6 @@ def test_a_deep_or_odd_body_is_never_a_500(two, content_type, caplog) -> None:
 
 
 def test_an_envelope_whose_input_string_is_deep_is_never_a_500(two, caplog) -> None:
-    sqlite_only(two)
     deep = "[" * 5000 + "]" * 5000
     for inner in (deep, '{"data": ' + deep + "}", "not json", "[1]", '{"data": [1]}'):
         body = {"infno": "2201", "msgid": "H6520250107090000001", "insuplc_admdvs": "", "input": inner}
@@ -97,7 +96,6 @@ def test_an_envelope_whose_input_string_is_deep_is_never_a_500(two, caplog) -> N
 
 
 def test_a_forged_session_prefix_finds_no_session(two, caplog) -> None:
-    sqlite_only(two)
     two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
     cl = two.login("person", "Y1")
     token = cl.cookies["gongji_session"]
@@ -115,7 +113,6 @@ def test_a_forged_session_prefix_finds_no_session(two, caplog) -> None:
 
 def test_two_session_cookies_never_mix_provinces(two) -> None:
     """The edge and the authentication read the same one of two session cookies."""
-    sqlite_only(two)
     for code, psn in (("53", "Y1"), ("65", "X1")):
         two.provinces.get(code).secure(security.set_person_password, psn, password=PASSWORD)
     y1, x1 = two.login("person", "Y1"), two.login("person", "X1")
@@ -138,7 +135,6 @@ def _count_queries(two) -> list[str]:
 
 
 def test_a_flood_of_unknown_psn_nos_costs_a_bounded_number_of_queries(two) -> None:
-    sqlite_only(two)
     seen = _count_queries(two)
     cl = two.client()
     n = 20
@@ -156,7 +152,6 @@ def test_a_flood_of_unknown_psn_nos_costs_a_bounded_number_of_queries(two) -> No
 
 
 def test_a_clerk_of_53_cannot_touch_65(two, caplog) -> None:
-    sqlite_only(two)
     boss, clerk = two.login("staff", "boss@53"), two.login("staff", "clerk@53")
     r = boss.post("/api/v1/persons", json={"psn_no": "Z9", "insutype": "390", "insu_admdvs": "652801"})
     assert r.status_code == 422 and r.json()["code"] == "PROVINCE_NOT_SERVED"
@@ -188,7 +183,6 @@ def test_a_clerk_of_53_cannot_touch_65(two, caplog) -> None:
 
 
 def test_settlement_ids_collide_and_are_read_in_the_named_province(two, caplog) -> None:
-    sqlite_only(two)
     h65, h53 = two.inst("H65"), two.inst("H53")
     ok(h65.post("/api/v1/settlements", json=visit("X2"), headers={"Idempotency-Key": "c1"}))
     ok(h53.post("/api/v1/settlements", json=visit("Y2", "H53"), headers={"Idempotency-Key": "c2"}))
@@ -207,14 +201,12 @@ def test_settlement_ids_collide_and_are_read_in_the_named_province(two, caplog) 
 @pytest.mark.parametrize("username", ["clerk@99", "@", "@53", "clerk@", "clerk@53@65", "c" * 5000,
                                       "clerk@５３", "clerk@053"])
 def test_odd_staff_names_are_refused_as_any_wrong_password(two, username, caplog) -> None:
-    sqlite_only(two)
     r = two.client().post("/api/v1/auth/login", json={"kind": "staff", "username": username, "password": PASSWORD})
     assert r.status_code in (401, 422), r.text
     no_traceback(caplog)
 
 
 def test_a_person_of_65_logs_in_to_65_and_odd_person_names_fail_closed(two, caplog) -> None:
-    sqlite_only(two)
     two.provinces.get("65").secure(security.set_person_password, "X1", password=PASSWORD)
     assert two.login("person", "X1").cookies["gongji_session"].startswith("65.")
     for name in ("X1@53", "X1@65", "@", "X" * 5000, ""):
@@ -224,7 +216,6 @@ def test_a_person_of_65_logs_in_to_65_and_odd_person_names_fail_closed(two, capl
 
 
 def test_a_certno_read_in_no_province_is_a_clear_answer(two, caplog) -> None:
-    sqlite_only(two)
     h = CheckedClient("http://testserver", "H65", two.secrets["H65"], client=two.client())
     assert h.sign_in()["infcode"] == 0
     out = h.person(certno="110101199003070011")
@@ -235,7 +226,6 @@ def test_a_certno_read_in_no_province_is_a_clear_answer(two, caplog) -> None:
 def test_an_area_of_a_province_not_served_is_a_clear_refusal(two, caplog) -> None:
     """X-Insuplc-Admdvs (or the envelope's insuplc_admdvs) naming a province no database serves
     must not be answered silently by the first province: 新疆's X2 would be '查无此参保人' there."""
-    sqlite_only(two)
     r = two.inst("H65").post("/api/v1/settlements", json=visit("X2"),
                              headers={"Idempotency-Key": "u1", "X-Insuplc-Admdvs": "990000"})
     assert r.status_code == 422 and r.json()["code"] == "PROVINCE_NOT_SERVED", r.text
@@ -252,7 +242,6 @@ def test_an_area_of_a_province_not_served_is_a_clear_refusal(two, caplog) -> Non
 
 def test_an_institution_code_is_not_a_psn_no_in_the_cache(two) -> None:
     """The cache keeps institutions under 'inst:' + code: a psn_no spelled so must not borrow it."""
-    sqlite_only(two)
     two.inst("H65").get("/api/v1/settlements/S00000001")  # caches inst:H65 -> 65
     assert two.provinces.province_of("inst:H65") is None
 
@@ -262,7 +251,6 @@ def test_an_institution_code_is_not_a_psn_no_in_the_cache(two) -> None:
 def test_an_institution_of_53_only_reaching_a_65_patient_over_the_national_interface(two, caplog) -> None:
     """The envelope names no area; the input's psn_no is 新疆's: 65, where H53 is unknown. The
     refusal is the envelope's own, never a 500 and never a visit in either database."""
-    sqlite_only(two)
     h = CheckedClient("http://testserver", "H53", two.secrets["H53"], client=two.client())
     assert h.sign_in()["infcode"] == 0
     out = h.register("X2", "390", "", "OP9", "2025-01-07 09:00:00")
@@ -273,7 +261,6 @@ def test_an_institution_of_53_only_reaching_a_65_patient_over_the_national_inter
 
 
 def test_unknown_institution_codes_cost_one_read_per_province(two) -> None:
-    sqlite_only(two)
     seen = _count_queries(two)
     cl = two.client()
     n = 10
@@ -287,10 +274,33 @@ def test_unknown_institution_codes_cost_one_read_per_province(two) -> None:
 
 
 def test_a_person_session_naming_another_provinces_person_is_refused(two, caplog) -> None:
-    sqlite_only(two)
     two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
     cl = two.login("person", "Y1")
     for path in ("/api/v1/accounts/X1", "/api/v1/persons/X1", "/api/v1/accounts/" + "Z" * 3000):
         r = cl.get(path, headers={"X-Insuplc-Admdvs": "652801"})
         assert r.status_code in (403, 404), (path[:30], r.text)
     no_traceback(caplog)
+
+
+def test_the_portal_reads_the_standby_but_never_hides_the_familys_own_change(two, urls, tmp_path) -> None:
+    """A read_url (a standby) serves /portal; right after the family's own change the page reads
+    the primary. The "standby" here is a copy of 53's database taken before the change: as stale
+    as a standby can be."""
+    import sqlite3
+
+    from gongji.service.facade import Service
+
+    stale = tmp_path / "standby53.db"
+    src, dst = sqlite3.connect(urls["53"]), sqlite3.connect(stale)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    two.provinces.get("53").secure(security.set_person_password, "Y1", password=PASSWORD)
+    two.provinces.read_services["53"] = Service(make_engine(str(stale)), clock=two.clock)
+    cl = two.login("person", "Y1")
+    assert "冻结共济支付" in cl.get("/portal").text
+    r = cl.post("/portal/freeze", data={"csrf_token": cl.headers["X-CSRF-Token"]}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "共济已冻结" in cl.get("/portal").text  # the flash of its own change: the primary
+    assert "共济已冻结" not in cl.get("/portal").text  # then the standby, still behind in this test
+    assert "冻结共济支付" in cl.get("/portal").text
