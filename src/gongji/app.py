@@ -134,7 +134,7 @@ def create_app(engine: Engine | None, registry: Registry | None = None, clock: C
     app.include_router(login.router)
     app.add_middleware(SettleLane, fastapi_app=app)  # innermost: the access log and the body limits stay in front
     if provinces.routed:  # behind the body limits, whose raw body it reads
-        app.add_middleware(ProvinceRouter, provinces=provinces)
+        app.add_middleware(ProvinceRouter, provinces=provinces, refusals={"/nhsa": wire.refusal})
     app.add_middleware(AccessLog)
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
+from starlette.responses import Response
 
-from gongji.api.nhsa import wire
 from gongji.gate.auth import COOKIE
 from gongji.gate.problems import problem
 from gongji.service.provinces import Provinces
@@ -44,20 +45,31 @@ def session_province(token: str) -> str | None:
 
 
 class ProvinceRouter:
-    def __init__(self, app, provinces: Provinces) -> None:
-        self.app, self.provinces = app, provinces
+    def __init__(self, app, provinces: Provinces, refusals: dict[str, Callable[[str], Response]] | None = None) -> None:
+        self.app, self.provinces, self.refusals = app, provinces, refusals or {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             code = await self._province(scope)
             p = self.provinces
             if code not in p.services:  # an area the HIS names, of a province no database here serves
-                return await _not_served(code, scope, receive, send)
+                return await self._not_served(code, scope, receive, send)
             state = scope.setdefault("state", {})
             state["province"] = code
             state["service"] = p.get(code)
             state["read_service"] = p.read_services.get(code)
         await self.app(scope, receive, send)
+
+    async def _not_served(self, code: str, scope, receive, send) -> None:
+        """PROVINCE_NOT_SERVED, in the national interface's envelope on /nhsa (``refusals``, as
+        the body limits take them), else problem+json: never the first province's 查无此参保人
+        for a patient another database keeps."""
+        message = f"本系统未承办省份 {code} 的参保人(参保地区划前两位)"
+        for prefix, refusal in self.refusals.items():
+            if scope.get("path", "").startswith(prefix):
+                return await refusal(message)(scope, receive, send)
+        await problem(422, "PROVINCE_NOT_SERVED", message, field="insuplc_admdvs",
+                      instance=scope.get("path"))(scope, receive, send)
 
     async def _province(self, scope) -> str:
         p = self.provinces
@@ -116,16 +128,6 @@ class ProvinceRouter:
                 if found:
                     return found
         return None
-
-
-async def _not_served(code: str, scope, receive, send) -> None:
-    """PROVINCE_NOT_SERVED, in the national interface's envelope on /nhsa, else problem+json:
-    never the first province's "查无此参保人" for a patient another database keeps."""
-    message = f"本系统未承办省份 {code} 的参保人(参保地区划前两位)"
-    if scope.get("path", "").startswith("/nhsa"):
-        return await wire.refusal(message)(scope, receive, send)
-    await problem(422, "PROVINCE_NOT_SERVED", message, field="insuplc_admdvs",
-                  instance=scope.get("path"))(scope, receive, send)
 
 
 def _json(body: bytes) -> Any:
