@@ -24,7 +24,6 @@ import functools
 import json
 import os
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -37,18 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
 
-from bench.readme import README
+from bench.chaos import check
+from bench.readme import write_line
 from gongji import cluster as gc
 from gongji import routing
 from gongji.client import InstitutionAuth
 from gongji.cluster import commands, procs
 from gongji.service import commands as c
 from gongji.service import security
-from gongji.service.facade import Service
 from gongji.service.provinces import Provinces
-from gongji.store import models as m
 from gongji.store.db import make_engine, migrate
 
 KILLED, OTHER = "53", "65"
@@ -158,32 +155,6 @@ def cashier(base: str, lane: Lane, rng: random.Random, run: str, n: int, stop: t
     http.close()
 
 
-def check(url: str, lane: Lane) -> dict:
-    """Each acknowledged settlement there once with its amount; nothing else charged; verify."""
-    engine = make_engine(url)
-    svc = Service(engine)
-    lost = 0
-    with engine.connect() as conn:
-        rows = {k: (sid, amt) for k, sid, amt in conn.execute(
-            select(m.Settlement.idem_key, m.Settlement.id, m.Settlement.acct_mulaid_pay)
-            .where(m.Settlement.fixmedins == lane.inst))}
-        per_key = conn.execute(select(func.count()).select_from(
-            select(m.Settlement.idem_key).where(m.Settlement.fixmedins == lane.inst)
-            .group_by(m.Settlement.idem_key).having(func.count() > 1).subquery())).scalar() or 0
-        entries = conn.execute(select(func.count()).select_from(
-            select(m.Journal.settlement_id).where(m.Journal.kind == "settle")
-            .group_by(m.Journal.settlement_id).having(func.count() > 1).subquery())).scalar() or 0
-    for key, body in lane.acked.items():
-        row = rows.get(key)
-        if row is None or m.setl_id_of(row[0]) != body["setl_id"] \
-                or row[1] != int(body["acct_mulaid_pay"].replace(".", "")):
-            lost += 1
-    extra = len(set(rows) - set(lane.acked))  # charged but never acknowledged
-    violations = len(svc.verify())
-    engine.dispose()
-    return {"lost": lost, "double_charged": per_key + entries + extra, "violations": violations}
-
-
 def max_gap(times: list[float], start: float, end: float) -> float:
     points = sorted([start, *[t for t in times if start <= t <= end], end])
     return max(b - a for a, b in zip(points, points[1:], strict=False))
@@ -263,9 +234,9 @@ def main(argv: list[str] | None = None) -> dict:
         for t in threads:
             t.join(timeout=STEP_TIMEOUT)
         figures: dict = {"lost": 0, "double_charged": 0, "violations": 0}
-        for code, lane in lanes.items():
-            urls = {p.code: p.url for p in routes.provinces}
-            for key, value in check(urls[code], lane).items():
+        urls = {p.code: p.url for p in routes.provinces}
+        for code, lane in lanes.items():  # each acknowledged settlement once, nothing else charged
+            for key, value in check(urls[code], lane.inst, lane.acked, unacknowledged_charged=True).items():
                 figures[key] += value
         verify = subprocess.run([sys.executable, "-m", "gongji.cli", "verify"], env=routed_env(config),
                                 cwd=directory, capture_output=True, text=True)
@@ -290,20 +261,11 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             print(f"the cluster keeps running: gongji cluster down --dir {directory}", file=sys.stderr, flush=True)
     if args.readme:
-        write_readme(result, " ".join(["python -m bench.failover", *(argv if argv is not None else sys.argv[1:])]))
+        command = " ".join(["python -m bench.failover", *(a for a in (argv if argv is not None else sys.argv[1:])
+                                                           if a != "--readme")])
+        write_line("failover", f"{args.kills} kills", f"`{command}` → `{json.dumps(result)}`")
     print(json.dumps(result))
     return result
-
-
-def write_readme(result: dict, command: str) -> None:
-    """The figures between ``<!-- failover:begin -->`` and ``<!-- failover:end -->`` in README.md."""
-    text = README.read_text(encoding="utf-8")
-    pattern = re.compile(r"<!-- failover:begin -->\n.*?<!-- failover:end -->", re.S)
-    if not pattern.search(text):
-        raise SystemExit("README.md has no <!-- failover:begin/end --> block")
-    command = command.replace(" --readme", "")
-    block = f"<!-- failover:begin -->\n- `{command}` → `{json.dumps(result)}`\n<!-- failover:end -->"
-    README.write_text(pattern.sub(lambda _: block, text, count=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -431,8 +431,12 @@ app.add_typer(staff_app, name="staff")
 def _secure(db, fn, *args, **kw):
     from gongji.service.facade import Service
 
+    return _secured(Service(_engine(db)), fn, *args, **kw)
+
+
+def _secured(service, fn, *args, **kw):
     try:
-        return Service(_engine(db)).secure(fn, *args, actor="cli", **kw)
+        return service.secure(fn, *args, actor="cli", **kw)
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
 
@@ -502,8 +506,8 @@ def _add_institution(db: str | None, cmd, paasid: str | None, secret: str | None
     except DomainError as e:
         fail(f"{label(e.code)} {e.message}", 1)
     if paasid is not None:
-        _secure(db, set_paasid, cmd.code, paasid)
-    return _secure(db, new_institution_secret, cmd.code, secret=secret)
+        _secured(service, set_paasid, cmd.code, paasid)
+    return _secured(service, new_institution_secret, cmd.code, secret=secret)
 
 
 @institution_app.command("rotate-secret")
@@ -612,11 +616,10 @@ def backup(file: Annotated[Path, typer.Argument(help="backup file to write")], d
     from gongji.store.backup import backup as run_backup
 
     routes = _routes()
-    jobs = [(db or _default_db(), file)]
     if db is None and routes.routed:
         jobs = [(p.admin_url, file.with_name(f"{file.stem}.{p.code}{file.suffix}")) for p in routes.provinces]
-    elif db is not None:
-        jobs = [(_province_db(db) or db, file)]
+    else:
+        jobs = [(_province_db(db) or _default_db(), file)]
     for url, target in jobs:
         _engine(url).dispose()  # migrated and reachable
         try:

@@ -143,10 +143,10 @@ def test_a_flood_of_unknown_psn_nos_costs_a_bounded_number_of_queries(two) -> No
     per_request = len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) / n
     # a directory row in the first database, then each province's persons: 1 + 2 with two provinces
     assert per_request <= 1 + len(two.provinces.codes()) + 1, per_request
-    before = len(two.provinces._cache)
+    before = len(two.provinces._persons)
     for i in range(n):
         cl.get(f"/api/v1/persons/RANDP{i:06d}")
-    assert len(two.provinces._cache) == before  # an unknown psn_no is not remembered
+    assert len(two.provinces._persons) == before  # an unknown psn_no is not remembered
     from gongji.service.provinces import CACHE_LIMIT
     assert CACHE_LIMIT <= 1_000_000
 

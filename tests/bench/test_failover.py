@@ -7,19 +7,12 @@ import json
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from bench import failover
-from gongji.cluster import etcd, patroni, procs
+from tests.cluster import need_cluster_tools
 
 
-def _runnable() -> bool:
-    tools = (Path(etcd.ETCD), Path(patroni.PATRONI), patroni.PG_BIN / "initdb")
-    return all(t.exists() for t in tools) and (not procs.as_root() or procs.owner() is not None)
-
-
-@pytest.mark.skipif(not _runnable(), reason="needs patroni, etcd and PostgreSQL 15 (make /usr/bin/patroni)")
 def test_one_kill_of_the_primary_loses_nothing_and_leaves_the_other_province_alone(capsys) -> None:
+    need_cluster_tools()
     before = set(Path(tempfile.gettempdir()).glob("gongji-failover-*"))
     result = failover.main(["--kills", "1", "--clients", "2", "--families", "3"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result

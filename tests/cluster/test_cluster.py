@@ -18,17 +18,10 @@ from typer.testing import CliRunner
 
 from gongji import cluster as gc
 from gongji.cli import app
-from gongji.cluster import commands, etcd, patroni, procs
+from gongji.cluster import commands, etcd, procs
 from gongji.routing import load
 from gongji.store.db import make_engine
-
-
-def _runnable() -> bool:
-    tools = (Path(etcd.ETCD), Path(patroni.PATRONI), patroni.PG_BIN / "initdb")
-    return all(t.exists() for t in tools) and (not procs.as_root() or procs.owner() is not None)
-
-
-pytestmark = pytest.mark.skipif(not _runnable(), reason="needs patroni, etcd and PostgreSQL 15 (make /usr/bin/patroni)")
+from tests.cluster import need_cluster_tools
 
 FAILOVER_TIMEOUT = 30  # seconds; ttl 10 s: a failover takes about 10 s
 
@@ -50,6 +43,7 @@ def _processes(directory: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Path]:
+    need_cluster_tools()
     # not pytest's tmp_path: its parent is root's 0700 directory, which the postgres user cannot enter
     directory = Path(tempfile.mkdtemp(prefix="gongji-cluster-test-"))
     os.chmod(directory, 0o755)

@@ -55,7 +55,6 @@ class ProvinceRouter:
             if code not in p.services:  # an area the HIS names, of a province no database here serves
                 return await self._not_served(code, scope, receive, send)
             state = scope.setdefault("state", {})
-            state["province"] = code
             state["service"] = p.get(code)
             state["read_service"] = p.read_services.get(code)
         await self.app(scope, receive, send)
@@ -81,9 +80,9 @@ class ProvinceRouter:
             found = session_province(token)
             if found in p.services:
                 return found
-        area = headers.get(b"x-insuplc-admdvs")
-        if area is not None and ADMDVS.match(area) and not area.startswith(b"00"):
-            return area[:2].decode()
+        area = _area(headers.get(b"x-insuplc-admdvs", b"").decode("latin-1"))
+        if area:
+            return area
         body = scope.get("state", {}).get("raw_body")
         doc = _json(body) if body else None
         if isinstance(doc, dict):
@@ -105,9 +104,9 @@ class ProvinceRouter:
     async def _from_body(self, doc: dict, path: str) -> str | None:
         p = self.provinces
         if path.startswith("/nhsa"):
-            area = doc.get("insuplc_admdvs")
-            if isinstance(area, str) and ADMDVS.match(area.encode()) and not area.startswith("00"):
-                return area[:2]
+            area = _area(doc.get("insuplc_admdvs"))
+            if area:
+                return area
             data = _nhsa_input(doc.get("input"))
             psn = data.get("psn_no")
             if isinstance(psn, str) and psn:
@@ -116,9 +115,9 @@ class ProvinceRouter:
             if isinstance(certno, str) and CERTNO.match(certno):
                 return await run_in_threadpool(p.province_of_certno, certno.upper())
             return None
-        area = doc.get("insu_admdvs")  # a province not served: registering there is refused by the service
-        if isinstance(area, str) and ADMDVS.match(area.encode()) and area[:2] in p.services:
-            return area[:2]
+        area = _area(doc.get("insu_admdvs"))  # a province not served: registering there is refused by the service
+        if area in p.services:
+            return area
         visit = doc.get("visit")
         keys: list[Any] = [visit.get("psn_no")] if isinstance(visit, dict) else []
         keys += [doc.get(k) for k in PERSON_KEYS]
@@ -128,6 +127,14 @@ class ProvinceRouter:
                 if found:
                     return found
         return None
+
+
+def _area(value: Any) -> str | None:
+    """The province of an admdvs the caller names; None for none, a malformed one (six ASCII
+    digits only) or ``00…`` (the national "area unknown")."""
+    if isinstance(value, str) and ADMDVS.match(value.encode()) and not value.startswith("00"):
+        return value[:2]
+    return None
 
 
 def _json(body: bytes) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +33,7 @@ from gongji.store.db import make_engine
 
 log = logging.getLogger("gongji.provinces")
 ANY = ""  # the key of the one service when not routed
-CACHE_LIMIT = 200_000  # psn_no -> province pairs kept in memory (a few tens of MB at the limit)
+CACHE_LIMIT = 200_000  # entries of each cache (persons, institutions)
 
 
 class Provinces:
@@ -44,8 +45,8 @@ class Provinces:
         # the nightly supervision run's engines: a province's direct_url (past pgbouncer: the run's
         # session-level advisory lock) when the routing file names one
         self.supervision_engines = [svc.engine for svc in services.values()]
-        self._cache: dict[str, str] = {}
-        self._institutions: dict[str, str] = {}
+        self._persons: dict[str, str] = {}  # psn_no -> province
+        self._institutions: dict[str, str] = {}  # institution code -> its own province
         self._lock = threading.Lock()
         for svc in services.values():
             svc.on_register = self._registered
@@ -55,11 +56,8 @@ class Provinces:
         return cls({ANY: service})
 
     @classmethod
-    def open(cls, routes: Routes, registry: Registry | None = None, clock: Clock = china_today,
-             db: str | None = None) -> Provinces:
-        """A service per routed province, or the one database (``db``, ``$GONGJI_DB``)."""
-        if not routes.routed:
-            return cls.single(Service(make_engine(db), registry, clock))
+    def open(cls, routes: Routes, registry: Registry | None = None, clock: Clock = china_today) -> Provinces:
+        """A service per routed province."""
         services, readers = {}, {}
         for p in routes.provinces:
             services[p.code] = Service(make_engine(p.url), registry, clock)
@@ -93,41 +91,39 @@ class Provinces:
             raise DomainError("PROVINCE_NOT_SERVED", f"本系统未承办省份 {code} 的参保人(参保地区划前两位)", "insuplc_admdvs")
         return svc
 
-    def reader(self, code: str) -> Service:
-        """The service on the province's standby, when one is named: read-only pages."""
-        return self.read_services.get(code) or self.get(code)
+    def _ask(self, query) -> Iterator[tuple[str, Any]]:
+        """(province, answer) of a read in each province in turn; a province failing over (no
+        primary for some seconds) is passed over: the others still answer."""
+        for code, svc in self.services.items():
+            try:
+                yield code, svc.read(query)
+            except OperationalError:
+                continue
 
-    def for_admdvs(self, admdvs: str) -> Service:
-        return self.get(admdvs[:2])
+    def _first(self, query) -> str | None:
+        """The first province whose answer to ``query`` is not None."""
+        return next((code for code, found in self._ask(query) if found is not None), None)
 
     def province_of(self, psn_no: str) -> str | None:
         """The province keeping ``psn_no``, or None for a person no province knows."""
         if not self.routed:
             return ANY
-        found = self._cache.get(psn_no)
+        found = self._persons.get(psn_no)
         if found is not None:
             return found
-        found = None
-        for svc in self.services.values():  # any database's directory will do: the first that answers
-            try:
-                found = _directory_row(svc, psn_no)
-            except OperationalError:  # that province is failing over: ask the next
-                continue
-            break
+        # any database's directory will do: the first that answers
+        found = next((row for _, row in self._ask(lambda uow: uow.session.scalar(
+            select(m.DirectoryEntry.province).where(m.DirectoryEntry.psn_no == psn_no)))), None)
         if found is None or found not in self.services:
             found = self._search(psn_no)
         if found is not None:
-            self._remember(psn_no, found)
+            self._keep(self._persons, psn_no, found)
         return found
 
     def province_of_certno(self, certno: str) -> str | None:
         """The province keeping the person with this ID-card number (a card read before its
         area is known): each province's unique index, in turn."""
-        for code, svc in self.services.items():
-            if svc.read(lambda uow: uow.session.scalar(
-                    select(m.Person.psn_no).where(m.Person.certno == certno))) is not None:
-                return code
-        return None
+        return self._first(lambda uow: uow.session.scalar(select(m.Person.psn_no).where(m.Person.certno == certno)))
 
     def login_province(self, kind: str, username: str) -> str:
         """The province a login is checked in: the person's own; for staff and cashiers the first
@@ -136,58 +132,39 @@ class Provinces:
         if kind == "person":
             return self.province_of(username) or self.codes()[0]
         model = m.Staff if kind == "staff" else m.Cashier
-        for code, svc in self.services.items():
-            try:
-                if svc.read(lambda uow: uow.session.get(model, username)) is not None:
-                    return code
-            except OperationalError:  # that province is failing over: its staff wait
-                continue
-        return self.codes()[0]
+        return self._first(lambda uow: uow.session.get(model, username)) or self.codes()[0]
 
     def institution_province(self, inst_code: str) -> str | None:
         """The province of an institution's own area, where it is registered (cached)."""
         found = self._institutions.get(inst_code)
         if found is None:
-            for svc in self.services.values():
-                area = svc.read(lambda uow: uow.session.scalar(
-                    select(m.Institution.admdvs).where(m.Institution.code == inst_code)))
-                if area is not None:
-                    found = area[:2]
-                    with self._lock:  # their own cache: a psn_no spelled like an institution's key never reads it
-                        if len(self._institutions) >= CACHE_LIMIT:
-                            self._institutions.clear()
-                        self._institutions[inst_code] = found
-                    break
+            area = next((a for _, a in self._ask(lambda uow: uow.session.scalar(
+                select(m.Institution.admdvs).where(m.Institution.code == inst_code))) if a is not None), None)
+            if area is not None:
+                found = area[:2]
+                self._keep(self._institutions, inst_code, found)
         return found
-
-    def for_psn(self, psn_no: str) -> Service | None:
-        code = self.province_of(psn_no)
-        return None if code is None else self.get(code)
 
     def _search(self, psn_no: str) -> str | None:
         """Ask each province's persons (a crash after a registration, a bulk load); write back."""
-        for code, svc in self.services.items():
-            try:
-                person = svc.read(lambda uow: uow.session.get(m.Person, psn_no))
-            except OperationalError:  # failing over: its persons are asked again next time
-                continue
-            if person is not None:
-                log.warning("directory healed: a person found in province %s by searching", code)
-                self._registered(psn_no, code)
-                return code
-        return None
+        code = self._first(lambda uow: uow.session.get(m.Person, psn_no))
+        if code is not None:
+            log.warning("directory healed: a person found in province %s by searching", code)
+            self._registered(psn_no, code)
+        return code
 
-    def _remember(self, psn_no: str, code: str) -> None:
+    def _keep(self, cache: dict[str, str], key: str, code: str) -> None:
+        """Bounded: emptied when full (a few tens of MB at the limit)."""
         with self._lock:
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[psn_no] = code
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            cache[key] = code
 
     def _registered(self, psn_no: str, code: str) -> None:
         """A person registered in province ``code``: the other provinces' directories learn it."""
         if not self.routed:
             return
-        self._remember(psn_no, code)
+        self._keep(self._persons, psn_no, code)
         for other, svc in self.services.items():
             if other != code:
                 try:
@@ -196,27 +173,23 @@ class Provinces:
                     log.warning("directory of province %s not written (unavailable)", other)
 
     def sync_directory(self) -> dict[str, int]:
-        """Copy each province's own entries into every other's (``gongji directory sync``)."""
+        """Copy each province's own persons into every province's directory, its own included (a
+        bulk load writes persons only); ``gongji demo`` does it after loading."""
         written: dict[str, int] = {}
         for code, svc in self.services.items():
             own = svc.read(lambda uow, code=code: [
                 (p, code) for p in uow.session.scalars(
                     select(m.Person.psn_no).where(m.Person.insu_admdvs.like(f"{code}%")))])
-            write_entries(svc, own)  # its own database too: a bulk load writes persons only
-            for other, target in self.services.items():
-                if other != code:
-                    write_entries(target, own)
+            for target in self.services.values():
+                write_entries(target, own)
             written[code] = len(own)
         return written
 
     def dispose(self) -> None:
-        for svc in [*self.services.values(), *self.read_services.values()]:
-            svc.engine.dispose()
-
-
-def _directory_row(svc: Service, psn_no: str) -> str | None:
-    return svc.read(lambda uow: uow.session.scalar(
-        select(m.DirectoryEntry.province).where(m.DirectoryEntry.psn_no == psn_no)))
+        engines = {id(e): e for e in [*(s.engine for s in [*self.services.values(), *self.read_services.values()]),
+                                       *self.supervision_engines]}
+        for engine in engines.values():
+            engine.dispose()
 
 
 BATCH = 1000

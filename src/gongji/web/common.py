@@ -106,6 +106,16 @@ def svc(request: Request):
     return service(request)
 
 
+def reader(request: Request):
+    """The read-only pages' service: the province's standby when the routing file names one
+    (``read_url``), but the primary right after the caller's own change (its flash message is
+    waiting), so a family never sees its own freeze undone by replication lag."""
+    state = request.scope.get("state", {})
+    if flash.COOKIE in request.cookies:
+        return service(request)
+    return state.get("read_service") or service(request)
+
+
 
 def guard(request: Request, who: Principal, check, *args) -> None:
     """``service.scope.guard``: staff of an area read and act only within it."""

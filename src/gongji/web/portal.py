@@ -15,12 +15,11 @@ from gongji.domain.errors import DomainError
 from gongji.domain.labels import RELATION_ZH
 from gongji.gate.auth import Principal
 from gongji.gate.params import BindingId
-from gongji.gate.route import reader
 from gongji.policy.loader import PolicyError
 from gongji.service import commands as c
 from gongji.service import queries as q
 from gongji.web import documents
-from gongji.web.common import attempt, back, caps_shown, page, render, svc
+from gongji.web.common import attempt, back, caps_shown, page, reader, render, svc
 from gongji.web.forms import ApplyForm, Filled, again, kept, refused_status
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +43,7 @@ def portal(request: Request, who: Principal = Depends(page("person"))):
 
 def _portal(request: Request, who: Principal, status: int = 200, shown: dict | None = None) -> HTMLResponse:
     """The portal; ``shown``: the application refused, shown again as typed (``forms.again``).
-    Read from the province's standby when one is named (``gate.route.reader``)."""
+    Read from the province's standby when one is named (``common.reader``)."""
     s = svc(request) if shown is not None else reader(request)
     today = s.clock()
     frm, to, patient = _period(request)

@@ -6,7 +6,7 @@ Create Date: 2026-11-29
 
 Kept in every province's database (``service.provinces``): a request naming a 个人编号 is served
 from the person's own province. Filled from this database's own persons; the other provinces' rows
-arrive when their persons are registered (or ``gongji directory sync``).
+arrive when their persons are registered (``gongji demo`` syncs them all).
 """
 from collections.abc import Sequence
 
