@@ -123,12 +123,18 @@ def _month_of(w: World, inst: str, with_mulaid: int, payer: str, relative: str, 
         w.settle(relative if i < with_mulaid else payer, inst, "10.00", start + i % 20)
 
 
-def test_institution_outlier(engine) -> None:
+def _seven_institutions(engine) -> World:
+    """A month of mutual-aid at H1…H7 (2, 3, 4, 5, 6, 16 and 20 settlements): H7 the outlier."""
     w = World(engine)
     holders = [f"O{k}" for k in range(8)]
     relatives = [w.family(h, "5000.00", 1)[0] for h in holders]
     for k, (inst, n) in enumerate((("H1", 2), ("H2", 3), ("H3", 4), ("H4", 5), ("H5", 6), ("H6", 16), ("H7", 20))):
         _month_of(w, inst, n, holders[k], relatives[k])
+    return w
+
+
+def test_institution_outlier(engine) -> None:
+    w = _seven_institutions(engine)
     run(w)
     [flag] = w.flags("institution_outlier")
     # shares .10 .15 .20 .25 .30 .80 1.0: median .25, MAD .10, band .25 + 4 × 1.4826 × .10 = .843
@@ -291,11 +297,7 @@ def test_identical_baskets_compare_lines_as_a_multiset(engine) -> None:
 
 
 def test_an_institution_outlier_s_evidence_is_of_its_region_only(engine) -> None:
-    w = World(engine)
-    holders = [f"O{k}" for k in range(8)]
-    relatives = [w.family(h, "5000.00", 1)[0] for h in holders]
-    for k, (inst, n) in enumerate((("H1", 2), ("H2", 3), ("H3", 4), ("H4", 5), ("H5", 6), ("H6", 16), ("H7", 20))):
-        _month_of(w, inst, n, holders[k], relatives[k])
+    w = _seven_institutions(engine)
     # a family insured in Xishuangbanna uses mutual-aid at H7 too: not among H7's Wenshan peers
     w.at(0)
     w.svc.register_person(c.RegisterPerson(psn_no="BY", insutype="310", insu_admdvs="532801", balance="3000.00"))
