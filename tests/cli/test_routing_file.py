@@ -65,3 +65,40 @@ def test_db_migrate_walks_every_province_and_a_missing_file_is_one_line(tmp_path
     assert result.exit_code == 2 and "37" in result.output
     result = runner.invoke(app, ["verify"], env={"GONGJI_CONFIG": str(tmp_path / "none.toml")})
     assert result.exit_code == 2 and "路由文件不存在" in result.output and "Traceback" not in result.output
+
+
+def test_institutions_staff_and_backups_go_where_routing_says(tmp_path) -> None:
+    import json
+
+    from gongji.service import security
+    from gongji.store import models as m
+    from gongji.store.db import make_engine
+
+    dbs = {code: tmp_path / f"p{code}.db" for code in ("53", "65")}
+    path = tmp_path / "gongji.toml"
+    path.write_text(dump([Province(code, str(db)) for code, db in dbs.items()]), encoding="utf-8")
+    env = {"GONGJI_CONFIG": str(path)}
+    runner = CliRunner()
+    result = runner.invoke(app, ["institution", "add", "H65", "--level", "2", "--admdvs", "652801", "--kind",
+                                 "hospital", "--provinces", "65,53", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    secret = json.loads(result.output)["secret"]
+    engines = {code: make_engine(str(db)) for code, db in dbs.items()}
+    assert all(security.institution_secret(e, "H65") == secret for e in engines.values())  # one key in both
+    result = runner.invoke(app, ["staff", "add", "wang", "--role", "clerk", "--area", "5326"], env=env)
+    assert result.exit_code == 0, result.output
+
+    def staff(code: str) -> list[str]:
+        with engines[code].connect() as conn:
+            return [row[0] for row in conn.execute(m.Staff.__table__.select().with_only_columns(m.Staff.username))]
+    assert staff("53") == ["wang"] and staff("65") == []  # a 文山 clerk: province 53 only
+    result = runner.invoke(app, ["institution", "add", "H37", "--level", "1", "--admdvs", "370302", "--kind",
+                                 "pharmacy"], env=env)
+    assert result.exit_code == 2 and "37" in result.output  # its own province is not routed
+    result = runner.invoke(app, ["backup", str(tmp_path / "b.db")], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b.53.db").exists() and (tmp_path / "b.65.db").exists()
+    result = runner.invoke(app, ["supervise"], env=env)
+    assert result.exit_code == 0 and "省份 53" in result.output and "省份 65" in result.output
+    for e in engines.values():
+        e.dispose()
